@@ -1,0 +1,52 @@
+# minutes-qa — `make serve` and `make test` work on a fresh clone.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+CLI := $(VENV)/bin/minutes-qa
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+
+.PHONY: install index serve test test-fast browser-deps eval bench clean
+
+$(PY):
+	python3 -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(PY)
+	# CPU torch first: installing sentence-transformers without it pulls a multi-GB CUDA build.
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+install: $(STAMP)
+
+index: install
+	@$(CLI) index --check >/dev/null 2>&1 || $(CLI) index
+
+serve: index
+	$(CLI) serve
+
+# Debian Chromium for the browser tests (never `playwright install`). Without root or apt,
+# the browser tests skip and say why.
+browser-deps:
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	  || echo "browser-deps: could not install chromium; browser tests will be skipped"; \
+	else echo "browser-deps: chromium missing and cannot be installed here; browser tests will be skipped"; fi
+
+test: install browser-deps index
+	$(PY) -m pytest -q
+
+test-fast: install
+	$(PY) -m pytest -q -m "not real_model and not browser"
+
+eval: index
+	$(CLI) eval
+
+bench: index
+	$(PIP) install -q -e '.[dev,bench]'
+	$(PY) bench/run_all.py
+
+clean:
+	rm -rf $(VENV) index .pytest_cache

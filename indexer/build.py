@@ -1,0 +1,212 @@
+"""`build_index`: corpus folder → a new published index version (incremental, atomic)."""
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from indexer.chunker import Chunker
+from indexer.corpus import CorpusError, CorpusProblem, corpus_hash, load_manifest, read_source
+from indexer.embed import Embedder
+from indexer.html_source import html_to_text
+from indexer.lexical import LexicalIndex
+from indexer.models import DocumentMeta, ParsedDocument
+from indexer.store import FORMAT_VERSION, IndexLoadError, IndexWriter, check_compatible, current_version_dir, \
+    read_manifest, verify_files
+from indexer.structure import parse_structure
+from indexer.tokens import count_tokens
+
+# Bump when cleaning, structure or chunking changes, so existing indexes count as stale.
+PARSER_VERSION = "2026-11-26.1"
+
+
+@dataclass
+class BuildReport:
+    version_dir: Path | None
+    up_to_date: bool = False
+    documents: int = 0
+    chunks: int = 0
+    sentences: int = 0
+    chunks_added: int = 0
+    chunks_removed: int = 0
+    vectors_embedded: int = 0
+    vectors_reused: int = 0
+    skipped: list[CorpusProblem] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        if self.up_to_date:
+            return f"index is up to date ({self.version_dir})"
+        lines = [
+            f"built {self.version_dir}",
+            f"  {self.documents} documents, {self.chunks} chunks, {self.sentences} sentences in {self.seconds:.1f}s",
+            f"  chunks: +{self.chunks_added} added, -{self.chunks_removed} removed; "
+            f"vectors: {self.vectors_embedded} embedded, {self.vectors_reused} reused",
+        ]
+        lines += [f"  skipped {p.file}: {p.message}" for p in self.skipped]
+        return "\n".join(lines)
+
+
+def parse_document(meta: DocumentMeta, corpus_dir: Path, chunker: Chunker) -> ParsedDocument:
+    source = read_source(corpus_dir / meta.file)
+    if meta.file.lower().endswith((".html", ".htm")):
+        source = html_to_text(source)
+    text, blocks = parse_structure(source)
+    if not text.strip():
+        raise CorpusError(f"{meta.file}: no text left after cleaning")
+    sections, chunks, sentences = chunker.chunk(meta.id, text, blocks)
+    if not chunks:
+        raise CorpusError(f"{meta.file}: no passages could be extracted")
+    return ParsedDocument(meta, text, sections, chunks, sentences)
+
+
+def _key(model: str, text: str) -> str:
+    return hashlib.sha256(f"{model}\0{text}".encode()).hexdigest()
+
+
+def _previous_vectors(root: Path, model: str) -> tuple[dict[str, np.ndarray], set[str]]:
+    """Vectors of the live index keyed by content hash, for reuse; empty if none is usable."""
+    try:
+        vdir = current_version_dir(root)
+        if vdir is None:
+            return {}, set()
+        manifest = read_manifest(vdir)
+        check_compatible(manifest, model)
+        verify_files(vdir, manifest)
+        keys = json.loads((vdir / "vector_keys.json").read_text(encoding="utf-8"))
+        vectors = np.load(vdir / "vectors.npy", allow_pickle=False)
+        chunk_keys = set(json.loads((vdir / "chunks.json").read_text(encoding="utf-8"))["keys"])
+        return dict(zip(keys, vectors)), chunk_keys
+    except (IndexLoadError, OSError, ValueError, KeyError):
+        return {}, set()
+
+
+def index_status(corpus_dir: Path, root: Path, model: str) -> tuple[bool, str]:
+    """(fresh?, reason) — used by `minutes-qa index --check` and `make serve`."""
+    try:
+        metas = load_manifest(corpus_dir)
+        vdir = current_version_dir(root)
+        if vdir is None:
+            return False, f"no index at {root}"
+        manifest = read_manifest(vdir)
+        check_compatible(manifest, model)
+        verify_files(vdir, manifest)
+    except (CorpusError, IndexLoadError) as exc:
+        return False, str(exc)
+    if manifest.get("corpus_hash") != corpus_hash(corpus_dir, metas, PARSER_VERSION):
+        return False, "the corpus or the parser changed since the index was built"
+    return True, f"index {vdir.name} is up to date"
+
+
+def build_index(corpus_dir: Path, root: Path, embedder: Embedder, *, force: bool = False,
+                on_error: str = "fail", progress: bool = True) -> BuildReport:
+    started = time.perf_counter()
+    metas = load_manifest(corpus_dir)
+    chash = corpus_hash(corpus_dir, metas, PARSER_VERSION)
+    if not force:
+        fresh, _ = index_status(corpus_dir, root, embedder.model_name)
+        if fresh:
+            return BuildReport(version_dir=current_version_dir(root), up_to_date=True)
+
+    chunker = Chunker(count_tokens, embedder.count_tokens, embedder.max_tokens)
+    docs: list[ParsedDocument] = []
+    skipped: list[CorpusProblem] = []
+    for meta in metas:
+        try:
+            docs.append(parse_document(meta, corpus_dir, chunker))
+        except CorpusError as exc:
+            if on_error != "skip":
+                raise
+            skipped.append(CorpusProblem(meta.id, meta.file, str(exc)))
+            print(f"warning: skipped {meta.file}: {exc}", file=sys.stderr)
+    if not docs:
+        raise CorpusError("no paper could be indexed")
+
+    model = embedder.model_name
+    chunk_texts = [c.search_text for d in docs for c in d.chunks]
+    sentence_texts = [d.text[s:e] for d in docs for (_, s, e) in d.sentences]
+    all_texts = chunk_texts + sentence_texts
+    keys = [_key(model, t) for t in all_texts]
+    old_vectors, old_chunk_keys = ({}, set()) if force else _previous_vectors(root, model)
+
+    missing = sorted({k: t for k, t in zip(keys, all_texts) if k not in old_vectors}.items())
+    new_vectors: dict[str, np.ndarray] = {}
+    if missing:
+        batch = 256
+        bar = None
+        if progress and sys.stderr.isatty():
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(missing), desc="embedding", unit="text")
+        for i in range(0, len(missing), batch):
+            part = missing[i:i + batch]
+            vecs = embedder.encode([t for _, t in part])
+            new_vectors.update({k: v for (k, _), v in zip(part, vecs)})
+            if bar:
+                bar.update(len(part))
+        if bar:
+            bar.close()
+    lookup = {**old_vectors, **new_vectors}
+    vectors = np.stack([lookup[k] for k in keys]).astype(np.float32) if keys else np.zeros((0, embedder.dimension), np.float32)
+
+    chunk_keys = keys[:len(chunk_texts)]
+    writer = IndexWriter(root)
+    try:
+        _write_version(writer, docs, vectors, keys, chunk_keys, len(chunk_texts), chunk_texts)
+        manifest = {
+            "model": model,
+            "dimension": int(embedder.dimension),
+            "normalized": True,
+            "metric": "inner_product",
+            "corpus_hash": chash,
+            "parser_version": PARSER_VERSION,
+            "documents": len(docs),
+            "chunk_count": len(chunk_texts),
+            "sentence_count": len(sentence_texts),
+            "skipped": [p.__dict__ for p in skipped],
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "format": FORMAT_VERSION,
+        }
+        version_dir = writer.publish(manifest)
+    except BaseException:
+        writer.abort()
+        raise
+    new_keys = set(chunk_keys)
+    return BuildReport(
+        version_dir=version_dir,
+        documents=len(docs),
+        chunks=len(chunk_texts),
+        sentences=len(sentence_texts),
+        chunks_added=len(new_keys - old_chunk_keys),
+        chunks_removed=len(old_chunk_keys - new_keys),
+        vectors_embedded=len(missing),
+        vectors_reused=len(keys) - len(missing),
+        skipped=skipped,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _write_version(writer: IndexWriter, docs: list[ParsedDocument], vectors: np.ndarray, keys: list[str],
+                   chunk_keys: list[str], n_chunks: int, chunk_texts: list[str]) -> None:
+    import faiss
+
+    documents, chunks, sentences = [], [], []
+    for d in docs:
+        documents.append({**d.meta.to_dict(), "text": d.text, "sections": [s.__dict__ for s in d.sections]})
+        base = len(chunks)
+        chunks.extend(c.to_dict() for c in d.chunks)
+        sentences.extend([base + ci, s, e] for ci, s, e in d.sentences)
+    writer.write_json("documents.json", documents)
+    writer.write_json("chunks.json", {"chunks": chunks, "keys": chunk_keys})
+    writer.write_json("sentences.json", sentences)
+    writer.write_json("vector_keys.json", keys)
+    writer.write_array("vectors.npy", vectors)  # chunk vectors first, then sentence vectors
+    index = faiss.IndexFlatIP(vectors.shape[1])
+    index.add(np.ascontiguousarray(vectors[:n_chunks]))
+    faiss.write_index(index, str(writer.path("faiss.index")))
+    LexicalIndex.build(chunk_texts).save(writer.path("bm25"))

@@ -1,0 +1,77 @@
+"""Lexical retrieval: BM25 scoring by bm25s over our own tokens.
+
+The tokenizer keeps what council papers are searched by: amounts ("£4.6", "4.6"),
+percentages ("83%", "83"), years and minute numbers ("1839"), as well as words.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+_TOKEN = re.compile(r"£?\d+(?:[.,]\d+)*%?|[a-z]+(?:'[a-z]+)?", re.I)
+STOPWORDS = frozenset(
+    """a an the and or of to in on at by for from with without as is are was were be been being it its this that
+    these those there their they them he she his her we our you your i me my what which who whom whose when where
+    why how did do does done has have had will would shall should can could may might must not no nor so than then
+    too very into onto over under about also any all each such only own same other some more most just if but
+    s t any up out off again further once here both few before after above below between through during get got""".split()
+)
+
+
+def _light_stem(word: str) -> str:
+    """Plural folding only: enough for 'options'/'option', safe for names and numbers."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 4 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def tokenize(text: str) -> list[str]:
+    tokens: list[str] = []
+    for raw in _TOKEN.findall(text.lower().replace("’", "'")):
+        if raw[0].isdigit() or raw[0] == "£":
+            bare = raw.lstrip("£").rstrip("%").replace(",", "")
+            tokens.append(bare)
+            marked = raw.replace(",", "")
+            if marked != bare:
+                tokens.append(marked)
+            continue
+        word = raw.split("'")[0]
+        if word in STOPWORDS or len(word) < 2:
+            continue
+        tokens.append(_light_stem(word))
+    return tokens
+
+
+class LexicalIndex:
+    def __init__(self, bm25) -> None:
+        self._bm25 = bm25
+        self.size = int(bm25.scores["num_docs"])
+
+    @classmethod
+    def build(cls, texts: list[str]) -> "LexicalIndex":
+        import bm25s
+
+        bm25 = bm25s.BM25()
+        bm25.index([tokenize(t) or ["∅"] for t in texts], show_progress=False)
+        return cls(bm25)
+
+    def save(self, directory: Path) -> None:
+        self._bm25.save(str(directory), show_progress=False)
+
+    @classmethod
+    def load(cls, directory: Path) -> "LexicalIndex":
+        import bm25s
+
+        return cls(bm25s.BM25.load(str(directory), show_progress=False))
+
+    def scores(self, query: str, mask: np.ndarray | None = None) -> np.ndarray:
+        """BM25 score of every chunk for `query` (zeros where masked out or nothing matches)."""
+        ids = self._bm25.get_tokens_ids(tokenize(query))
+        if not ids:
+            return np.zeros(self.size, dtype=np.float32)
+        scores = np.asarray(self._bm25.get_scores(ids), dtype=np.float32)
+        return scores * mask if mask is not None else scores

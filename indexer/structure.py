@@ -1,0 +1,277 @@
+"""Paper text → canonical clean text plus structural blocks with exact spans.
+
+The clean text is written here, block by block, so every span is known as it is
+written: `text[block.start:block.end]` is the block, and table cells keep their own
+spans. Headings are recognised from markdown `#` lines, bold-only lines, numbered
+lines ("319 Alternative Delivery Model", "6.4. Option 3 …", "D5. …") and the
+number-on-its-own-line form of web minutes ("1839." then the title).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from indexer.inline import clean_inline
+
+_MD_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
+_BOLD_LINE = re.compile(r"^\s*\*\*(.+)\*\*\s*$")
+_NUMBERED = re.compile(r"^(?P<num>(?:[A-Z]\d{1,2}|\d{1,4})(?:\.\d{1,3})*)\.?\s+(?P<title>[A-Z(‘'\"].*)$")
+_NUMBER_ONLY = re.compile(r"^\s*(\d{1,5})\.\s*$")
+_BULLET = re.compile(r"^(?P<indent>\s*)(?P<mark>[-*•·▪◦]|o(?=\s))\s+(?P<text>\S.*)$")
+_ORDERED_ITEM = re.compile(r"^\s*(?:\d{1,2}(?:\.\d{1,2})*\.?|[ivx]{1,4}\)|[a-z]\))\s+\S")
+_TERMINAL = (".", ":", ";", ",", "?", "!")
+_FIGURE = re.compile(r"^(?:Figure|Table)\s+\d+\s*[:.]", re.I)
+_NUMERIC_CELL = re.compile(r"^[-+£$]?\d[\d,.]*%?$")
+
+
+@dataclass
+class Cell:
+    text: str
+    start: int
+    end: int
+
+
+@dataclass
+class Block:
+    kind: str  # "heading" | "paragraph" | "bullet" | "table"
+    start: int = 0
+    end: int = 0
+    depth: int = 0  # heading depth or bullet level
+    number: str | None = None
+    title: str | None = None
+    rows: list[list[Cell]] = field(default_factory=list)
+    header_row: int | None = None  # index into rows, for tables with column headers
+    caption: str | None = None
+
+
+def _heading_depth(number: str | None) -> int:
+    if number is None:
+        return 9  # unnumbered headings nest under the numbered ones
+    if number[0].isalpha():
+        return 5  # criterion codes (D5, V3, F1) sit under the numbered appendix sections
+    return number.count(".") + 1
+
+
+def _numbered_heading(text: str) -> tuple[str, str] | None:
+    m = _NUMBERED.match(text)
+    if not m:
+        return None
+    title = m.group("title").strip()
+    if len(title.split()) > 14 or title.endswith(_TERMINAL[:1] + (";", ",")):
+        return None
+    return m.group("num"), title
+
+
+def _is_header_row(cells: list[str]) -> bool:
+    filled = [c for c in cells if c]
+    if len(filled) < 3:
+        return False
+    return all(len(c.split()) <= 8 and not _NUMERIC_CELL.match(c) and not c.endswith(".") for c in filled)
+
+
+class _Writer:
+    """Appends to the clean text and hands back the span of what it wrote."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.pos = 0
+
+    def write(self, s: str) -> tuple[int, int]:
+        start = self.pos
+        self.parts.append(s)
+        self.pos += len(s)
+        return start, self.pos
+
+    def text(self) -> str:
+        return "".join(self.parts)
+
+
+def _join_split_bold(lines: list[str]) -> list[str]:
+    """PDF conversion sometimes splits '**319 Alternative' / 'Delivery Model**' over two lines."""
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if line.lstrip().startswith("**") and line.count("**") == 1 and i + 1 < len(lines) \
+                and lines[i + 1].rstrip().endswith("**") and lines[i + 1].count("**") == 1:
+            out.append(line.rstrip() + " " + lines[i + 1].strip())
+            i += 2
+            continue
+        out.append(line)
+        i += 1
+    return out
+
+
+def _raw_blocks(source: str) -> list[tuple[str, object]]:
+    """Group source lines into raw blocks before any text is written."""
+    lines = source.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ").replace("\ufeff", "").split("\n")
+    lines = _join_split_bold(lines)
+    blocks: list[tuple[str, object]] = []
+    para: list[str] = []
+
+    def flush() -> None:
+        if para:
+            blocks.append(("para", list(para)))
+            para.clear()
+
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if not line.strip():
+            flush()
+            i += 1
+            continue
+        if "\t" in line:
+            flush()
+            rows = []
+            while i < len(lines) and "\t" in lines[i]:
+                rows.append(lines[i])
+                i += 1
+            blocks.append(("table", rows))
+            continue
+        m = _NUMBER_ONLY.match(line)
+        if m and not para:
+            j = i + 1
+            while j < len(lines) and not lines[j].strip():
+                j += 1
+            if j < len(lines) and "\t" not in lines[j] and len(lines[j].split()) <= 20:
+                blocks.append(("numbered", (m.group(1), lines[j])))
+                i = j + 1
+                continue
+        md = _MD_HEADING.match(line)
+        if md:
+            flush()
+            blocks.append(("md_heading", md.group(2)))
+            i += 1
+            continue
+        b = _BULLET.match(line)
+        if b and not line.lstrip().startswith("**"):
+            flush()
+            level = 2 if (b.group("mark") in ("o", "◦") or len(b.group("indent")) >= 3) else 1
+            blocks.append(("bullet", (level, b.group("text"))))
+            i += 1
+            continue
+        if blocks and blocks[-1][0] == "bullet" and not para and line.startswith((" ", "\t")):
+            level, text = blocks[-1][1]  # indented continuation of a bullet
+            blocks[-1] = ("bullet", (level, text + " " + line.strip()))
+            i += 1
+            continue
+        para.append(line)
+        i += 1
+    flush()
+    return blocks
+
+
+def parse_structure(source: str) -> tuple[str, list[Block]]:
+    """Return (clean text, blocks). Every block and table cell span indexes the clean text."""
+    w = _Writer()
+    blocks: list[Block] = []
+
+    def separate(kind: str) -> None:
+        if not blocks:
+            return
+        prev = blocks[-1].kind
+        same_run = (kind == prev == "bullet")
+        w.write("\n" if same_run else "\n\n")
+
+    def add_heading(number: str | None, label: str) -> None:
+        """`label` is the heading as the paper prints it (number included)."""
+        label = clean_inline(label).replace("\n", " ")
+        if not label:
+            return
+        separate("heading")
+        start, end = w.write(label)
+        blocks.append(Block("heading", start, end, depth=_heading_depth(number), number=number, title=label))
+
+    def add_text(kind: str, text: str, depth: int = 0) -> None:
+        text = clean_inline(text)
+        if not text:
+            return
+        prev = blocks[-1] if blocks else None
+        # A paragraph cut by a page break continues in lower case: re-join it.
+        if prev and prev.kind in ("paragraph", "bullet") and kind == "paragraph" and text[:1].islower() \
+                and not w.parts[-1].rstrip().endswith(_TERMINAL[:1] + ("?", "!", ":")):
+            _, end = w.write(" " + text)
+            prev.end = end
+            return
+        separate(kind)
+        prefix = ("• " if depth <= 1 else "    ◦ ") if kind == "bullet" else ""
+        start, end = w.write(prefix + text)
+        blocks.append(Block(kind, start, end, depth=depth))
+
+    for kind, payload in _raw_blocks(source):
+        if kind == "numbered":
+            number, title = payload  # type: ignore[misc]
+            add_heading(number, f"{number}. {title.strip()}")
+        elif kind == "md_heading":
+            text = clean_inline(str(payload)).replace("\n", " ")
+            if not text:
+                continue
+            if len(text.split()) > 14 or text.endswith("."):
+                add_text("paragraph", text)  # a sentence mis-marked as a heading by PDF conversion
+                continue
+            numbered = _numbered_heading(text)
+            add_heading(numbered[0] if numbered else None, text)
+        elif kind == "bullet":
+            level, text = payload  # type: ignore[misc]
+            add_text("bullet", text, depth=level)
+        elif kind == "para":
+            lines = payload  # type: ignore[assignment]
+            if len(lines) == 1:
+                bold = _BOLD_LINE.match(lines[0])
+                line = clean_inline(lines[0])
+                numbered = _numbered_heading(line)
+                if numbered:
+                    add_heading(numbered[0], line)
+                    continue
+                if bold and len(bold.group(1).split()) <= 12 and not bold.group(1).rstrip().endswith("."):
+                    add_heading(None, bold.group(1))
+                    continue
+            add_text("paragraph", "\n".join(lines))
+        elif kind == "table":
+            _add_table(w, blocks, payload, separate)  # type: ignore[arg-type]
+    _attach_captions(blocks, w.text())
+    return w.text(), blocks
+
+
+def _add_table(w: _Writer, blocks: list[Block], raw_rows: list[str], separate) -> None:
+    table = Block("table")
+    rows_text = []
+    for raw in raw_rows:
+        cells = [clean_inline(c) for c in raw.split("\t")]
+        while cells and not cells[-1]:
+            cells.pop()
+        if any(cells):
+            rows_text.append(cells)
+    if not rows_text:
+        return
+    separate("table")
+    table.start = w.pos
+    for r, cells in enumerate(rows_text):
+        if r:
+            w.write("\n")
+        row: list[Cell] = []
+        for c, cell in enumerate(cells):
+            if c:
+                w.write("\t")
+            start, end = w.write(cell)
+            row.append(Cell(cell, start, end))
+        table.rows.append(row)
+    table.end = w.pos
+    for r in range(min(3, len(rows_text))):
+        if _is_header_row(rows_text[r]):
+            table.header_row = r
+            break
+    blocks.append(table)
+
+
+def _attach_captions(blocks: list[Block], text: str) -> None:
+    for i, block in enumerate(blocks):
+        if block.kind != "table":
+            continue
+        for j in (i + 1, i - 1):
+            if 0 <= j < len(blocks) and blocks[j].kind == "paragraph":
+                para = text[blocks[j].start:blocks[j].end]
+                if _FIGURE.match(para) and len(para.split()) <= 25:
+                    block.caption = para
+                    break

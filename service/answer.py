@@ -1,0 +1,216 @@
+"""Extractive answers: pick the sentences (or table cells) that answer the question.
+
+Nothing is generated. Each candidate sentence inside the retrieved passages is scored
+on meaning (cosine to the question), on the question's words it contains (IDF-weighted,
+the user's own words counting more than words carried from earlier turns), on whether
+it holds what the question asks for (an amount, a date, a person or body, a reason),
+and on its passage's retrieval rank. The best one answers; a neighbour is added only
+when it supplies the asked-for fact; a high-scoring sentence from a paper of another
+meeting is added when it speaks to the same point, so changed positions are shown in
+date order. Below the calibrated threshold the service abstains.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from indexer.lexical import tokenize
+from service.conversation import StandaloneQuery
+from service.index import LoadedIndex
+from service.retrieval import Hit
+
+CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
+W_DENSE, W_LEXICAL, W_TYPE, W_RANK = 0.50, 0.30, 0.12, 0.08
+CARRIED_WEIGHT = 0.5
+PASSAGES_SCORED = 8
+SAME_POINT_SIMILARITY = 0.55  # two sentences from different meetings count as the same point above this
+SAME_POINT_MARGIN = 0.04
+
+_ASKS = {
+    "number": re.compile(r"\bhow (much|many|big|large)\b|\bwhat (percentage|proportion|share|score|number|amount|figure|sum|total|cost|weighting)\b|\bper ?cent|\bscor(e|ed|ing)\b|\bcost\b|\bpoints?\b|\brank(ed|ing)?\b|\bfte\b", re.I),
+    "date": re.compile(r"\bwhen\b|\bby when\b|\bwhat (date|day|month|year|time)\b|\bdeadline\b|\bhow long\b|\btimescale|\bgo[- ]live\b", re.I),
+    "person": re.compile(r"^\s*who\b|\bwho\b|\bwhose\b|\bby whom\b|\bwhich (councillor|member|officer|body|committee|organisation|authority|council|partner|cabinet member|specialists?|advisers?|firm)\b", re.I),
+    "reason": re.compile(r"^\s*why\b|\bwhy\b|\breasons?\b|\brationale\b|\bpurpose\b|\bwhat for\b", re.I),
+}
+_HAS = {
+    "number": re.compile(r"£\s?\d|\d\s?%|\b\d[\d,.]*\b"),
+    "date": re.compile(r"\b(January|February|March|April|May|June|July|August|September|October|November|December)\b|\b(19|20)\d\d\b|\b\d{1,2}(st|nd|rd|th)\b", re.I),
+    "person": re.compile(r"\b(Mr|Mrs|Ms|Miss|Dr|Councillor|Cllr|Cabinet|Panel|Council|DfE|Board|Commissioner|Director|Chairman|Chair|Leader|Member|Members|Ofsted|Ventures?|Officer|Trust)\b"),
+    "reason": re.compile(r"\b(because|due to|as a result|in order to|so that|so as to|reason|aim|driver|purpose|since|given|to ensure|to sustain|would allow|would enable|as it|as they|owing to)\b", re.I),
+}
+
+
+def asked_for(question: str) -> set[str]:
+    return {kind for kind, rx in _ASKS.items() if rx.search(question)}
+
+
+@dataclass
+class Candidate:
+    sentence: int  # row in index.sentence_spans
+    chunk: int
+    doc_id: str
+    start: int
+    end: int
+    score: float
+    dense: float
+    lexical: float
+    type_match: float
+    rank: int
+
+
+@dataclass
+class Composed:
+    answer: str
+    abstained: bool
+    confidence: float
+    cited: list[Candidate]
+    related: list[Candidate]
+    asked: set[str] = field(default_factory=set)
+
+
+def load_calibration() -> dict:
+    try:
+        return json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {"abstain_threshold": 0.45, "slope": 12.0}
+
+
+class Composer:
+    def __init__(self, index: LoadedIndex, calibration: dict | None = None) -> None:
+        self.index = index
+        cal = calibration or load_calibration()
+        self.threshold = float(cal["abstain_threshold"])
+        self.slope = float(cal.get("slope", 12.0))
+        self.idf, self.max_idf = self._idf(index)
+        self._tokens: dict[int, frozenset[str]] = {}
+
+    @staticmethod
+    def _idf(index: LoadedIndex) -> tuple[dict[str, float], float]:
+        df: dict[str, int] = {}
+        for chunk in index.chunks:
+            for t in set(tokenize(chunk.search_text)):
+                df[t] = df.get(t, 0) + 1
+        n = max(1, len(index.chunks))
+        idf = {t: math.log(1 + n / c) for t, c in df.items()}
+        return idf, math.log(1 + n)
+
+    def _sentence_terms(self, row: int) -> frozenset[str]:
+        terms = self._tokens.get(row)
+        if terms is None:
+            ci, s, e = (int(x) for x in self.index.sentence_spans[row])
+            chunk = self.index.chunks[ci]
+            doc = self.index.documents[chunk.doc_id]
+            text = chunk.search_text if chunk.kind != "text" else doc.text[s:e] + " " + (chunk.section or "")
+            terms = frozenset(tokenize(text))
+            self._tokens[row] = terms
+        return terms
+
+    def score_candidates(self, query: StandaloneQuery, qvec: np.ndarray, hits: list[Hit], asked: set[str]) -> list[Candidate]:
+        weights: dict[str, float] = {}
+        for t in query.carried_terms:
+            weights[t] = max(weights.get(t, 0.0), CARRIED_WEIGHT * self.idf.get(t, self.max_idf))
+        for t in query.own_terms:
+            weights[t] = self.idf.get(t, self.max_idf)
+        total = sum(weights.values()) or 1.0
+        out: list[Candidate] = []
+        for hit in hits[:PASSAGES_SCORED]:
+            chunk = self.index.chunks[hit.chunk]
+            rows = self.index.chunk_sentences[hit.chunk]
+            text = self.index.documents[chunk.doc_id].text
+            for row in rows:
+                _, s, e = (int(x) for x in self.index.sentence_spans[row])
+                vec = self.index.chunk_vectors[hit.chunk] if chunk.kind == "table_row" else self.index.sentence_vectors[row]
+                dense = float(vec @ qvec)
+                terms = self._sentence_terms(row)
+                lexical = sum(w for t, w in weights.items() if t in terms) / total
+                body = chunk.search_text if chunk.kind != "text" else text[s:e]
+                type_match = (sum(1 for kind in asked if _HAS[kind].search(body)) / len(asked)) if asked else 0.0
+                prior = 1.0 / (1 + hit.rank)
+                score = W_DENSE * dense + W_LEXICAL * lexical + W_TYPE * type_match + W_RANK * prior
+                out.append(Candidate(row, hit.chunk, chunk.doc_id, s, e, score, dense, lexical, type_match, hit.rank))
+        out.sort(key=lambda c: (-c.score, c.chunk, c.start))
+        return out
+
+    def confidence(self, score: float) -> float:
+        return 1.0 / (1.0 + math.exp(-self.slope * (score - self.threshold)))
+
+    def compose(self, query: StandaloneQuery, qvec: np.ndarray, hits: list[Hit], asked: set[str] | None = None,
+                max_citations: int = 3) -> Composed:
+        asked = asked if asked is not None else asked_for(query.text)
+        candidates = self.score_candidates(query, qvec, hits, asked)
+        if not candidates:
+            return Composed("", True, 0.0, [], [], asked)
+        best = candidates[0]
+        confidence = self.confidence(best.score)
+        related = _distinct(candidates)[:3]
+        if best.score < self.threshold:
+            return Composed("", True, confidence, [], related, asked)
+        cited = [best]
+        neighbour = self._neighbour_with_fact(best, candidates, asked)
+        if neighbour:
+            cited.append(neighbour)
+        other = self._same_point_elsewhere(best, candidates)
+        if other:
+            cited.append(other)
+        cited = cited[:max_citations]
+        date_of = lambda c: self.index.documents[c.doc_id].meta.sort_date()
+        if len({c.doc_id for c in cited}) > 1:
+            cited.sort(key=lambda c: (date_of(c), c.start))
+        else:
+            cited.sort(key=lambda c: c.start)
+        answer = " ".join(f"{self.render(c, query)} [{n}]" for n, c in enumerate(cited, 1))
+        return Composed(answer, False, confidence, cited, [], asked)
+
+    def _neighbour_with_fact(self, best: Candidate, candidates: list[Candidate], asked: set[str]) -> Candidate | None:
+        """The next/previous sentence of the same passage, when only it holds the asked-for fact."""
+        if not asked or best.type_match >= 1.0 or self.index.chunks[best.chunk].kind != "text":
+            return None
+        by_row = {c.sentence: c for c in candidates}
+        for row in (best.sentence + 1, best.sentence - 1):
+            c = by_row.get(row)
+            if c and c.chunk == best.chunk and c.type_match > best.type_match and c.score >= best.score - 0.15:
+                return c
+        return None
+
+    def _same_point_elsewhere(self, best: Candidate, candidates: list[Candidate]) -> Candidate | None:
+        """A near-equal sentence from another meeting's paper about the same point (changed positions)."""
+        best_meta = self.index.documents[best.doc_id].meta
+        for c in candidates[1:6]:
+            if c.doc_id == best.doc_id or c.score < best.score - SAME_POINT_MARGIN:
+                continue
+            if self.index.documents[c.doc_id].meta.sort_date() == best_meta.sort_date():
+                continue
+            if self.index.chunks[c.chunk].kind != "text" or self.index.chunks[best.chunk].kind != "text":
+                continue
+            similarity = float(self.index.sentence_vectors[c.sentence] @ self.index.sentence_vectors[best.sentence])
+            if similarity >= SAME_POINT_SIMILARITY:
+                return c
+        return None
+
+    def render(self, c: Candidate, query: StandaloneQuery) -> str:
+        """The sentence verbatim; for a table row, its label and the cells the question names."""
+        chunk = self.index.chunks[c.chunk]
+        text = self.index.documents[c.doc_id].text
+        if chunk.kind != "table_row" or not chunk.cells:
+            return " ".join(text[c.start:c.end].split())
+        wanted = set(query.own_terms) | set(query.carried_terms)
+        cells = [cell for cell in chunk.cells if cell.header and cell.text != chunk.row_label]
+        named = [cell for cell in cells if set(tokenize(cell.header)) & wanted - {"score", "scored"}]
+        shown = named or cells
+        parts = "; ".join(f"{cell.header}: {cell.text or '(blank)'}" for cell in shown)
+        return f"{chunk.row_label} — {parts}"
+
+
+def _distinct(candidates: list[Candidate]) -> list[Candidate]:
+    seen_chunks: set[int] = set()
+    out = []
+    for c in candidates:
+        if c.chunk not in seen_chunks:
+            seen_chunks.add(c.chunk)
+            out.append(c)
+    return out

@@ -1,0 +1,244 @@
+"""FastAPI app: JSON API, the web chat page and the OpenAI-compatible endpoint."""
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import re
+import time
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from indexer.embed import Embedder, load_embedder
+from indexer.store import IndexLoadError
+from service.engine import Engine
+from service.errors import ApiError, error_response, install_error_handlers
+from service.retrieval import Filters, allowed_documents
+from service.schemas import (AskRequest, AskResponse, DocumentOut, DocumentSummary, ErrorResponse, FilterSpec,
+                             Meeting, MeetingItem, SearchResponse)
+from service.settings import Settings, get_settings
+from service.state import EngineHolder
+
+STATIC_DIR = Path(__file__).with_name("static")
+DOC_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,100}$")
+ERRORS = {s: {"model": ErrorResponse} for s in (400, 404, 413, 422, 503)}
+
+SECURITY_HEADERS = {
+    # Only the app's own scripts and styles run; nothing a paper contains can execute.
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                               "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def get_holder(request: Request) -> EngineHolder:
+    return request.app.state.holder
+
+
+def get_engine(holder: Annotated[EngineHolder, Depends(get_holder)]) -> Engine:
+    engine = holder.engine  # one reference for the whole request
+    if engine is None:
+        raise ApiError(503, "index_unavailable", f"the index is not loaded: {holder.error}")
+    return engine
+
+
+def app_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+EngineDep = Annotated[Engine, Depends(get_engine)]
+SettingsDep = Annotated[Settings, Depends(app_settings)]
+
+
+def to_filters(engine: Engine, spec: FilterSpec | None) -> Filters:
+    if spec is None:
+        return Filters()
+    as_tuple = lambda v: tuple(v) if isinstance(v, list) else ((v,) if v else ())
+    filters = Filters(as_tuple(spec.document_id), as_tuple(spec.body), as_tuple(spec.doc_type), spec.date_from, spec.date_to)
+    docs = engine.index.documents
+    unknown = [d for d in filters.document_ids if d not in docs]
+    if unknown:
+        raise ApiError(422, "unknown_filter_value", f"unknown document_id: {', '.join(unknown)} (see GET /documents)")
+    known_bodies = {(d.meta.body or "").lower() for d in docs.values()}
+    unknown = [b for b in filters.bodies if b.lower() not in known_bodies]
+    if unknown:
+        raise ApiError(422, "unknown_filter_value", f"unknown body: {', '.join(unknown)} (known: "
+                       f"{', '.join(sorted({d.meta.body for d in docs.values() if d.meta.body}))})")
+    if spec.date_from and spec.date_to and spec.date_from > spec.date_to:
+        raise ApiError(422, "bad_date_range", f"date_from {spec.date_from} is after date_to {spec.date_to}")
+    return filters
+
+
+def check_question(question: str, settings: Settings) -> str:
+    if not question.strip():
+        raise ApiError(422, "empty_question", "the question is empty; type a question about the papers")
+    if len(question) > settings.max_question_chars:
+        raise ApiError(422, "question_too_long",
+                       f"the question is {len(question)} characters; the limit is {settings.max_question_chars}")
+    return question.strip()
+
+
+def check_history(turns: list, settings: Settings) -> list[str]:
+    if len(turns) > settings.max_history_turns:
+        raise ApiError(422, "history_too_long", f"the history has {len(turns)} turns; the limit is {settings.max_history_turns}")
+    if sum(len(t.content) for t in turns) > settings.max_history_chars:
+        raise ApiError(422, "history_too_long", f"the history is longer than {settings.max_history_chars} characters")
+    return [t.content for t in turns if t.role == "user" and t.content.strip()]
+
+
+def create_app(settings: Settings | None = None, embedder: Embedder | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        holder = EngineHolder(settings.index_dir, embedder or load_embedder(settings.model))
+        app.state.holder = holder
+        try:
+            holder.load()
+        except IndexLoadError as exc:
+            if not settings.start_without_index:
+                raise SystemExit(f"minutes-qa: cannot start: {exc}") from None
+        yield
+
+    app = FastAPI(title="minutes-qa", version="0.1.0", lifespan=lifespan,
+                  description="Extractive question answering over council meeting papers, with exact citations.")
+    app.state.settings = settings
+    install_error_handlers(app)
+
+    if settings.cors_origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
+                           allow_headers=["Content-Type", "Authorization"])
+
+    @app.middleware("http")
+    async def limits_and_headers(request: Request, call_next):
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > settings.max_request_bytes):
+            response = error_response(413, "request_too_large", f"the request body is over {settings.max_request_bytes} bytes")
+        elif length is None and request.method in ("POST", "PUT", "PATCH") and request.headers.get("transfer-encoding"):
+            body = b""
+            async for part in request.stream():
+                body += part
+                if len(body) > settings.max_request_bytes:
+                    break
+            if len(body) > settings.max_request_bytes:
+                response = error_response(413, "request_too_large", f"the request body is over {settings.max_request_bytes} bytes")
+            else:
+                request._body = body  # replay the body we already read
+                response = await call_next(request)
+        else:
+            response = await call_next(request)
+        for key, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(key, value)
+        return response
+
+    @app.post("/ask", response_model=AskResponse, responses=ERRORS, tags=["answers"])
+    def ask(body: AskRequest, engine: EngineDep, settings: SettingsDep) -> AskResponse:
+        """Answer a question with verbatim quotes and citations, or abstain."""
+        question = check_question(body.question, settings)
+        history = check_history(body.history, settings)
+        filters = to_filters(engine, body.filters)
+        result = engine.ask(question, history, filters, top_k=body.top_k or settings.default_top_k)
+        return AskResponse(answer=result.answer, abstained=result.abstained, confidence=result.confidence,
+                           query=result.query, citations=[c.__dict__ for c in result.citations],
+                           related=[c.__dict__ for c in result.related], took_ms=result.took_ms)
+
+    @app.get("/search", response_model=SearchResponse, responses=ERRORS, tags=["answers"])
+    def search(engine: EngineDep, settings: SettingsDep,
+               q: Annotated[str, Query(max_length=2000, description="search text")],
+               k: Annotated[int, Query(ge=1, le=50)] = 10,
+               document_id: Annotated[list[str] | None, Query()] = None,
+               body: Annotated[list[str] | None, Query()] = None,
+               doc_type: Annotated[list[str] | None, Query(pattern="^(minutes|agenda|report)$")] = None,
+               date_from: dt.date | None = None, date_to: dt.date | None = None) -> SearchResponse:
+        """Ranked passages (hybrid retrieval) with the same citation fields as /ask."""
+        started = time.perf_counter()
+        q = check_question(q, settings)
+        spec = FilterSpec(document_id=document_id, body=body, doc_type=doc_type, date_from=date_from, date_to=date_to)
+        results = engine.search(q, k, to_filters(engine, spec))
+        return SearchResponse(query=q, results=[c.__dict__ for c in results],
+                              took_ms=round((time.perf_counter() - started) * 1000, 2))
+
+    def summary(engine: Engine, doc_id: str) -> dict:
+        meta = engine.index.documents[doc_id].meta
+        return {"id": meta.id, "title": meta.title, "council": meta.council, "body": meta.body,
+                "meeting_date": meta.meeting_date, "doc_type": meta.doc_type, "notes": meta.notes,
+                "date_bounds": meta.date_bounds, "url": f"/documents/{meta.id}"}
+
+    @app.get("/documents", response_model=list[DocumentSummary], tags=["papers"])
+    def documents(engine: EngineDep) -> list[dict]:
+        """The indexed papers, in meeting-date order."""
+        order = sorted(engine.index.documents.values(), key=lambda d: d.meta.sort_date())
+        return [summary(engine, d.meta.id) for d in order]
+
+    @app.get("/documents/{doc_id}", response_model=DocumentOut, responses=ERRORS, tags=["papers"])
+    def document(doc_id: str, request: Request, engine: EngineDep):
+        """One paper: metadata, the clean text that citation offsets index, and its sections.
+        A browser asking for HTML gets the chat page, which opens the paper (permalinks)."""
+        if not DOC_ID.match(doc_id) or doc_id not in engine.index.documents:
+            raise ApiError(404, "document_not_found", f"no document with id '{doc_id[:100]}' (see GET /documents)")
+        accept = request.headers.get("accept", "")
+        if "text/html" in accept and "application/json" not in accept:
+            return FileResponse(STATIC_DIR / "index.html", media_type="text/html")
+        doc = engine.index.documents[doc_id]
+        return {**summary(engine, doc_id), "text": doc.text, "sections": [s.__dict__ for s in doc.sections]}
+
+    @app.get("/meetings", response_model=list[Meeting], tags=["papers"])
+    def meetings(engine: EngineDep) -> list[dict]:
+        """Meetings (body + date) with their minute/agenda items, in date order."""
+        grouped: dict[tuple, dict] = {}
+        for doc in sorted(engine.index.documents.values(), key=lambda d: d.meta.sort_date()):
+            m = doc.meta
+            key = (m.body, m.meeting_date or f"undated:{m.id}")
+            entry = grouped.setdefault(key, {"body": m.body, "meeting_date": m.meeting_date,
+                                              "date_bounds": m.date_bounds, "documents": [], "items": []})
+            entry["documents"].append(m.id)
+            for s in doc.sections:
+                if s.depth == 1 and s.number:
+                    entry["items"].append(MeetingItem(number=s.number, title=s.title, start=s.start, end=s.end,
+                                                      url=f"/documents/{m.id}#{s.start}-{s.end}"))
+        return list(grouped.values())
+
+    @app.get("/healthz", tags=["service"])
+    def healthz(request: Request):
+        holder: EngineHolder = request.app.state.holder
+        engine = holder.engine
+        if engine is None:
+            return JSONResponse({"status": "unavailable", "error": holder.error}, status_code=503)
+        ix = engine.index
+        return {"status": "ok", "index_version": ix.version, "documents": len(ix.documents),
+                "chunks": len(ix.chunks), "manifest": {k: v for k, v in ix.manifest.items() if k != "files"}}
+
+    @app.post("/admin/reload", responses=ERRORS, tags=["service"])
+    def reload(request: Request, settings: SettingsDep, authorization: Annotated[str | None, Header()] = None):
+        """Load the newest index version without a restart (needs MINUTES_QA_ADMIN_TOKEN)."""
+        if not settings.admin_token:
+            raise ApiError(403, "admin_disabled", "admin operations are disabled: set MINUTES_QA_ADMIN_TOKEN to enable them")
+        supplied = (authorization or "").removeprefix("Bearer ").strip()
+        if not supplied or not hmac.compare_digest(supplied.encode(), settings.admin_token.encode()):
+            raise ApiError(401, "unauthorized", "a valid admin token is required (Authorization: Bearer <token>)",
+                           headers={"WWW-Authenticate": "Bearer"})
+        holder: EngineHolder = request.app.state.holder
+        try:
+            changed = holder.reload_if_changed()
+        except IndexLoadError as exc:
+            raise ApiError(409, "reload_failed", f"the new index was not loaded, the old one stays live: {exc}") from None
+        return {"reloaded": changed, "index_version": holder.engine.index.version if holder.engine else None}
+
+    from service.openai_compat import router as openai_router
+
+    app.include_router(openai_router)
+
+    @app.get("/", include_in_schema=False)
+    def home() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html", media_type="text/html")
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app

@@ -1,0 +1,187 @@
+"""`minutes-qa` command line: index, ask, search, serve, eval."""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+from service.settings import Settings
+
+
+def _die(message: str, code: int = 2) -> None:
+    print(f"minutes-qa: {message}", file=sys.stderr)
+    raise SystemExit(code)
+
+
+def cmd_index(args, settings: Settings) -> None:
+    from indexer.build import build_index, index_status
+    from indexer.corpus import CorpusError
+    from indexer.embed import MINILM_NAME
+
+    corpus, root = Path(args.corpus or settings.corpus_dir), Path(args.index or settings.index_dir)
+    if args.check:
+        fresh, reason = index_status(corpus, root, settings.model if settings.model else MINILM_NAME)
+        print(reason)
+        raise SystemExit(0 if fresh else 1)
+    from indexer.embed import load_embedder
+
+    try:
+        report = build_index(corpus, root, load_embedder(settings.model), force=args.force,
+                             on_error=args.on_error or settings.on_parse_error)
+    except CorpusError as exc:
+        _die(f"corpus problem: {exc}\n  nothing was changed; the previous index (if any) is still live")
+    print(report.summary())
+
+
+def _parse_filters(items: list[str]) -> dict:
+    spec: dict = {}
+    for item in items or []:
+        if "=" not in item:
+            _die(f"--filter takes key=value (document_id, body, doc_type, date_from, date_to), got '{item}'")
+        key, value = item.split("=", 1)
+        if key in ("document_id", "body", "doc_type"):
+            spec.setdefault(key, []).append(value)
+        elif key in ("date_from", "date_to"):
+            try:
+                spec[key] = dt.date.fromisoformat(value)
+            except ValueError:
+                _die(f"--filter {key} must be a date YYYY-MM-DD, got '{value}'")
+        else:
+            _die(f"unknown filter '{key}' (use document_id, body, doc_type, date_from, date_to)")
+    return spec
+
+
+def _engine(settings: Settings):
+    from indexer.embed import load_embedder
+    from indexer.store import IndexLoadError
+    from service.engine import Engine
+    from service.index import load_index
+
+    try:
+        return Engine(load_index(settings.index_dir, load_embedder(settings.model)))
+    except IndexLoadError as exc:
+        _die(str(exc))
+
+
+def _filters(engine, items):
+    from pydantic import ValidationError
+
+    from service.api import to_filters
+    from service.errors import ApiError
+    from service.schemas import FilterSpec
+
+    try:
+        return to_filters(engine, FilterSpec(**_parse_filters(items)))
+    except ApiError as exc:
+        _die(exc.message)
+    except ValidationError as exc:
+        _die(f"bad filter: {exc.errors()[0]['msg']}")
+
+
+def format_citation(c, doc_type: str) -> str:
+    from service.openai_compat import reference_line
+
+    return reference_line(c, doc_type)
+
+
+def cmd_ask(args, settings: Settings) -> None:
+    question = args.question.strip()
+    if not question:
+        _die("the question is empty")
+    if len(question) > settings.max_question_chars:
+        _die(f"the question is over {settings.max_question_chars} characters")
+    engine = _engine(settings)
+    result = engine.ask(question, args.history or [], _filters(engine, args.filter), top_k=args.top_k)
+    if args.json:
+        out = {k: v for k, v in result.__dict__.items() if k not in ("hits", "timings_ms")}
+        out["citations"] = [c.__dict__ for c in result.citations]
+        out["related"] = [c.__dict__ for c in result.related]
+        print(json.dumps(out, ensure_ascii=False, indent=2))
+        return
+    print(result.answer)
+    if result.query != question:
+        print(f"\n(query used: {result.query})")
+    listed = result.citations or result.related
+    if listed:
+        print("\nSources:" if result.citations else "\nClosest passages (not an answer):")
+        for c in listed:
+            print("  " + format_citation(c, engine.index.documents[c.document_id].meta.doc_type))
+    print(f"\nconfidence {result.confidence:.2f} · {result.took_ms:.0f} ms")
+
+
+def cmd_search(args, settings: Settings) -> None:
+    engine = _engine(settings)
+    if not args.query.strip():
+        _die("the search text is empty")
+    for c in engine.search(args.query, args.k, _filters(engine, args.filter)):
+        print(format_citation(c, engine.index.documents[c.document_id].meta.doc_type)[:400])
+
+
+def cmd_serve(args, settings: Settings) -> None:
+    import uvicorn
+
+    from service.api import create_app
+
+    settings = settings.model_copy(update={"host": args.host or settings.host, "port": args.port or settings.port})
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=args.log_level)
+
+
+def cmd_eval(args, settings: Settings) -> None:
+    from eval.runner import main as eval_main
+
+    raise SystemExit(eval_main(args, settings))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="minutes-qa", description="Question answering over council meeting papers.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    i = sub.add_parser("index", help="build or update the index from corpus/")
+    i.add_argument("--corpus", help="corpus folder (default: MINUTES_QA_CORPUS_DIR or ./corpus)")
+    i.add_argument("--index", help="index folder (default: MINUTES_QA_INDEX_DIR or ./index)")
+    i.add_argument("--force", action="store_true", help="rebuild everything, re-embedding all text")
+    i.add_argument("--check", action="store_true", help="exit 0 if the index is up to date, 1 if missing or stale")
+    i.add_argument("--on-error", choices=["fail", "skip"], help="a paper that cannot be parsed: refuse the build (fail) or skip it")
+    i.set_defaults(func=cmd_index)
+
+    a = sub.add_parser("ask", help="ask a question")
+    a.add_argument("question")
+    a.add_argument("--json", action="store_true", help="print the /ask JSON")
+    a.add_argument("--filter", action="append", metavar="KEY=VALUE", help="document_id, body, doc_type, date_from, date_to")
+    a.add_argument("--history", action="append", metavar="QUESTION", help="an earlier question in the conversation (repeatable)")
+    a.add_argument("--top-k", type=int, default=3, choices=range(1, 21), metavar="1..20")
+    a.set_defaults(func=cmd_ask)
+
+    s = sub.add_parser("search", help="list the passages that match a query")
+    s.add_argument("query")
+    s.add_argument("-k", type=int, default=10, choices=range(1, 51), metavar="1..50")
+    s.add_argument("--filter", action="append", metavar="KEY=VALUE")
+    s.set_defaults(func=cmd_search)
+
+    v = sub.add_parser("serve", help="serve the web chat and API")
+    v.add_argument("--host")
+    v.add_argument("--port", type=int)
+    v.add_argument("--log-level", default="info")
+    v.set_defaults(func=cmd_serve)
+
+    e = sub.add_parser("eval", help="run the gold question set and report accuracy")
+    e.add_argument("--gold", default=None, help="gold set (default eval/gold.yaml)")
+    e.add_argument("--url", help="run against a live server instead of in-process")
+    e.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
+    e.add_argument("--compare", action="store_true", help="also run dense-only, BM25-only and no-composer ablations")
+    e.add_argument("--report", default=None, help="markdown report path (default eval/REPORT.md; '-' for none)")
+    e.add_argument("--calibrate", action="store_true", help="choose the abstention threshold on the gold set and save it")
+    e.add_argument("--validate", action="store_true", help="only check the gold set against the corpus")
+    e.set_defaults(func=cmd_eval)
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    args.func(args, Settings())
+
+
+if __name__ == "__main__":
+    main()

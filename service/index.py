@@ -1,0 +1,92 @@
+"""The loaded, read-only index the service answers from (one immutable object per version)."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from indexer.embed import Embedder
+from indexer.lexical import LexicalIndex
+from indexer.models import Chunk, DocumentMeta, Section
+from indexer.store import IndexLoadError, check_compatible, current_version_dir, read_manifest, verify_files
+
+_META_FIELDS = set(DocumentMeta.__dataclass_fields__)
+
+
+@dataclass
+class Document:
+    meta: DocumentMeta
+    text: str
+    sections: list[Section]
+
+
+@dataclass
+class LoadedIndex:
+    version: str
+    manifest: dict[str, Any]
+    documents: dict[str, Document]
+    chunks: list[Chunk]
+    chunk_doc: np.ndarray  # document position per chunk (for filter masks)
+    doc_order: list[str]
+    chunk_vectors: np.ndarray
+    sentence_spans: np.ndarray  # rows of (chunk index, start, end)
+    sentence_vectors: np.ndarray
+    chunk_sentences: list[list[int]]  # chunk index -> sentence rows
+    faiss_index: Any
+    lexical: LexicalIndex
+    embedder: Embedder
+
+
+def load_index(root: Path, embedder: Embedder) -> LoadedIndex:
+    """Load and verify the live index version; any problem raises IndexLoadError, never half-loads."""
+    import faiss
+
+    vdir = current_version_dir(root)
+    if vdir is None or not vdir.is_dir():
+        raise IndexLoadError(f"no index found at {root}")
+    manifest = read_manifest(vdir)
+    check_compatible(manifest, embedder.model_name)
+    verify_files(vdir, manifest)
+    try:
+        docs_raw = json.loads((vdir / "documents.json").read_text(encoding="utf-8"))
+        chunk_data = json.loads((vdir / "chunks.json").read_text(encoding="utf-8"))
+        sentences = np.asarray(json.loads((vdir / "sentences.json").read_text(encoding="utf-8")), dtype=np.int64)
+        vectors = np.load(vdir / "vectors.npy", allow_pickle=False)
+        faiss_index = faiss.read_index(str(vdir / "faiss.index"))
+        lexical = LexicalIndex.load(vdir / "bm25")
+    except Exception as exc:  # any unreadable file means the version is unusable
+        raise IndexLoadError(f"index {vdir} could not be read ({exc.__class__.__name__}: {exc})") from None
+
+    documents: dict[str, Document] = {}
+    for d in docs_raw:
+        meta = DocumentMeta(**{k: v for k, v in d.items() if k in _META_FIELDS})
+        documents[meta.id] = Document(meta, d["text"], [Section(**s) for s in d["sections"]])
+    chunks = [Chunk.from_dict(c) for c in chunk_data["chunks"]]
+    n = len(chunks)
+    if vectors.shape[0] != n + len(sentences) or faiss_index.ntotal != n or lexical.size != n:
+        raise IndexLoadError(f"index {vdir} is inconsistent (vector and chunk counts differ)")
+    if vectors.shape[1] != embedder.dimension:
+        raise IndexLoadError(f"index {vdir} has {vectors.shape[1]}-d vectors, the model makes {embedder.dimension}-d")
+    doc_order = list(documents)
+    pos = {d: i for i, d in enumerate(doc_order)}
+    chunk_sentences: list[list[int]] = [[] for _ in range(n)]
+    for row, (ci, _, _) in enumerate(sentences):
+        chunk_sentences[int(ci)].append(row)
+    return LoadedIndex(
+        version=vdir.name,
+        manifest=manifest,
+        documents=documents,
+        chunks=chunks,
+        chunk_doc=np.array([pos[c.doc_id] for c in chunks], dtype=np.int32),
+        doc_order=doc_order,
+        chunk_vectors=np.ascontiguousarray(vectors[:n]),
+        sentence_spans=sentences.reshape(-1, 3),
+        sentence_vectors=np.ascontiguousarray(vectors[n:]),
+        chunk_sentences=chunk_sentences,
+        faiss_index=faiss_index,
+        lexical=lexical,
+        embedder=embedder,
+    )

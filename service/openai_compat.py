@@ -1,0 +1,140 @@
+"""OpenAI-compatible chat completions, so existing chat clients and scripts can ask minutes-qa.
+
+The last user message is the question and earlier turns are the history. The reply's
+content is the extractive answer followed by numbered references; the structured
+citations and the abstention flag ride along as extra top-level fields.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+import uuid
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from indexer.tokens import count_tokens
+from service.engine import AskResult, Citation, Engine
+from service.errors import ApiError
+from service.settings import Settings
+
+MODEL_ID = "minutes-qa"
+router = APIRouter(prefix="/v1", tags=["openai-compatible"])
+
+
+class TextPart(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    type: str
+    text: str | None = None
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    role: Literal["system", "developer", "user", "assistant", "tool"]
+    content: str | list[TextPart] | None = None
+
+    def text(self) -> str:
+        if isinstance(self.content, list):
+            return " ".join(p.text or "" for p in self.content if p.type == "text")
+        return self.content or ""
+
+
+class ChatRequest(BaseModel):
+    model_config = ConfigDict(extra="allow")  # unknown standard fields (temperature, …) are ignored
+    model: str | None = None
+    messages: list[Message]
+    stream: bool = False
+
+
+def _date(iso: str | None) -> str:
+    if not iso:
+        return "date not stated"
+    d = dt.date.fromisoformat(iso)
+    return f"{d.day} {d.strftime('%B %Y')}"
+
+
+def reference_line(c: Citation, doc_type: str) -> str:
+    where = []
+    if c.item:
+        where.append(("minute " if doc_type == "minutes" else "section ") + c.item)
+    parts = [c.body or c.title, _date(c.meeting_date)] + where
+    quote = " ".join(c.quote.split())
+    return f"[{c.n}] " + ", ".join(parts) + f' — "{quote}"'
+
+
+def render_content(engine: Engine, result: AskResult) -> str:
+    lines = [result.answer]
+    if result.citations:
+        lines.append("")
+        lines += [reference_line(c, engine.index.documents[c.document_id].meta.doc_type) for c in result.citations]
+    return "\n".join(lines)
+
+
+def _engine(request: Request) -> Engine:
+    from service.api import get_engine
+
+    return get_engine(request.app.state.holder)
+
+
+@router.get("/models")
+def models() -> dict[str, Any]:
+    return {"object": "list", "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "minutes-qa"}]}
+
+
+@router.post("/chat/completions")
+async def chat_completions(request: Request, engine: Engine = Depends(_engine)):
+    settings: Settings = request.app.state.settings
+    try:
+        raw = json.loads(await request.body())
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "invalid_json", "the request body is not valid JSON") from None
+    try:
+        req = ChatRequest.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ApiError(400, "invalid_request_error", f"'{where}': {first['msg']}") from None
+    users = [m for m in req.messages if m.role == "user"]
+    if not users or req.messages[-1].role != "user":
+        raise ApiError(400, "invalid_request_error", "'messages' must end with a user message (the question)")
+    question = req.messages[-1].text().strip()
+    if not question:
+        raise ApiError(400, "empty_question", "the last user message is empty")
+    if len(question) > settings.max_question_chars:
+        raise ApiError(400, "question_too_long", f"the question is over {settings.max_question_chars} characters")
+    history = [m.text() for m in req.messages[:-1] if m.role == "user" and m.text().strip()]
+    if len(history) > settings.max_history_turns:
+        raise ApiError(400, "history_too_long", f"more than {settings.max_history_turns} earlier user turns")
+
+    result = engine.ask(question, history, top_k=settings.default_top_k)
+    content = render_content(engine, result)
+    prompt_tokens = sum(count_tokens(m.text()) for m in req.messages)
+    completion_tokens = count_tokens(content)
+    extra = {"citations": [c.__dict__ for c in result.citations], "abstained": result.abstained,
+             "query": result.query}
+    cid, created, model = f"chatcmpl-{uuid.uuid4().hex}", int(time.time()), req.model or MODEL_ID
+    usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+             "total_tokens": prompt_tokens + completion_tokens}
+    if not req.stream:
+        return {"id": cid, "object": "chat.completion", "created": created, "model": model,
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
+                             "finish_reason": "stop", "logprobs": None}],
+                "usage": usage, **extra}
+
+    def events():
+        base = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model}
+        first = {**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]}
+        yield f"data: {json.dumps(first)}\n\n"
+        words = content.split(" ")
+        for i in range(0, len(words), 8):
+            piece = " ".join(words[i:i + 8]) + (" " if i + 8 < len(words) else "")
+            chunk = {**base, "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
+            yield f"data: {json.dumps(chunk)}\n\n"
+        last = {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}], "usage": usage, **extra}
+        yield f"data: {json.dumps(last)}\n\n"
+        yield "data: [DONE]\n\n"
+
+    return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})

@@ -1,0 +1,114 @@
+"""Hybrid retrieval: dense (FAISS, MiniLM) and lexical (BM25) rankings fused by RRF."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+
+from service.index import LoadedIndex
+
+RRF_K = 60
+CANDIDATES = 100
+MODES = ("hybrid", "dense", "bm25")
+
+
+@dataclass(frozen=True)
+class Filters:
+    document_ids: tuple[str, ...] = ()
+    bodies: tuple[str, ...] = ()
+    doc_types: tuple[str, ...] = ()
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+
+    def is_empty(self) -> bool:
+        return not (self.document_ids or self.bodies or self.doc_types or self.date_from or self.date_to)
+
+
+@dataclass
+class Hit:
+    chunk: int
+    score: float  # fused (RRF) score
+    dense: float
+    lexical: float
+    rank: int = 0
+
+
+def _doc_in_dates(meta, date_from, date_to) -> bool:
+    if meta.meeting_date:
+        earliest = latest = dt.date.fromisoformat(meta.meeting_date)
+    elif meta.date_bounds and meta.date_bounds.get("after") and meta.date_bounds.get("before"):
+        earliest = dt.date.fromisoformat(meta.date_bounds["after"])
+        latest = dt.date.fromisoformat(meta.date_bounds["before"])
+    else:
+        return False  # an undated paper cannot be shown to fall inside a date range
+    return (date_from is None or earliest >= date_from) and (date_to is None or latest <= date_to)
+
+
+def allowed_documents(index: LoadedIndex, filters: Filters) -> list[str]:
+    out = []
+    for doc_id in index.doc_order:
+        meta = index.documents[doc_id].meta
+        if filters.document_ids and doc_id not in filters.document_ids:
+            continue
+        if filters.bodies and (meta.body or "").lower() not in {b.lower() for b in filters.bodies}:
+            continue
+        if filters.doc_types and meta.doc_type not in filters.doc_types:
+            continue
+        if (filters.date_from or filters.date_to) and not _doc_in_dates(meta, filters.date_from, filters.date_to):
+            continue
+        out.append(doc_id)
+    return out
+
+
+def chunk_mask(index: LoadedIndex, filters: Filters) -> np.ndarray | None:
+    if filters.is_empty():
+        return None
+    allowed = {index.doc_order.index(d) for d in allowed_documents(index, filters)}
+    return np.isin(index.chunk_doc, list(allowed)).astype(np.float32)
+
+
+def _dense_ranking(index: LoadedIndex, qvec: np.ndarray, mask: np.ndarray | None, n: int):
+    import faiss
+
+    params = None
+    if mask is not None:
+        ids = np.flatnonzero(mask).astype(np.int64)
+        if ids.size == 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(ids))
+    scores, ids = index.faiss_index.search(qvec.reshape(1, -1), min(n, index.faiss_index.ntotal), params=params)
+    keep = ids[0] >= 0
+    return ids[0][keep], scores[0][keep]
+
+
+def _lexical_ranking(index: LoadedIndex, query: str, mask: np.ndarray | None, n: int):
+    scores = index.lexical.scores(query, mask)
+    nonzero = np.flatnonzero(scores > 0)
+    if nonzero.size == 0:
+        return nonzero, scores[nonzero]
+    top = nonzero[np.argsort(-scores[nonzero], kind="stable")[:n]]
+    return top, scores[top]
+
+
+def retrieve(index: LoadedIndex, query: str, qvec: np.ndarray, filters: Filters = Filters(),
+             k: int = 10, mode: str = "hybrid") -> list[Hit]:
+    """Top-k chunks for `query`, fused by reciprocal rank fusion (RRF)."""
+    mask = chunk_mask(index, filters)
+    fused: dict[int, Hit] = {}
+    if mode in ("hybrid", "dense"):
+        ids, scores = _dense_ranking(index, qvec, mask, CANDIDATES)
+        for rank, (cid, s) in enumerate(zip(ids.tolist(), scores.tolist())):
+            hit = fused.setdefault(cid, Hit(cid, 0.0, 0.0, 0.0))
+            hit.score += 1.0 / (RRF_K + rank + 1)
+            hit.dense = float(s)
+    if mode in ("hybrid", "bm25"):
+        ids, scores = _lexical_ranking(index, query, mask, CANDIDATES)
+        for rank, (cid, s) in enumerate(zip(ids.tolist(), scores.tolist())):
+            hit = fused.setdefault(cid, Hit(cid, 0.0, 0.0, 0.0))
+            hit.score += 1.0 / (RRF_K + rank + 1)
+            hit.lexical = float(s)
+    hits = sorted(fused.values(), key=lambda h: (-h.score, h.chunk))[:k]
+    for rank, hit in enumerate(hits):
+        hit.rank = rank
+    return hits

@@ -1,0 +1,125 @@
+"""Request and response models of the HTTP API (the contract other tools rely on)."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+_CONTROL = {chr(c) for c in range(32) if chr(c) not in "\n\r\t"} | {"\x7f"}
+
+
+def _no_control_chars(value: str) -> str:
+    if any(ch in _CONTROL for ch in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+class Turn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: Literal["user", "assistant"]
+    content: str = Field(max_length=20000)
+
+    _check = field_validator("content")(_no_control_chars)
+
+
+class FilterSpec(BaseModel):
+    """Restrict answers to some papers. Unknown keys are an error, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+    document_id: list[str] | str | None = None
+    body: list[str] | str | None = None
+    doc_type: list[Literal["minutes", "agenda", "report"]] | Literal["minutes", "agenda", "report"] | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+
+
+class AskRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    question: str
+    history: list[Turn] = Field(default_factory=list)
+    filters: FilterSpec | None = None
+    top_k: int | None = Field(default=None, ge=1, le=20)
+
+    _check = field_validator("question")(_no_control_chars)
+
+
+class CitationOut(BaseModel):
+    n: int
+    document_id: str
+    title: str
+    body: str | None
+    meeting_date: str | None
+    section: str | None
+    item: str | None
+    quote: str
+    start: int
+    end: int
+    url: str
+    score: float
+
+
+class AskResponse(BaseModel):
+    answer: str
+    abstained: bool
+    confidence: float = Field(ge=0, le=1)
+    query: str
+    citations: list[CitationOut]
+    related: list[CitationOut]
+    took_ms: float
+
+
+class SearchResponse(BaseModel):
+    query: str
+    results: list[CitationOut]
+    took_ms: float
+
+
+class DocumentSummary(BaseModel):
+    id: str
+    title: str
+    council: str | None
+    body: str | None
+    meeting_date: str | None
+    doc_type: str
+    notes: dict[str, str]
+    date_bounds: dict[str, str] | None
+    url: str
+
+
+class SectionOut(BaseModel):
+    title: str
+    number: str | None
+    depth: int
+    start: int
+    end: int
+
+
+class DocumentOut(DocumentSummary):
+    text: str
+    sections: list[SectionOut]
+
+
+class MeetingItem(BaseModel):
+    number: str | None
+    title: str
+    start: int
+    end: int
+    url: str
+
+
+class Meeting(BaseModel):
+    body: str | None
+    meeting_date: str | None
+    date_bounds: dict[str, str] | None
+    documents: list[str]
+    items: list[MeetingItem]
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody

@@ -1,0 +1,37 @@
+"""One Settings object for the service and CLI, read from MINUTES_QA_* environment variables."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MINUTES_QA_", extra="ignore")
+
+    corpus_dir: Path = REPO_ROOT / "corpus"
+    index_dir: Path = REPO_ROOT / "index"
+    model: str = "sentence-transformers/all-MiniLM-L6-v2"
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+
+    max_question_chars: int = Field(2000, ge=10)
+    max_history_turns: int = Field(20, ge=0)
+    max_history_chars: int = Field(20000, ge=0)
+    max_request_bytes: int = Field(64 * 1024, ge=1024)
+    default_top_k: int = Field(3, ge=1, le=20)
+    max_top_k: int = Field(20, ge=1, le=100)
+
+    admin_token: str | None = None  # enables POST /admin/reload when set
+    cors_origins: list[str] = []  # CORS is off unless origins are listed
+    start_without_index: bool = False  # serve 503s instead of refusing to start
+    on_parse_error: str = Field("fail", pattern="^(fail|skip)$")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,45 @@
+"""The live engine, swapped atomically when a new index version is loaded.
+
+A request takes one reference to the engine when it starts and uses it to the end,
+so a reload never mixes two index versions within one answer, and in-flight requests
+finish on the version they started with.
+"""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from indexer.embed import Embedder
+from indexer.store import IndexLoadError
+from service.engine import Engine
+from service.index import load_index
+
+
+class EngineHolder:
+    def __init__(self, index_dir: Path, embedder: Embedder) -> None:
+        self.index_dir = index_dir
+        self.embedder = embedder
+        self.engine: Engine | None = None
+        self.error: str | None = "the index has not been loaded yet"
+        self._lock = threading.Lock()
+
+    def load(self) -> Engine:
+        """Load the live index version; on failure the current engine stays in service."""
+        with self._lock:
+            try:
+                engine = Engine(load_index(self.index_dir, self.embedder))
+            except IndexLoadError as exc:
+                if self.engine is None:
+                    self.error = str(exc)
+                raise
+            self.engine, self.error = engine, None  # one reference assignment: atomic swap
+            return engine
+
+    def reload_if_changed(self) -> bool:
+        from indexer.store import current_version_dir
+
+        vdir = current_version_dir(self.index_dir)
+        if vdir is None or (self.engine is not None and vdir.name == self.engine.index.version):
+            return False
+        self.load()
+        return True

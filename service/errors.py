@@ -53,6 +53,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException):
         code = _STATUS_CODES.get(exc.status_code, "http_error")
         message = exc.detail if isinstance(exc.detail, str) else "request failed"
+        if exc.status_code == 400 and "parsing the body" in message:
+            code, message = "invalid_json", "the request body is not valid JSON (UTF-8)"
         if exc.status_code == 404 and message == "Not Found":
             message = f"no such endpoint: {request.url.path}"
         return error_response(exc.status_code, code, message, getattr(exc, "headers", None))

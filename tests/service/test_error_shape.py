@@ -1,0 +1,84 @@
+"""Every 4xx/5xx has one shape: {"error": {"code": str, "message": str}} (cf. datasette)."""
+import pytest
+
+BAD_REQUESTS = [
+    ("post", "/ask", {"json": {"question": ""}}, 422, "empty_question"),
+    ("post", "/ask", {"json": {"question": "   \n "}}, 422, "empty_question"),
+    ("post", "/ask", {"json": {"question": "x" * 2001}}, 422, "question_too_long"),
+    ("post", "/ask", {"json": {"question": "ok?", "history": [{"role": "user", "content": "q"}] * 21}}, 422, "history_too_long"),
+    ("post", "/ask", {"json": {"question": "bell\x07?"}}, 422, "invalid_request"),
+    ("post", "/ask", {"json": {"question": 42}}, 422, "invalid_request"),
+    ("post", "/ask", {"json": {"question": "ok?", "top_k": 0}}, 422, "invalid_request"),
+    ("post", "/ask", {"json": {"question": "ok?", "top_k": 500}}, 422, "invalid_request"),
+    ("post", "/ask", {"json": {"question": "ok?", "filters": {"colour": "red"}}}, 422, "invalid_request"),
+    ("post", "/ask", {"json": {"question": "ok?", "filters": {"document_id": "nope"}}}, 422, "unknown_filter_value"),
+    ("post", "/ask", {"json": {"question": "ok?", "filters": {"body": "Parish Pump Club"}}}, 422, "unknown_filter_value"),
+    ("post", "/ask", {"json": {"question": "ok?", "filters": {"date_from": "2018-13-45"}}}, 422, "invalid_request"),
+    ("post", "/ask", {"json": {"question": "ok?", "filters": {"date_from": "2018-05-01", "date_to": "2018-01-01"}}}, 422, "bad_date_range"),
+    ("post", "/ask", {"content": b'{"question": "\xff\xfe"}', "headers": {"content-type": "application/json"}}, 400, "invalid_json"),
+    ("post", "/ask", {"content": b"{not json", "headers": {"content-type": "application/json"}}, 400, "invalid_json"),
+    ("post", "/ask", {"json": {"question": "x" * 70000}}, 413, "request_too_large"),
+    ("get", "/search", {"params": {"q": ""}}, 422, "empty_question"),
+    ("get", "/search", {"params": {"q": "vat", "k": 0}}, 422, "invalid_request"),
+    ("get", "/search", {"params": {"q": "vat", "date_from": "yesterday"}}, 422, "invalid_request"),
+    ("get", "/documents/nope", {}, 404, "document_not_found"),
+    ("get", "/documents/..%2F..%2Fetc%2Fpasswd", {}, 404, None),
+    ("get", "/documents/%2e%2e", {}, 404, None),
+    ("get", "/no-such-endpoint", {}, 404, "not_found"),
+    ("delete", "/ask", {}, 405, "method_not_allowed"),
+    ("post", "/admin/reload", {}, 401, "unauthorized"),
+    ("post", "/admin/reload", {"headers": {"authorization": "Bearer wrong"}}, 401, "unauthorized"),
+    ("post", "/v1/chat/completions", {"json": {"messages": []}}, 400, "invalid_request_error"),
+    ("post", "/v1/chat/completions", {"json": {"model": "x", "messages": [{"role": "wizard", "content": "hi"}]}}, 400, "invalid_request_error"),
+]
+
+
+@pytest.mark.parametrize("method,path,kwargs,status,code", BAD_REQUESTS)
+def test_error_shape(client, method, path, kwargs, status, code):
+    r = getattr(client, method)(path, **kwargs)
+    assert r.status_code == status, r.text
+    body = r.json()
+    assert set(body) == {"error"}
+    assert isinstance(body["error"]["code"], str) and isinstance(body["error"]["message"], str)
+    assert body["error"]["message"] and "Traceback" not in r.text
+    if code:
+        assert body["error"]["code"] == code
+
+
+def test_unexpected_errors_use_the_shape_and_hide_the_trace(client, monkeypatch):
+    from service.engine import Engine
+
+    def boom(*a, **k):
+        raise RuntimeError("secret internal detail")
+
+    monkeypatch.setattr(Engine, "ask", boom)
+    from fastapi.testclient import TestClient
+
+    with TestClient(client.app, raise_server_exceptions=False) as c:
+        r = c.post("/ask", json={"question": "anything?"})
+    assert r.status_code == 500
+    assert r.json() == {"error": {"code": "internal_error", "message": "the service hit an unexpected error; it has been logged"}}
+    assert "secret" not in r.text
+
+
+def test_reload_is_disabled_without_a_token(app_settings, fake_embedder):
+    from fastapi.testclient import TestClient
+
+    from service.api import create_app
+
+    with TestClient(create_app(app_settings.model_copy(update={"admin_token": None}), embedder=fake_embedder)) as c:
+        r = c.post("/admin/reload", headers={"authorization": "Bearer anything"})
+    assert r.status_code == 403 and r.json()["error"]["code"] == "admin_disabled"
+
+
+def test_security_headers_on_every_response(client):
+    for r in (client.get("/"), client.get("/healthz"), client.post("/ask", json={"question": ""})):
+        assert "script-src 'self'" in r.headers["content-security-policy"]
+        assert "'unsafe-inline'" not in r.headers["content-security-policy"]
+        assert r.headers["x-content-type-options"] == "nosniff"
+        assert r.headers["x-frame-options"] == "DENY"
+
+
+def test_cors_is_off_by_default(client):
+    r = client.get("/healthz", headers={"origin": "https://evil.example"})
+    assert "access-control-allow-origin" not in r.headers

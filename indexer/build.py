@@ -22,7 +22,7 @@ from indexer.structure import parse_structure
 from indexer.tokens import count_tokens
 
 # Bump when cleaning, structure or chunking changes, so existing indexes count as stale.
-PARSER_VERSION = "2026-11-26.1"
+PARSER_VERSION = "2026-11-26.2"
 
 
 @dataclass

@@ -1,15 +1,19 @@
-"""Lexical retrieval: BM25 scoring by bm25s over our own tokens.
+"""Lexical retrieval: BM25 scoring by bm25s over our own tokens (Snowball-stemmed words).
 
 The tokenizer keeps what council papers are searched by: amounts ("£4.6", "4.6"),
 percentages ("83%", "83"), years and minute numbers ("1839"), as well as words.
 """
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
+import snowballstemmer
+
 import numpy as np
 
+_STEMMER = snowballstemmer.stemmer("english")
 _TOKEN = re.compile(r"£?\d+(?:[.,]\d+)*%?|[a-z]+(?:'[a-z]+)?", re.I)
 STOPWORDS = frozenset(
     """a an the and or of to in on at by for from with without as is are was were be been being it its this that
@@ -20,13 +24,10 @@ STOPWORDS = frozenset(
 )
 
 
-def _light_stem(word: str) -> str:
-    """Plural folding only: enough for 'options'/'option', safe for names and numbers."""
-    if len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
-    if len(word) > 4 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        return word[:-1]
-    return word
+@functools.lru_cache(maxsize=65536)
+def _stem(word: str) -> str:
+    """Snowball (Porter 2) stem, so 'completed', 'completion' and 'complete' meet."""
+    return _STEMMER.stemWord(word)
 
 
 def tokenize(text: str) -> list[str]:
@@ -42,7 +43,7 @@ def tokenize(text: str) -> list[str]:
         word = raw.split("'")[0]
         if word in STOPWORDS or len(word) < 2:
             continue
-        tokens.append(_light_stem(word))
+        tokens.append(_stem(word))
     return tokens
 
 

@@ -27,9 +27,9 @@ from service.retrieval import Hit
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 W_DENSE, W_LEXICAL, W_TYPE, W_RANK = 0.50, 0.30, 0.12, 0.08
 CARRIED_WEIGHT = 0.5
-PASSAGES_SCORED = 8
+PASSAGES_SCORED = 10
 SAME_POINT_SIMILARITY = 0.55  # two sentences from different meetings count as the same point above this
-SAME_POINT_MARGIN = 0.04
+SAME_POINT_MARGIN = 0.13
 
 _ASKS = {
     "number": re.compile(r"\bhow (much|many|big|large)\b|\bwhat (percentage|proportion|share|score|number|amount|figure|sum|total|cost|weighting)\b|\bper ?cent|\bscor(e|ed|ing)\b|\bcost\b|\bpoints?\b|\brank(ed|ing)?\b|\bfte\b", re.I),
@@ -71,6 +71,7 @@ class Composed:
     cited: list[Candidate]
     related: list[Candidate]
     asked: set[str] = field(default_factory=set)
+    top_score: float = 0.0
 
 
 def load_calibration() -> dict:
@@ -144,19 +145,17 @@ class Composer:
         asked = asked if asked is not None else asked_for(query.text)
         candidates = self.score_candidates(query, qvec, hits, asked)
         if not candidates:
-            return Composed("", True, 0.0, [], [], asked)
+            return Composed("", True, 0.0, [], [], asked, 0.0)
         best = candidates[0]
         confidence = self.confidence(best.score)
         related = _distinct(candidates)[:3]
         if best.score < self.threshold:
-            return Composed("", True, confidence, [], related, asked)
+            return Composed("", True, confidence, [], related, asked, best.score)
         cited = [best]
         neighbour = self._neighbour_with_fact(best, candidates, asked)
         if neighbour:
             cited.append(neighbour)
-        other = self._same_point_elsewhere(best, candidates)
-        if other:
-            cited.append(other)
+        cited += self._same_point_elsewhere(best, candidates)
         cited = cited[:max_citations]
         date_of = lambda c: self.index.documents[c.doc_id].meta.sort_date()
         if len({c.doc_id for c in cited}) > 1:
@@ -164,7 +163,7 @@ class Composer:
         else:
             cited.sort(key=lambda c: c.start)
         answer = " ".join(f"{self.render(c, query)} [{n}]" for n, c in enumerate(cited, 1))
-        return Composed(answer, False, confidence, cited, [], asked)
+        return Composed(answer, False, confidence, cited, [], asked, best.score)
 
     def _neighbour_with_fact(self, best: Candidate, candidates: list[Candidate], asked: set[str]) -> Candidate | None:
         """The next/previous sentence of the same passage, when only it holds the asked-for fact."""
@@ -177,20 +176,23 @@ class Composer:
                 return c
         return None
 
-    def _same_point_elsewhere(self, best: Candidate, candidates: list[Candidate]) -> Candidate | None:
-        """A near-equal sentence from another meeting's paper about the same point (changed positions)."""
-        best_meta = self.index.documents[best.doc_id].meta
-        for c in candidates[1:6]:
-            if c.doc_id == best.doc_id or c.score < best.score - SAME_POINT_MARGIN:
-                continue
-            if self.index.documents[c.doc_id].meta.sort_date() == best_meta.sort_date():
-                continue
-            if self.index.chunks[c.chunk].kind != "text" or self.index.chunks[best.chunk].kind != "text":
+    def _same_point_elsewhere(self, best: Candidate, candidates: list[Candidate]) -> list[Candidate]:
+        """Near-equal sentences from other meetings' papers on the same point (a position that changed)."""
+        if self.index.chunks[best.chunk].kind != "text":
+            return []
+        dates = {self.index.documents[best.doc_id].meta.sort_date()}
+        out: list[Candidate] = []
+        for c in candidates[1:12]:
+            if c.score < best.score - SAME_POINT_MARGIN or len(out) == 2:
+                break
+            date = self.index.documents[c.doc_id].meta.sort_date()
+            if date in dates or self.index.chunks[c.chunk].kind != "text":
                 continue
             similarity = float(self.index.sentence_vectors[c.sentence] @ self.index.sentence_vectors[best.sentence])
             if similarity >= SAME_POINT_SIMILARITY:
-                return c
-        return None
+                dates.add(date)
+                out.append(c)
+        return out
 
     def render(self, c: Candidate, query: StandaloneQuery) -> str:
         """The sentence verbatim; for a table row, its label and the cells the question names."""
@@ -202,6 +204,8 @@ class Composer:
         cells = [cell for cell in chunk.cells if cell.header and cell.text != chunk.row_label]
         named = [cell for cell in cells if set(tokenize(cell.header)) & wanted - {"score", "scored"}]
         shown = named or cells
+        if not shown:  # a row without column headers: quote it as printed
+            return " ".join(text[c.start:c.end].split())
         parts = "; ".join(f"{cell.header}: {cell.text or '(blank)'}" for cell in shown)
         return f"{chunk.row_label} — {parts}"
 

@@ -37,6 +37,7 @@ class AskResult:
     citations: list[Citation]
     related: list[Citation]
     took_ms: float
+    top_score: float = 0.0  # raw score of the best sentence (what the abstention threshold cuts)
     timings_ms: dict[str, float] = field(default_factory=dict)
     hits: list[Hit] = field(default_factory=list)
 
@@ -77,6 +78,7 @@ class Engine:
             answer = composed.answer if not composed.abstained else NOT_FOUND
             citations, related = self._cite(composed.cited), self._cite(composed.related)
             abstained, confidence = composed.abstained, composed.confidence
+            top_score = composed.top_score
         else:  # ablation: the top passage is the answer
             abstained = not hits
             confidence = 1.0 if hits else 0.0
@@ -84,10 +86,11 @@ class Engine:
                                        self.index.chunks[h.chunk].end, h.score) for h in hits[:1]]
             answer = citations[0].quote if citations else NOT_FOUND
             related = []
+            top_score = hits[0].score if hits else 0.0
         t3 = time.perf_counter()
         return AskResult(
             answer=answer, abstained=abstained, confidence=round(confidence, 4), query=query.text,
-            citations=citations, related=related, took_ms=round((t3 - t0) * 1000, 2),
+            citations=citations, related=related, took_ms=round((t3 - t0) * 1000, 2), top_score=top_score,
             timings_ms={"embed": (t1 - t0) * 1000, "retrieve": (t2 - t1) * 1000, "compose": (t3 - t2) * 1000},
             hits=hits,
         )

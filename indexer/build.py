@@ -22,7 +22,7 @@ from indexer.structure import parse_structure
 from indexer.tokens import count_tokens
 
 # Bump when cleaning, structure or chunking changes, so existing indexes count as stale.
-PARSER_VERSION = "2026-11-26.2"
+PARSER_VERSION = "2026-11-26.5"
 
 
 @dataclass
@@ -130,6 +130,9 @@ def build_index(corpus_dir: Path, root: Path, embedder: Embedder, *, force: bool
     model = embedder.model_name
     chunk_texts = [c.search_text for d in docs for c in d.chunks]
     sentence_texts = [d.text[s:e] for d in docs for (_, s, e) in d.sentences]
+    # Lexical text of a sentence: itself plus where it sits and which meeting it is from.
+    sentence_lexical = [f"{_meta_line(d)}\n{d.chunks[ci].section or ''}\n{d.text[s:e]}" for d in docs for (ci, s, e) in d.sentences]
+    chunk_lexical = [f"{_meta_line(d)}\n{c.search_text}" for d in docs for c in d.chunks]
     all_texts = chunk_texts + sentence_texts
     keys = [_key(model, t) for t in all_texts]
     old_vectors, old_chunk_keys = ({}, set()) if force else _previous_vectors(root, model)
@@ -157,7 +160,7 @@ def build_index(corpus_dir: Path, root: Path, embedder: Embedder, *, force: bool
     chunk_keys = keys[:len(chunk_texts)]
     writer = IndexWriter(root)
     try:
-        _write_version(writer, docs, vectors, keys, chunk_keys, len(chunk_texts), chunk_texts)
+        _write_version(writer, docs, vectors, keys, chunk_keys, len(chunk_texts), chunk_lexical, sentence_lexical)
         manifest = {
             "model": model,
             "dimension": int(embedder.dimension),
@@ -191,8 +194,19 @@ def build_index(corpus_dir: Path, root: Path, embedder: Embedder, *, force: bool
     )
 
 
+def _meta_line(d: ParsedDocument) -> str:
+    m = d.meta
+    date = m.meeting_date or ""
+    if date:
+        import datetime as dt
+
+        day = dt.date.fromisoformat(date)
+        date = f"{day.day} {day.strftime('%B %Y')}"
+    return " ".join(x for x in (m.title, m.body, date) if x)
+
+
 def _write_version(writer: IndexWriter, docs: list[ParsedDocument], vectors: np.ndarray, keys: list[str],
-                   chunk_keys: list[str], n_chunks: int, chunk_texts: list[str]) -> None:
+                   chunk_keys: list[str], n_chunks: int, chunk_lexical: list[str], sentence_lexical: list[str]) -> None:
     import faiss
 
     documents, chunks, sentences = [], [], []
@@ -206,7 +220,9 @@ def _write_version(writer: IndexWriter, docs: list[ParsedDocument], vectors: np.
     writer.write_json("sentences.json", sentences)
     writer.write_json("vector_keys.json", keys)
     writer.write_array("vectors.npy", vectors)  # chunk vectors first, then sentence vectors
-    index = faiss.IndexFlatIP(vectors.shape[1])
-    index.add(np.ascontiguousarray(vectors[:n_chunks]))
-    faiss.write_index(index, str(writer.path("faiss.index")))
-    LexicalIndex.build(chunk_texts).save(writer.path("bm25"))
+    for name, rows in (("faiss.index", vectors[:n_chunks]), ("faiss_sentences.index", vectors[n_chunks:])):
+        index = faiss.IndexFlatIP(vectors.shape[1])
+        index.add(np.ascontiguousarray(rows))
+        faiss.write_index(index, str(writer.path(name)))
+    LexicalIndex.build(chunk_lexical).save(writer.path("bm25"))
+    LexicalIndex.build(sentence_lexical).save(writer.path("bm25_sentences"))

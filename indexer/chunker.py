@@ -34,18 +34,26 @@ class Chunker:
         chunks: list[Chunk] = []
         sentences: list[tuple[int, int, int]] = []
         stack: list[Block] = []
+        label: str | None = None  # a short label line ("Report author(s):") gives the next block context
         for block in blocks:
             if block.kind == "heading":
                 while stack and stack[-1].depth >= block.depth:
                     stack.pop()
                 stack.append(block)
+                label = None
                 continue
             path = PATH_SEP.join(h.title or "" for h in stack) or None
             item = next((h.number for h in reversed(stack) if h.number), None)
             if block.kind == "table":
+                if any((h.title or "").strip().lower() == "contents" for h in stack):
+                    continue  # a table of contents is navigation, not something the papers say
                 self._table(doc_id, text, block, path, item, chunks, sentences)
-            else:
-                self._text(doc_id, text, block.start, block.end, path, item, chunks, sentences)
+                label = None
+                continue
+            body = text[block.start:block.end]
+            head = "\n".join(x for x in (path, label) if x)
+            self._text(doc_id, text, block.start, block.end, path, item, chunks, sentences, prefix=head)
+            label = body if _is_label(body) else None
         return sections, chunks, sentences
 
     # -- text -------------------------------------------------------------------------
@@ -110,6 +118,11 @@ class Chunker:
                 self._text(doc_id, text, cell.start, cell.end, path, item, chunks, sentences,
                            kind="table_cell", prefix=prefix, extra={"caption": block.caption, "row_label": label,
                                                                      "cells": [cell]})
+
+
+def _is_label(body: str) -> bool:
+    """'Present:', 'Report author(s):', 'Ward(s) Affected' — a short line that introduces the next block."""
+    return len(body.split()) <= 8 and "\n" not in body and not body.rstrip().endswith((".", "?", "!"))
 
 
 def _sections(text: str, blocks: list[Block]) -> list[Section]:

@@ -14,6 +14,7 @@ import snowballstemmer
 import numpy as np
 
 _STEMMER = snowballstemmer.stemmer("english")
+_SYNONYMS = {"percentage": "percent", "percentages": "percent", "cent": "percent"}
 _TOKEN = re.compile(r"£?\d+(?:[.,]\d+)*%?|[a-z]+(?:'[a-z]+)?", re.I)
 STOPWORDS = frozenset(
     """a an the and or of to in on at by for from with without as is are was were be been being it its this that
@@ -39,11 +40,15 @@ def tokenize(text: str) -> list[str]:
             marked = raw.replace(",", "")
             if marked != bare:
                 tokens.append(marked)
+            if raw.endswith("%"):
+                tokens.append("percent")
             continue
         word = raw.split("'")[0]
         if word in STOPWORDS or len(word) < 2:
             continue
-        tokens.append(_stem(word))
+        tokens.append(_SYNONYMS.get(word) or _stem(word))
+    if "%" in text and "percent" not in tokens:
+        tokens.append("percent")  # a '%' column header answers "what percentage"
     return tokens
 
 

@@ -64,7 +64,7 @@ def _numbered_heading(text: str) -> tuple[str, str] | None:
 
 def _is_header_row(cells: list[str]) -> bool:
     filled = [c for c in cells if c]
-    if len(filled) < 3:
+    if len(filled) < 2:
         return False
     return all(len(c.split()) <= 8 and not _NUMERIC_CELL.match(c) and not c.endswith(".") for c in filled)
 

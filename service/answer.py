@@ -27,6 +27,8 @@ from service.retrieval import Hit
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 W_DENSE, W_LEXICAL, W_TYPE, W_RANK = 0.50, 0.30, 0.12, 0.08
 CARRIED_WEIGHT = 0.5
+SHORT_PENALTY = 0.08
+W_CELL = 0.15
 PASSAGES_SCORED = 10
 SAME_POINT_SIMILARITY = 0.55  # two sentences from different meetings count as the same point above this
 SAME_POINT_MARGIN = 0.13
@@ -106,7 +108,9 @@ class Composer:
             ci, s, e = (int(x) for x in self.index.sentence_spans[row])
             chunk = self.index.chunks[ci]
             doc = self.index.documents[chunk.doc_id]
-            text = chunk.search_text if chunk.kind != "text" else doc.text[s:e] + " " + (chunk.section or "")
+            meta = doc.meta
+            context = " ".join(x for x in (chunk.section, meta.title, meta.body) if x)
+            text = (chunk.search_text if chunk.kind != "text" else doc.text[s:e]) + " " + context
             terms = frozenset(tokenize(text))
             self._tokens[row] = terms
         return terms
@@ -125,17 +129,34 @@ class Composer:
             text = self.index.documents[chunk.doc_id].text
             for row in rows:
                 _, s, e = (int(x) for x in self.index.sentence_spans[row])
-                vec = self.index.chunk_vectors[hit.chunk] if chunk.kind == "table_row" else self.index.sentence_vectors[row]
-                dense = float(vec @ qvec)
+                # The passage vector carries the section and label context a bare sentence lacks.
+                passage_dense = float(self.index.chunk_vectors[hit.chunk] @ qvec)
+                dense = passage_dense if chunk.kind == "table_row" else \
+                    0.5 * float(self.index.sentence_vectors[row] @ qvec) + 0.5 * passage_dense
                 terms = self._sentence_terms(row)
                 lexical = sum(w for t, w in weights.items() if t in terms) / total
                 body = chunk.search_text if chunk.kind != "text" else text[s:e]
                 type_match = (sum(1 for kind in asked if _HAS[kind].search(body)) / len(asked)) if asked else 0.0
                 prior = 1.0 / (1 + hit.rank)
                 score = W_DENSE * dense + W_LEXICAL * lexical + W_TYPE * type_match + W_RANK * prior
+                if chunk.kind == "table_row":
+                    score += self._cell_bonus(chunk, weights)
+                if chunk.kind == "text" and len(body.split()) < 5:
+                    score -= SHORT_PENALTY  # a bare label ("Minutes:", "Outsource") is not an answer
                 out.append(Candidate(row, hit.chunk, chunk.doc_id, s, e, score, dense, lexical, type_match, hit.rank))
         out.sort(key=lambda c: (-c.score, c.chunk, c.start))
         return out
+
+    def _cell_bonus(self, chunk, weights: dict[str, float]) -> float:
+        """A question that names a table row and one of its columns is asking for that cell."""
+        label_terms = set(tokenize(chunk.row_label or ""))
+        if not label_terms or not label_terms <= set(weights):
+            return 0.0
+        header_terms = set()
+        for cell in chunk.cells:
+            if cell.header and cell.text != chunk.row_label:
+                header_terms |= set(tokenize(cell.header))
+        return W_CELL if (header_terms - label_terms) & set(weights) else W_CELL / 3
 
     def confidence(self, score: float) -> float:
         return 1.0 / (1.0 + math.exp(-self.slope * (score - self.threshold)))

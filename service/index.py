@@ -37,6 +37,8 @@ class LoadedIndex:
     chunk_sentences: list[list[int]]  # chunk index -> sentence rows
     faiss_index: Any
     lexical: LexicalIndex
+    sentence_faiss: Any
+    sentence_lexical: LexicalIndex
     embedder: Embedder
 
 
@@ -57,6 +59,8 @@ def load_index(root: Path, embedder: Embedder) -> LoadedIndex:
         vectors = np.load(vdir / "vectors.npy", allow_pickle=False)
         faiss_index = faiss.read_index(str(vdir / "faiss.index"))
         lexical = LexicalIndex.load(vdir / "bm25")
+        sentence_faiss = faiss.read_index(str(vdir / "faiss_sentences.index"))
+        sentence_lexical = LexicalIndex.load(vdir / "bm25_sentences")
     except Exception as exc:  # any unreadable file means the version is unusable
         raise IndexLoadError(f"index {vdir} could not be read ({exc.__class__.__name__}: {exc})") from None
 
@@ -66,7 +70,8 @@ def load_index(root: Path, embedder: Embedder) -> LoadedIndex:
         documents[meta.id] = Document(meta, d["text"], [Section(**s) for s in d["sections"]])
     chunks = [Chunk.from_dict(c) for c in chunk_data["chunks"]]
     n = len(chunks)
-    if vectors.shape[0] != n + len(sentences) or faiss_index.ntotal != n or lexical.size != n:
+    if vectors.shape[0] != n + len(sentences) or faiss_index.ntotal != n or lexical.size != n \
+            or sentence_faiss.ntotal != len(sentences) or sentence_lexical.size != len(sentences):
         raise IndexLoadError(f"index {vdir} is inconsistent (vector and chunk counts differ)")
     if vectors.shape[1] != embedder.dimension:
         raise IndexLoadError(f"index {vdir} has {vectors.shape[1]}-d vectors, the model makes {embedder.dimension}-d")
@@ -88,5 +93,7 @@ def load_index(root: Path, embedder: Embedder) -> LoadedIndex:
         chunk_sentences=chunk_sentences,
         faiss_index=faiss_index,
         lexical=lexical,
+        sentence_faiss=sentence_faiss,
+        sentence_lexical=sentence_lexical,
         embedder=embedder,
     )

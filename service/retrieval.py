@@ -68,7 +68,7 @@ def chunk_mask(index: LoadedIndex, filters: Filters) -> np.ndarray | None:
     return np.isin(index.chunk_doc, list(allowed)).astype(np.float32)
 
 
-def _dense_ranking(index: LoadedIndex, qvec: np.ndarray, mask: np.ndarray | None, n: int):
+def _dense_ranking(faiss_index, qvec: np.ndarray, mask: np.ndarray | None, n: int):
     import faiss
 
     params = None
@@ -77,13 +77,13 @@ def _dense_ranking(index: LoadedIndex, qvec: np.ndarray, mask: np.ndarray | None
         if ids.size == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
         params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(ids))
-    scores, ids = index.faiss_index.search(qvec.reshape(1, -1), min(n, index.faiss_index.ntotal), params=params)
+    scores, ids = faiss_index.search(qvec.reshape(1, -1), min(n, faiss_index.ntotal), params=params)
     keep = ids[0] >= 0
     return ids[0][keep], scores[0][keep]
 
 
-def _lexical_ranking(index: LoadedIndex, query: str, mask: np.ndarray | None, n: int):
-    scores = index.lexical.scores(query, mask)
+def _lexical_ranking(lexical, query: str, mask: np.ndarray | None, n: int):
+    scores = lexical.scores(query, mask)
     nonzero = np.flatnonzero(scores > 0)
     if nonzero.size == 0:
         return nonzero, scores[nonzero]
@@ -93,21 +93,36 @@ def _lexical_ranking(index: LoadedIndex, query: str, mask: np.ndarray | None, n:
 
 def retrieve(index: LoadedIndex, query: str, qvec: np.ndarray, filters: Filters = Filters(),
              k: int = 10, mode: str = "hybrid") -> list[Hit]:
-    """Top-k chunks for `query`, fused by reciprocal rank fusion (RRF)."""
+    """Top-k passages for `query`. Up to four rankings are fused by reciprocal rank fusion:
+    passages and single sentences, each by meaning (FAISS) and by words (BM25). A sentence
+    ranking counts for the passage that holds it, so a fact buried in a long paragraph is found."""
     mask = chunk_mask(index, filters)
+    sentence_chunk = index.sentence_spans[:, 0]
+    sentence_mask = mask[sentence_chunk] if mask is not None else None
     fused: dict[int, Hit] = {}
+
+    def add(chunk_ids, scores, field: str) -> None:
+        rank = 0
+        seen: set[int] = set()
+        for cid, s in zip(chunk_ids, scores):
+            if cid in seen:
+                continue
+            seen.add(cid)
+            hit = fused.setdefault(cid, Hit(cid, 0.0, 0.0, 0.0))
+            hit.score += 1.0 / (RRF_K + rank + 1)
+            setattr(hit, field, max(getattr(hit, field), float(s)))
+            rank += 1
+
     if mode in ("hybrid", "dense"):
-        ids, scores = _dense_ranking(index, qvec, mask, CANDIDATES)
-        for rank, (cid, s) in enumerate(zip(ids.tolist(), scores.tolist())):
-            hit = fused.setdefault(cid, Hit(cid, 0.0, 0.0, 0.0))
-            hit.score += 1.0 / (RRF_K + rank + 1)
-            hit.dense = float(s)
+        ids, scores = _dense_ranking(index.faiss_index, qvec, mask, CANDIDATES)
+        add(ids.tolist(), scores.tolist(), "dense")
+        ids, scores = _dense_ranking(index.sentence_faiss, qvec, sentence_mask, CANDIDATES)
+        add(sentence_chunk[ids].tolist(), scores.tolist(), "dense")
     if mode in ("hybrid", "bm25"):
-        ids, scores = _lexical_ranking(index, query, mask, CANDIDATES)
-        for rank, (cid, s) in enumerate(zip(ids.tolist(), scores.tolist())):
-            hit = fused.setdefault(cid, Hit(cid, 0.0, 0.0, 0.0))
-            hit.score += 1.0 / (RRF_K + rank + 1)
-            hit.lexical = float(s)
+        ids, scores = _lexical_ranking(index.lexical, query, mask, CANDIDATES)
+        add(ids.tolist(), scores.tolist(), "lexical")
+        ids, scores = _lexical_ranking(index.sentence_lexical, query, sentence_mask, CANDIDATES)
+        add(sentence_chunk[ids].tolist(), scores.tolist(), "lexical")
     hits = sorted(fused.values(), key=lambda h: (-h.score, h.chunk))[:k]
     for rank, hit in enumerate(hits):
         hit.rank = rank

@@ -29,6 +29,8 @@ W_DENSE, W_LEXICAL, W_TYPE, W_RANK = 0.50, 0.30, 0.12, 0.08
 CARRIED_WEIGHT = 0.5
 SHORT_PENALTY = 0.08
 W_CELL = 0.15
+OTHER_VALUE_MARGIN = 0.25
+OTHER_VALUE_SIMILARITY = 0.6
 PASSAGES_SCORED = 10
 SAME_POINT_SIMILARITY = 0.55  # two sentences from different meetings count as the same point above this
 SAME_POINT_MARGIN = 0.13
@@ -177,6 +179,10 @@ class Composer:
         if neighbour:
             cited.append(neighbour)
         cited += self._same_point_elsewhere(best, candidates)
+        if len(cited) == 1:
+            alternative = self._other_value(best, candidates, asked)
+            if alternative:
+                cited.append(alternative)
         cited = cited[:max_citations]
         date_of = lambda c: self.index.documents[c.doc_id].meta.sort_date()
         if len({c.doc_id for c in cited}) > 1:
@@ -195,6 +201,28 @@ class Composer:
             c = by_row.get(row)
             if c and c.chunk == best.chunk and c.type_match > best.type_match and c.score >= best.score - 0.15:
                 return c
+        return None
+
+    def _other_value(self, best: Candidate, candidates: list[Candidate], asked: set[str]) -> Candidate | None:
+        """For 'when'/'how much' questions: a close sentence on the same point that gives a different
+        date or figure (e.g. a statutory deadline beside a practical one), so neither is hidden."""
+        kinds = [k for k in ("date", "number") if k in asked]
+        if not kinds or self.index.chunks[best.chunk].kind != "text":
+            return None
+        text = self.index.documents[best.doc_id].text
+        best_values = {m.group(0) for k in kinds for m in _HAS[k].finditer(text[best.start:best.end])}
+        for c in candidates[1:8]:
+            if c.score < best.score - OTHER_VALUE_MARGIN:
+                break
+            if c.type_match < 1.0 or self.index.chunks[c.chunk].kind != "text":
+                continue
+            other = self.index.documents[c.doc_id].text[c.start:c.end]
+            values = {m.group(0) for k in kinds for m in _HAS[k].finditer(other)}
+            if not values or values <= best_values:
+                continue
+            similarity = float(self.index.sentence_vectors[c.sentence] @ self.index.sentence_vectors[best.sentence])
+            if similarity >= OTHER_VALUE_SIMILARITY or c.lexical >= best.lexical - 0.02:
+                return c  # same point (by meaning, or by covering the question's words as fully)
         return None
 
     def _same_point_elsewhere(self, best: Candidate, candidates: list[Candidate]) -> list[Candidate]:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Header, Query, Request
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from indexer.embed import Embedder, load_embedder
@@ -90,6 +90,26 @@ def check_history(turns: list, settings: Settings) -> list[str]:
     if sum(len(t.content) for t in turns) > settings.max_history_chars:
         raise ApiError(422, "history_too_long", f"the history is longer than {settings.max_history_chars} characters")
     return [t.content for t in turns if t.role == "user" and t.content.strip()]
+
+
+def starter_questions(engine: Engine, limit: int = 4) -> list[str]:
+    """Deterministic questions built from what the index holds: ranked table rows ('What score did
+    the X get?') and numbered minute items ('What was said about <item>?')."""
+    out: list[str] = []
+    for chunk in engine.index.chunks:
+        headers = {c.header.lower() for c in chunk.cells}
+        if chunk.kind == "table_row" and any("score" in h for h in headers) and any("rank" in h for h in headers):
+            q = f"What score did the {chunk.row_label} get?"
+            if q not in out:
+                out.append(q)
+        if len(out) >= 2:
+            break
+    procedural = ("apolog", "minutes", "participation", "declaration", "interest", "welcome")
+    items = [(doc, re.sub(r"^\d+\.?\s*", "", s.title)) for doc in engine.index.documents.values()
+             for s in doc.sections if s.depth == 1 and s.number and not any(p in s.title.lower() for p in procedural)]
+    for doc, title in sorted(items, key=lambda x: (-len(x[1].split()), x[1]))[: max(0, limit - len(out))]:
+        out.append(f"What was said about {title} at the {doc.meta.body or 'meeting'}?")
+    return out[:limit]
 
 
 def create_app(settings: Settings | None = None, embedder: Embedder | None = None) -> FastAPI:
@@ -179,14 +199,15 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         return [summary(engine, d.meta.id) for d in order]
 
     @app.get("/documents/{doc_id}", response_model=DocumentOut, responses=ERRORS, tags=["papers"])
-    def document(doc_id: str, request: Request, engine: EngineDep):
+    def document(doc_id: str, request: Request, response: Response, engine: EngineDep):
         """One paper: metadata, the clean text that citation offsets index, and its sections.
         A browser asking for HTML gets the chat page, which opens the paper (permalinks)."""
         if not DOC_ID.match(doc_id) or doc_id not in engine.index.documents:
             raise ApiError(404, "document_not_found", f"no document with id '{doc_id[:100]}' (see GET /documents)")
         accept = request.headers.get("accept", "")
         if "text/html" in accept and "application/json" not in accept:
-            return FileResponse(STATIC_DIR / "index.html", media_type="text/html")
+            return FileResponse(STATIC_DIR / "index.html", media_type="text/html", headers={"Vary": "Accept"})
+        response.headers["Vary"] = "Accept"  # the same URL is the page for browsers: caches must tell them apart
         doc = engine.index.documents[doc_id]
         return {**summary(engine, doc_id), "text": doc.text, "sections": [s.__dict__ for s in doc.sections]}
 
@@ -205,6 +226,11 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
                     entry["items"].append(MeetingItem(number=s.number, title=s.title, start=s.start, end=s.end,
                                                       url=f"/documents/{m.id}#{s.start}-{s.end}"))
         return list(grouped.values())
+
+    @app.get("/suggestions", tags=["papers"])
+    def suggestions(engine: EngineDep) -> dict:
+        """Starter questions for the empty chat, drawn from the papers' own tables and minute items."""
+        return {"questions": starter_questions(engine)}
 
     @app.get("/healthz", tags=["service"])
     def healthz(request: Request):

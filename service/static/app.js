@@ -1,0 +1,213 @@
+// minutes-qa web chat. Everything from the server is inserted with textContent:
+// paper text is never parsed as HTML, so a paper containing <script> shows it literally.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const state = { history: [], documents: new Map(), docCache: new Map() };
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "class") node.className = v;
+    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else node.setAttribute(k, v);
+  }
+  for (const child of children) node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  return node;
+}
+
+function formatDate(iso) {
+  if (!iso) return "date not stated";
+  const d = new Date(iso + "T00:00:00");
+  return d.toLocaleDateString("en-GB", { day: "numeric", month: "long", year: "numeric" });
+}
+
+function whereLabel(c) {
+  const doc = state.documents.get(c.document_id);
+  const kind = doc && doc.doc_type === "minutes" ? "minute" : "section";
+  if (c.item) return `${kind} ${c.item}`;
+  return c.section || "";
+}
+
+function citationLine(c) {
+  return [c.title, c.body, formatDate(c.meeting_date), whereLabel(c)].filter(Boolean).join(" · ");
+}
+
+async function api(path, options = {}) {
+  const response = await fetch(path, { headers: { "Accept": "application/json", "Content-Type": "application/json" }, ...options });
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    const message = body.error ? body.error.message : `the server answered ${response.status}`;
+    throw new Error(message);
+  }
+  return body;
+}
+
+// ---- filters ---------------------------------------------------------------------------
+function currentFilters() {
+  const f = {};
+  if ($("f-doc").value) f.document_id = $("f-doc").value;
+  if ($("f-body").value) f.body = $("f-body").value;
+  if ($("f-from").value) f.date_from = $("f-from").value;
+  if ($("f-to").value) f.date_to = $("f-to").value;
+  const n = Object.keys(f).length;
+  $("filter-summary").textContent = n ? `(${n} active)` : "";
+  return n ? f : null;
+}
+
+// ---- conversation ----------------------------------------------------------------------
+function renderAnswer(item, result) {
+  const box = el("div", { class: "turn-a" + (result.abstained ? " abstained" : "") });
+  const text = el("p", { class: "answer-text" });
+  if (result.abstained) {
+    text.append("The papers don't cover this.");
+    box.append(text, el("p", { class: "muted" }, "Nothing in the indexed papers answers the question. The closest passages are listed below; they are not an answer."));
+  } else {
+    // Split "… [1] … [2]" so each marker becomes a real link to its citation's permalink.
+    const parts = result.answer.split(/(\[\d+\])/);
+    for (const part of parts) {
+      const m = part.match(/^\[(\d+)\]$/);
+      const c = m && result.citations.find((x) => x.n === Number(m[1]));
+      if (c) text.append(el("a", { href: c.url, class: "cite-marker", "data-cite": String(c.n), "aria-label": `source ${c.n}: ${citationLine(c)}`, onclick: (e) => openCitation(e, c) }, `[${c.n}]`));
+      else text.append(part);
+    }
+    box.append(text);
+  }
+  const listed = result.abstained ? result.related : result.citations;
+  if (listed.length) {
+    const ol = el("ol", { class: "citations", "aria-label": result.abstained ? "Related passages" : "Sources" });
+    listed.forEach((c, i) => {
+      const link = el("a", { href: c.url, class: "cite-link", onclick: (e) => openCitation(e, c) }, `${result.abstained ? "" : "[" + c.n + "] "}${citationLine(c)}`);
+      ol.append(el("li", {}, link, el("span", { class: "quote" }, "“" + c.quote.replace(/\s+/g, " ").trim() + "”")));
+    });
+    box.append(result.abstained ? el("p", { class: "muted" }, "Related passages:") : "", ol);
+  }
+  const actions = el("div", { class: "answer-actions" });
+  if (!result.abstained) {
+    const copy = el("button", { type: "button", class: "copy" }, "Copy answer with citations");
+    copy.addEventListener("click", async () => {
+      const lines = [result.answer, "", ...result.citations.map((c) => `[${c.n}] ${citationLine(c)} — “${c.quote.replace(/\s+/g, " ").trim()}” (${location.origin}${c.url})`)];
+      try { await navigator.clipboard.writeText(lines.join("\n")); copy.textContent = "Copied"; }
+      catch { copy.textContent = "Copy failed (clipboard not available)"; }
+    });
+    actions.append(copy);
+  }
+  const details = el("details", { class: "query-used" }, el("summary", {}, "Query used"), el("p", {}, result.query));
+  actions.append(details, el("span", { class: "muted" }, `confidence ${Math.round(result.confidence * 100)}% · ${Math.round(result.took_ms)} ms`));
+  box.append(actions);
+  item.replaceChildren(box);
+}
+
+async function ask(question) {
+  $("empty").hidden = true;
+  const log = $("log");
+  log.append(el("li", { class: "turn-q" }, question));
+  const item = el("li", { class: "turn-a-wrap" }, el("div", { class: "turn-a muted" }, "Searching the papers…"));
+  log.append(item);
+  item.scrollIntoView({ block: "nearest" });
+  const payload = { question, history: state.history.slice(-16) };
+  const filters = currentFilters();
+  if (filters) payload.filters = filters;
+  try {
+    const result = await api("/ask", { method: "POST", body: JSON.stringify(payload) });
+    renderAnswer(item, result);
+    state.history.push({ role: "user", content: question }, { role: "assistant", content: result.answer.slice(0, 2000) });
+  } catch (err) {
+    item.replaceChildren(el("div", { class: "turn-a error", role: "alert" }, "Sorry — " + err.message));
+  }
+}
+
+// ---- source panel ----------------------------------------------------------------------
+async function loadDocument(id) {
+  if (!state.docCache.has(id)) state.docCache.set(id, await api(`/documents/${encodeURIComponent(id)}`));
+  return state.docCache.get(id);
+}
+
+async function showSource(id, start, end) {
+  const doc = await loadDocument(id);
+  $("browse").hidden = true;
+  $("source").hidden = false;
+  $("source-title").textContent = doc.title;
+  $("source-meta").textContent = [doc.body, formatDate(doc.meeting_date), doc.doc_type].filter(Boolean).join(" · ");
+  const box = $("source-text");
+  const valid = Number.isInteger(start) && Number.isInteger(end) && 0 <= start && start < end && end <= doc.text.length;
+  if (valid) {
+    const mark = el("mark", { id: "highlight" }, doc.text.slice(start, end));
+    box.replaceChildren(doc.text.slice(0, start), mark, doc.text.slice(end));
+    mark.scrollIntoView({ block: "center" });
+  } else {
+    box.replaceChildren(doc.text);
+    box.scrollTop = 0;
+  }
+  const outline = $("source-outline");
+  outline.replaceChildren(...doc.sections.map((s) => el("li", { class: `depth-${s.depth}` },
+    el("a", { href: `/documents/${doc.id}#${s.start}-${s.end}`, onclick: (e) => { e.preventDefault(); showSource(doc.id, s.start, s.end); } }, s.title))));
+}
+
+function openCitation(event, c) {
+  event.preventDefault();
+  history.pushState(null, "", c.url);
+  showSource(c.document_id, c.start, c.end).catch((err) => alert(err.message));
+}
+
+function openFromLocation() {
+  const m = location.pathname.match(/^\/documents\/([a-z0-9-]+)$/);
+  if (!m) { $("source").hidden = true; return; }
+  const span = location.hash.match(/^#(\d+)-(\d+)$/);
+  showSource(m[1], span ? Number(span[1]) : NaN, span ? Number(span[2]) : NaN).catch((err) => {
+    $("source").hidden = false;
+    $("source-text").textContent = "This paper could not be opened: " + err.message;
+  });
+}
+
+// ---- browse & start-up -----------------------------------------------------------------
+async function init() {
+  const [docs, meetings, suggestions] = await Promise.all([api("/documents"), api("/meetings"), api("/suggestions")]);
+  const bodies = new Set();
+  for (const d of docs) {
+    state.documents.set(d.id, d);
+    $("f-doc").append(el("option", { value: d.id }, `${d.title} (${formatDate(d.meeting_date)})`));
+    if (d.body) bodies.add(d.body);
+    $("papers").append(el("li", {}, el("a", { href: d.url, onclick: (e) => { e.preventDefault(); history.pushState(null, "", d.url); showSource(d.id); } }, d.title), ` — ${d.body || ""}, ${formatDate(d.meeting_date)}`));
+  }
+  for (const b of [...bodies].sort()) $("f-body").append(el("option", { value: b }, b));
+  for (const m of meetings) {
+    const items = el("ul");
+    for (const it of m.items) items.append(el("li", {}, el("a", { href: it.url, onclick: (e) => { e.preventDefault(); history.pushState(null, "", it.url); showSource(m.documents[0], it.start, it.end); } }, it.title)));
+    $("meetings").append(el("li", {}, `${m.body || "Unknown body"}, ${formatDate(m.meeting_date)}`, items));
+  }
+  for (const q of suggestions.questions) {
+    $("starters").append(el("li", {}, el("button", { type: "button", onclick: () => ask(q) }, q)));
+  }
+  openFromLocation();
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("ask-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const q = $("question").value.trim();
+    if (!q) return;
+    $("question").value = "";
+    ask(q);
+  });
+  $("question").addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); $("ask-form").requestSubmit(); }
+  });
+  $("new-conversation").addEventListener("click", () => {
+    state.history = [];
+    $("log").replaceChildren();
+    $("empty").hidden = false;
+    $("question").focus();
+  });
+  $("source-close").addEventListener("click", () => { $("source").hidden = true; history.pushState(null, "", "/"); });
+  $("browse-toggle").addEventListener("click", () => {
+    const open = $("browse").hidden;
+    $("browse").hidden = !open;
+    $("source").hidden = true;
+    $("browse-toggle").setAttribute("aria-expanded", String(open));
+  });
+  $("f-clear").addEventListener("click", () => { for (const id of ["f-doc", "f-body", "f-from", "f-to"]) $(id).value = ""; currentFilters(); });
+  for (const id of ["f-doc", "f-body", "f-from", "f-to"]) $(id).addEventListener("change", currentFilters);
+  window.addEventListener("popstate", openFromLocation);
+  init().catch((err) => { $("log").append(el("li", { class: "turn-a error", role: "alert" }, "The service is not ready: " + err.message)); });
+});

@@ -1,0 +1,107 @@
+"""The web chat in a real browser: Debian Chromium driven by Playwright (never `playwright install`)."""
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.live_server import live_server
+
+pytestmark = [pytest.mark.browser, pytest.mark.real_model]
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+CHROMIUM = shutil.which("chromium")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM:
+        pytest.skip("Debian chromium is not installed (make browser-deps installs it as root)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="python playwright is not installed")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def real_url(real_index_dir, real_embedder):
+    from service.api import create_app
+    from service.settings import Settings
+
+    with live_server(create_app(Settings(index_dir=real_index_dir), embedder=real_embedder)) as url:
+        yield url
+
+
+def _ask(page, question):
+    before = page.locator(".turn-a:not(.muted)").count()
+    page.fill("#question", question)
+    page.keyboard.press("Enter")
+    page.locator(".turn-a:not(.muted)").nth(before).wait_for()  # (no JS eval: the page's CSP forbids it)
+    return page.locator(".turn-a").last
+
+
+def test_ask_cite_follow_up_and_abstain(browser, real_url):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(real_url)
+    page.wait_for_selector("#starters button")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "empty-state.png"))
+
+    answer = _ask(page, "What score did the Wholly Owned Council Company get?")
+    assert "83%" in answer.locator(".answer-text").inner_text()
+    marker = answer.locator("a.cite-marker").first
+    href = marker.get_attribute("href")
+    assert href.startswith("/documents/wcc-cabinet-agenda-2017-12-14#")
+    marker.click()
+    mark = page.locator("#source-text mark")
+    mark.wait_for()
+    assert "1810" in mark.inner_text() and "83%" in mark.inner_text()
+    assert "Options Analysis" in page.locator("#source-title").inner_text()
+    assert page.locator("#source-outline li").count() > 10
+    page.screenshot(path=str(SHOTS / "answer-with-source.png"))
+
+    follow = _ask(page, "And the independent organisation?")
+    assert "70%" in follow.locator(".answer-text").inner_text() or "1515" in follow.locator(".answer-text").inner_text()
+    follow.locator("details.query-used summary").click()
+    assert "independent organisation" in follow.locator("details.query-used p").inner_text().lower()
+
+    out = _ask(page, "What was agreed about the county's bus services?")
+    assert "abstained" in out.get_attribute("class")
+    assert "don't cover" in out.inner_text()
+    assert out.locator(".citations li").count() >= 1  # related passages offered
+    page.screenshot(path=str(SHOTS / "abstention.png"))
+
+    page.click("#new-conversation")
+    assert page.locator("#log li").count() == 0
+    page.close()
+
+
+def test_permalink_reopens_the_highlighted_passage(browser, real_url):
+    page = browser.new_page(viewport={"width": 390, "height": 844})  # phone width
+    import httpx
+
+    body = httpx.post(f"{real_url}/ask", json={"question": "How much will it cost to set up the company?"}).json()
+    c = body["citations"][0]
+    page.goto(real_url + c["url"])
+    mark = page.locator("#source-text mark")
+    mark.wait_for()
+    assert mark.inner_text() == c["quote"]
+    page.screenshot(path=str(SHOTS / "permalink-phone.png"))
+    page.close()
+
+
+def test_keyboard_only_use(browser, real_url):
+    page = browser.new_page()
+    page.goto(real_url)
+    page.wait_for_selector("#starters button")
+    page.keyboard.press("Tab")  # skip link
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") in ("question", "")
+    page.focus("#question")
+    page.keyboard.type("When will the ADM go live?")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".turn-a:not(.muted)")
+    assert "1 April 2019" in page.locator(".turn-a").last.inner_text()
+    assert page.locator("label[for=question]").count() == 1
+    page.close()

@@ -160,8 +160,9 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         return response
 
     @app.post("/ask", response_model=AskResponse, responses=ERRORS, tags=["answers"])
-    def ask(body: AskRequest, engine: EngineDep, settings: SettingsDep) -> AskResponse:
+    def ask(body: AskRequest, engine: EngineDep, settings: SettingsDep, response: Response) -> AskResponse:
         """Answer a question with verbatim quotes and citations, or abstain."""
+        response.headers["X-Index-Version"] = engine.index.version
         question = check_question(body.question, settings)
         history = check_history(body.history, settings)
         filters = to_filters(engine, body.filters)

@@ -7,7 +7,7 @@ import re
 import time
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
@@ -117,6 +117,9 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        if getattr(app.state, "holder", None) is not None:  # already loaded by the caller (tests, tools)
+            yield
+            return
         holder = EngineHolder(settings.index_dir, embedder or load_embedder(settings.model))
         app.state.holder = holder
         try:
@@ -177,7 +180,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
                k: Annotated[int, Query(ge=1, le=50)] = 10,
                document_id: Annotated[list[str] | None, Query()] = None,
                body: Annotated[list[str] | None, Query()] = None,
-               doc_type: Annotated[list[str] | None, Query(pattern="^(minutes|agenda|report)$")] = None,
+               doc_type: Annotated[list[Literal["minutes", "agenda", "report"]] | None, Query()] = None,
                date_from: dt.date | None = None, date_to: dt.date | None = None) -> SearchResponse:
         """Ranked passages (hybrid retrieval) with the same citation fields as /ask."""
         started = time.perf_counter()

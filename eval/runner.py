@@ -124,6 +124,9 @@ def metrics(outcomes: list[Outcome]) -> dict:
 
 
 def run(backend: Backend, items: list[GoldItem], mode: str = "hybrid", compose: bool = True) -> list[Outcome]:
+    cache = getattr(backend.engine, "_embed_cached", None)
+    if hasattr(cache, "cache_clear"):
+        cache.cache_clear()  # each configuration pays for its own query embeddings (honest latency)
     return [judge(backend.ask(item, mode, compose), backend.texts) for item in items]
 
 

@@ -20,6 +20,7 @@ from indexer.store import FORMAT_VERSION, IndexLoadError, IndexWriter, check_com
     read_manifest, verify_files
 from indexer.structure import parse_structure
 from indexer.tokens import count_tokens
+from indexer.vectors import make_vector_index
 
 # Bump when cleaning, structure or chunking changes, so existing indexes count as stale.
 PARSER_VERSION = "2026-11-26.5"
@@ -221,8 +222,6 @@ def _write_version(writer: IndexWriter, docs: list[ParsedDocument], vectors: np.
     writer.write_json("vector_keys.json", keys)
     writer.write_array("vectors.npy", vectors)  # chunk vectors first, then sentence vectors
     for name, rows in (("faiss.index", vectors[:n_chunks]), ("faiss_sentences.index", vectors[n_chunks:])):
-        index = faiss.IndexFlatIP(vectors.shape[1])
-        index.add(np.ascontiguousarray(rows))
-        faiss.write_index(index, str(writer.path(name)))
+        faiss.write_index(make_vector_index(rows), str(writer.path(name)))
     LexicalIndex.build(chunk_lexical).save(writer.path("bm25"))
     LexicalIndex.build(sentence_lexical).save(writer.path("bm25_sentences"))

@@ -120,6 +120,9 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         if getattr(app.state, "holder", None) is not None:  # already loaded by the caller (tests, tools)
             yield
             return
+        import torch
+
+        torch.set_num_threads(settings.torch_threads)
         holder = EngineHolder(settings.index_dir, embedder or load_embedder(settings.model))
         app.state.holder = holder
         try:

@@ -1,8 +1,11 @@
 """The question-answering pipeline as one typed entry point, shared by the API, CLI and eval."""
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from service.answer import Candidate, Composer, asked_for
 from service.conversation import StandaloneQuery, resolve
@@ -49,9 +52,20 @@ def permalink(doc_id: str, start: int, end: int) -> str:
 class Engine:
     """Holds one loaded index version and the composer built for it (immutable once made)."""
 
-    def __init__(self, index: LoadedIndex) -> None:
+    def __init__(self, index: LoadedIndex, query_cache_size: int = 1024) -> None:
         self.index = index
         self.composer = Composer(index)
+        # The query embedding is ~75% of an answer's CPU time; repeated questions (starter
+        # questions, re-asked follow-ups, clients retrying) skip it.
+        self._embed_cached = functools.lru_cache(maxsize=query_cache_size)(self._embed) if query_cache_size else self._embed
+
+    def _embed(self, text: str) -> np.ndarray:
+        vector = self.index.embedder.encode([text])[0]
+        vector.setflags(write=False)
+        return vector
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._embed_cached(text)
 
     def citation(self, n: int, doc_id: str, chunk_i: int, start: int, end: int, score: float) -> Citation:
         doc = self.index.documents[doc_id]
@@ -69,7 +83,7 @@ class Engine:
             top_k: int = 3, mode: str = "hybrid", compose: bool = True) -> AskResult:
         t0 = time.perf_counter()
         query: StandaloneQuery = resolve(question, history_user_turns or [])
-        qvec = self.index.embedder.encode([query.text])[0]
+        qvec = self.embed_query(query.text)
         t1 = time.perf_counter()
         hits = retrieve(self.index, query.text, qvec, filters, k=max(10, top_k), mode=mode)
         t2 = time.perf_counter()
@@ -96,7 +110,7 @@ class Engine:
         )
 
     def search(self, q: str, k: int = 10, filters: Filters = Filters(), mode: str = "hybrid") -> list[Citation]:
-        qvec = self.index.embedder.encode([q])[0]
+        qvec = self.embed_query(q)
         hits = retrieve(self.index, q, qvec, filters, k=k, mode=mode)
         out = []
         for n, h in enumerate(hits, 1):

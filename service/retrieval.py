@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from indexer.vectors import search_params
 from service.index import LoadedIndex
 
 RRF_K = 60
@@ -76,7 +77,7 @@ def _dense_ranking(faiss_index, qvec: np.ndarray, mask: np.ndarray | None, n: in
         ids = np.flatnonzero(mask).astype(np.int64)
         if ids.size == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(ids))
+        params = search_params(faiss_index, faiss.IDSelectorBatch(ids))
     scores, ids = faiss_index.search(qvec.reshape(1, -1), min(n, faiss_index.ntotal), params=params)
     keep = ids[0] >= 0
     return ids[0][keep], scores[0][keep]

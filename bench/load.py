@@ -35,10 +35,12 @@ def percentile(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
 
 
-async def run_load(url: str, clients: int, seconds: float, max_requests: int = 1_000_000) -> dict:
+async def run_load(url: str, clients: int, seconds: float, max_requests: int = 1_000_000,
+                   questions: list[str] | None = None) -> dict:
     host = urlparse(url).hostname
     if host not in ("127.0.0.1", "localhost", "::1"):
         raise SystemExit("load tests only target this machine's loopback address")
+    pool = questions or QUESTIONS
     latencies: list[float] = []
     errors: list[str] = []
     deadline = time.monotonic() + seconds
@@ -49,7 +51,7 @@ async def run_load(url: str, clients: int, seconds: float, max_requests: int = 1
         i = n
         while time.monotonic() < deadline and sent < max_requests:
             sent += 1
-            q = QUESTIONS[i % len(QUESTIONS)]
+            q = pool[i % len(pool)]
             i += 1
             started = time.perf_counter()
             try:

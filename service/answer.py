@@ -33,7 +33,8 @@ OTHER_VALUE_MARGIN = 0.25
 OTHER_VALUE_SIMILARITY = 0.6
 PASSAGES_SCORED = 10
 SAME_POINT_SIMILARITY = 0.55  # two sentences from different meetings count as the same point above this
-SAME_POINT_MARGIN = 0.13
+SAME_POINT_MARGIN = 0.10
+SAME_POINT_MAX_MARGIN = 0.20
 
 _ASKS = {
     "number": re.compile(r"\bhow (much|many|big|large)\b|\bwhat (percentage|proportion|share|score|number|amount|figure|sum|total|cost|weighting)\b|\bper ?cent|\bscor(e|ed|ing)\b|\bcost\b|\bpoints?\b|\brank(ed|ing)?\b|\bfte\b", re.I),
@@ -232,13 +233,15 @@ class Composer:
         dates = {self.index.documents[best.doc_id].meta.sort_date()}
         out: list[Candidate] = []
         for c in candidates[1:12]:
-            if c.score < best.score - SAME_POINT_MARGIN or len(out) == 2:
+            if c.score < best.score - SAME_POINT_MAX_MARGIN or len(out) == 2:
                 break
             date = self.index.documents[c.doc_id].meta.sort_date()
             if date in dates or self.index.chunks[c.chunk].kind != "text":
                 continue
             similarity = float(self.index.sentence_vectors[c.sentence] @ self.index.sentence_vectors[best.sentence])
-            if similarity >= SAME_POINT_SIMILARITY:
+            # The closer the two sentences are in meaning, the further apart their scores may be.
+            margin = min(SAME_POINT_MAX_MARGIN, SAME_POINT_MARGIN + 0.5 * (similarity - SAME_POINT_SIMILARITY))
+            if similarity >= SAME_POINT_SIMILARITY and c.score >= best.score - margin:
                 dates.add(date)
                 out.append(c)
         return out

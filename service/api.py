@@ -123,7 +123,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         import torch
 
         torch.set_num_threads(settings.torch_threads)
-        holder = EngineHolder(settings.index_dir, embedder or load_embedder(settings.model))
+        holder = EngineHolder(settings.index_dir, embedder or load_embedder(settings.model), settings.query_cache_size)
         app.state.holder = holder
         try:
             holder.load()

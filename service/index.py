@@ -42,6 +42,16 @@ class LoadedIndex:
     embedder: Embedder
 
 
+def stored_vectors(index) -> np.ndarray:
+    """A read-only numpy view of the vectors a flat or HNSW FAISS index stores."""
+    import faiss
+
+    flat = faiss.downcast_index(index.storage) if isinstance(index, faiss.IndexHNSW) else index
+    view = faiss.rev_swig_ptr(flat.get_xb(), flat.ntotal * flat.d).reshape(flat.ntotal, flat.d)
+    view.setflags(write=False)
+    return view
+
+
 def load_index(root: Path, embedder: Embedder) -> LoadedIndex:
     """Load and verify the live index version; any problem raises IndexLoadError, never half-loads."""
     import faiss
@@ -56,7 +66,9 @@ def load_index(root: Path, embedder: Embedder) -> LoadedIndex:
         docs_raw = json.loads((vdir / "documents.json").read_text(encoding="utf-8"))
         chunk_data = json.loads((vdir / "chunks.json").read_text(encoding="utf-8"))
         sentences = np.asarray(json.loads((vdir / "sentences.json").read_text(encoding="utf-8")), dtype=np.int64)
-        vectors = np.load(vdir / "vectors.npy", allow_pickle=False)
+        # Memory-mapped: only its shape is checked here. The vectors the service uses are the
+        # FAISS indexes' own storage (views below), so they are held in memory once, not twice.
+        vectors = np.load(vdir / "vectors.npy", allow_pickle=False, mmap_mode="r")
         faiss_index = faiss.read_index(str(vdir / "faiss.index"))
         lexical = LexicalIndex.load(vdir / "bm25")
         sentence_faiss = faiss.read_index(str(vdir / "faiss_sentences.index"))
@@ -87,9 +99,9 @@ def load_index(root: Path, embedder: Embedder) -> LoadedIndex:
         chunks=chunks,
         chunk_doc=np.array([pos[c.doc_id] for c in chunks], dtype=np.int32),
         doc_order=doc_order,
-        chunk_vectors=np.ascontiguousarray(vectors[:n]),
+        chunk_vectors=stored_vectors(faiss_index),
         sentence_spans=sentences.reshape(-1, 3),
-        sentence_vectors=np.ascontiguousarray(vectors[n:]),
+        sentence_vectors=stored_vectors(sentence_faiss),
         chunk_sentences=chunk_sentences,
         faiss_index=faiss_index,
         lexical=lexical,

@@ -86,9 +86,9 @@ def _dense_ranking(faiss_index, qvec: np.ndarray, mask: np.ndarray | None, n: in
 def _lexical_ranking(lexical, query: str, mask: np.ndarray | None, n: int):
     scores = lexical.scores(query, mask)
     nonzero = np.flatnonzero(scores > 0)
-    if nonzero.size == 0:
-        return nonzero, scores[nonzero]
-    top = nonzero[np.argsort(-scores[nonzero], kind="stable")[:n]]
+    if nonzero.size > n:  # partial selection first: O(N), then sort only the n best
+        nonzero = nonzero[np.argpartition(-scores[nonzero], n - 1)[:n]]
+    top = nonzero[np.argsort(-scores[nonzero], kind="stable")]
     return top, scores[top]
 
 

@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     # Threads per query embedding. One thread per request lets two requests use the two cores
     # in parallel, which serves more requests per second than splitting every request over both.
     torch_threads: int = Field(1, ge=1, le=64)
+    query_cache_size: int = Field(1024, ge=0)  # cached query embeddings (0 disables the cache)
 
     admin_token: str | None = None  # enables POST /admin/reload when set
     cors_origins: list[str] = []  # CORS is off unless origins are listed

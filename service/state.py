@@ -16,8 +16,9 @@ from service.index import load_index
 
 
 class EngineHolder:
-    def __init__(self, index_dir: Path, embedder: Embedder) -> None:
+    def __init__(self, index_dir: Path, embedder: Embedder, query_cache_size: int = 1024) -> None:
         self.index_dir = index_dir
+        self.query_cache_size = query_cache_size
         self.embedder = embedder
         self.engine: Engine | None = None
         self.error: str | None = "the index has not been loaded yet"
@@ -27,7 +28,7 @@ class EngineHolder:
         """Load the live index version; on failure the current engine stays in service."""
         with self._lock:
             try:
-                engine = Engine(load_index(self.index_dir, self.embedder))
+                engine = Engine(load_index(self.index_dir, self.embedder), self.query_cache_size)
             except IndexLoadError as exc:
                 if self.engine is None:
                     self.error = str(exc)

@@ -92,7 +92,7 @@ def load_index(root: Path, embedder: Embedder) -> LoadedIndex:
     chunk_sentences: list[list[int]] = [[] for _ in range(n)]
     for row, (ci, _, _) in enumerate(sentences):
         chunk_sentences[int(ci)].append(row)
-    return LoadedIndex(
+    loaded = LoadedIndex(
         version=vdir.name,
         manifest=manifest,
         documents=documents,
@@ -109,3 +109,19 @@ def load_index(root: Path, embedder: Embedder) -> LoadedIndex:
         sentence_lexical=sentence_lexical,
         embedder=embedder,
     )
+    del docs_raw, chunk_data, vectors
+    _release_freed_memory()
+    return loaded
+
+
+def _release_freed_memory() -> None:
+    """Parsing the JSON stores briefly needs several times their size; hand that back to the OS
+    (glibc keeps freed heap otherwise, and the service's RSS would stay at the peak)."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        pass

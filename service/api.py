@@ -174,8 +174,8 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         filters = to_filters(engine, body.filters)
         result = engine.ask(question, history, filters, top_k=body.top_k or settings.default_top_k)
         return AskResponse(answer=result.answer, abstained=result.abstained, confidence=result.confidence,
-                           query=result.query, citations=[c.__dict__ for c in result.citations],
-                           related=[c.__dict__ for c in result.related], took_ms=result.took_ms)
+                           query=result.query, citations=result.citations, related=result.related,
+                           took_ms=result.took_ms)
 
     @app.get("/search", response_model=SearchResponse, responses=ERRORS, tags=["answers"])
     def search(engine: EngineDep, settings: SettingsDep,
@@ -190,7 +190,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         q = check_question(q, settings)
         spec = FilterSpec(document_id=document_id, body=body, doc_type=doc_type, date_from=date_from, date_to=date_to)
         results = engine.search(q, k, to_filters(engine, spec))
-        return SearchResponse(query=q, results=[c.__dict__ for c in results],
+        return SearchResponse(query=q, results=results,
                               took_ms=round((time.perf_counter() - started) * 1000, 2))
 
     def summary(engine: Engine, doc_id: str) -> dict:

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from service.engine import Citation  # the dataclass the engine returns is the API's citation shape
+
 _CONTROL = {chr(c) for c in range(32) if chr(c) not in "\n\r\t"} | {"\x7f"}
 
 
@@ -44,34 +46,19 @@ class AskRequest(BaseModel):
     _check = field_validator("question")(_no_control_chars)
 
 
-class CitationOut(BaseModel):
-    n: int
-    document_id: str
-    title: str
-    body: str | None
-    meeting_date: str | None
-    section: str | None
-    item: str | None
-    quote: str
-    start: int
-    end: int
-    url: str
-    score: float
-
-
 class AskResponse(BaseModel):
     answer: str
     abstained: bool
     confidence: float = Field(ge=0, le=1)
     query: str
-    citations: list[CitationOut]
-    related: list[CitationOut]
+    citations: list[Citation]
+    related: list[Citation]
     took_ms: float
 
 
 class SearchResponse(BaseModel):
     query: str
-    results: list[CitationOut]
+    results: list[Citation]
     took_ms: float
 
 

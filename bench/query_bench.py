@@ -51,7 +51,23 @@ def over_http(index_dir: Path, seconds: float, cache: bool) -> dict:
     return results
 
 
-def run(seconds: float = 15) -> dict:
+SOAK_RSS_GROWTH_BOUND_MB = 100  # the stated bound: a 60 s soak may not grow the server by more
+
+
+def soak(index_dir: Path, seconds: float = 60, clients: int = 32) -> dict:
+    """32 clients for 60 s against one server; zero errors and RSS growth within the bound."""
+    with Server(index_dir, MINUTES_QA_QUERY_CACHE_SIZE="0") as server:
+        asyncio.run(run_load(server.url, 4, 3, questions=gold_questions()))  # warm-up, not counted
+        before = server.rss_mb()
+        result = asyncio.run(run_load(server.url, clients, seconds, questions=gold_questions()))
+        after = server.rss_mb()
+    result.update(rss_before_mb=before, rss_after_mb=after, rss_growth_mb=round(after - before, 1),
+                  rss_growth_bound_mb=SOAK_RSS_GROWTH_BOUND_MB,
+                  passed=result["errors"] == 0 and after - before <= SOAK_RSS_GROWTH_BOUND_MB)
+    return result
+
+
+def run(seconds: float = 15, soak_seconds: float = 60) -> dict:
     index_dir = REPO / "index"
     return {"in_process": in_process(index_dir), "http_no_cache": over_http(index_dir, seconds, cache=False),
-            "http_with_cache": over_http(index_dir, seconds, cache=True)}
+            "http_with_cache": over_http(index_dir, seconds, cache=True), "soak": soak(index_dir, soak_seconds)}

@@ -30,6 +30,11 @@ def render(r: dict) -> str:
         for c in ("c1", "c8", "c32"):
             x = q[key][c]
             lines.append(f"| {label} | {x['clients']} | {x['requests']} | {x['errors']} | {x['throughput_rps']} | {x['p50_ms']} | {x['p95_ms']} | {x['p99_ms']} |")
+    s = q["soak"]
+    lines += ["", f"Soak ({s['clients']} clients, {s['seconds']} s, cache off): {s['requests']} requests, **{s['errors']} errors**, "
+              f"{s['throughput_rps']} req/s, p50 {s['p50_ms']} / p95 {s['p95_ms']} / p99 {s['p99_ms']} ms; RSS {s['rss_before_mb']} → "
+              f"{s['rss_after_mb']} MB (growth {s['rss_growth_mb']} MB, bound {s['rss_growth_bound_mb']} MB): "
+              f"**{'pass' if s['passed'] else 'FAIL'}**."]
     lines += ["", f"Service RSS: {q['http_no_cache']['rss_idle_mb']} MB idle, {q['http_no_cache']['rss_after_load_mb']} MB after load (cache off); "
               f"{q['http_with_cache']['rss_after_load_mb']} MB after load (cache on).", ""]
     acc = r["accuracy"]

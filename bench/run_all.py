@@ -81,6 +81,7 @@ def plot(results: dict, path: Path) -> None:
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--seconds", type=float, default=15)
+    p.add_argument("--soak-seconds", type=float, default=60)
     p.add_argument("--scales", default="10,100,1000")
     p.add_argument("--skip-peer", action="store_true")
     args = p.parse_args()
@@ -91,7 +92,7 @@ def main() -> None:
     step("build")
     results["build"] = build_bench.run()
     step("query (in-process and HTTP at 1/8/32 clients)")
-    results["query"] = query_bench.run(args.seconds)
+    results["query"] = query_bench.run(args.seconds, args.soak_seconds)
     step("accuracy")
     results["accuracy"] = our_accuracy()
     if not args.skip_peer:

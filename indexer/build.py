@@ -174,6 +174,7 @@ def build_index(corpus_dir: Path, root: Path, embedder: Embedder, *, force: bool
             "sentence_count": len(sentence_texts),
             "skipped": [p.__dict__ for p in skipped],
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "build_seconds": round(time.perf_counter() - started, 2),
             "format": FORMAT_VERSION,
         }
         version_dir = writer.publish(manifest)

@@ -82,3 +82,16 @@ def test_security_headers_on_every_response(client):
 def test_cors_is_off_by_default(client):
     r = client.get("/healthz", headers={"origin": "https://evil.example"})
     assert "access-control-allow-origin" not in r.headers
+
+
+def test_cors_can_be_enabled_for_listed_origins(app_settings, fake_embedder):
+    from fastapi.testclient import TestClient
+
+    from service.api import create_app
+
+    settings = app_settings.model_copy(update={"cors_origins": ["https://intranet.example.gov.uk"]})
+    with TestClient(create_app(settings, embedder=fake_embedder)) as c:
+        ok = c.get("/healthz", headers={"origin": "https://intranet.example.gov.uk"})
+        other = c.get("/healthz", headers={"origin": "https://evil.example"})
+    assert ok.headers["access-control-allow-origin"] == "https://intranet.example.gov.uk"
+    assert "access-control-allow-origin" not in other.headers

@@ -23,7 +23,7 @@ from indexer.tokens import count_tokens
 from indexer.vectors import make_vector_index
 
 # Bump when cleaning, structure or chunking changes, so existing indexes count as stale.
-PARSER_VERSION = "2026-11-26.5"
+PARSER_VERSION = "2026-11-26.6"
 
 
 @dataclass

@@ -14,7 +14,10 @@ import snowballstemmer
 import numpy as np
 
 _STEMMER = snowballstemmer.stemmer("english")
-_SYNONYMS = {"percentage": "percent", "percentages": "percent", "cent": "percent"}
+# A few equivalences that council papers need and stemming cannot give ("chaired" / "Chairman").
+_SYNONYMS = {"percentage": "percent", "percentages": "percent", "cent": "percent",
+             "chairman": "chair", "chairwoman": "chair", "chairperson": "chair", "chaired": "chair", "chairs": "chair",
+             "finish": "end", "finished": "end", "finishes": "end", "ended": "end", "ends": "end"}
 _TOKEN = re.compile(r"£?\d+(?:[.,]\d+)*%?|[a-z]+(?:'[a-z]+)?", re.I)
 STOPWORDS = frozenset(
     """a an the and or of to in on at by for from with without as is are was were be been being it its this that

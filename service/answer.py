@@ -28,7 +28,7 @@ CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 W_DENSE, W_LEXICAL, W_TYPE, W_RANK = 0.50, 0.30, 0.12, 0.08
 CARRIED_WEIGHT = 0.5
 SHORT_PENALTY = 0.08
-W_CELL = 0.15
+W_CELL = 0.2
 OTHER_VALUE_MARGIN = 0.25
 OTHER_VALUE_SIMILARITY = 0.6
 PASSAGES_SCORED = 10
@@ -45,7 +45,8 @@ _ASKS = {
 _HAS = {
     "number": re.compile(r"£\s?\d|\d\s?%|\b\d[\d,.]*\b"),
     "date": re.compile(r"\b(January|February|March|April|May|June|July|August|September|October|November|December)\b|\b(19|20)\d\d\b|\b\d{1,2}(st|nd|rd|th)\b", re.I),
-    "person": re.compile(r"\b(Mr|Mrs|Ms|Miss|Dr|Councillor|Cllr|Cabinet|Panel|Council|DfE|Board|Commissioner|Director|Chairman|Chair|Leader|Member|Members|Ofsted|Ventures?|Officer|Trust)\b"),
+    "person": re.compile(r"\b(Mr|Mrs|Ms|Miss|Dr|Sir|Councillor|Cllr|Cabinet|Panel|Council|DfE|Board|Commissioner|Director|Chairman|Chair|Leader|Member|Members|Ofsted|Ventures?|Officer|Trust|Executive)\b"
+                         r"|\b(?!The\b|This\b|These\b|It\b|In\b|As\b|An?\b)[A-Z][a-z]+ [A-Z][a-z]+\b"),
     "reason": re.compile(r"\b(because|due to|as a result|in order to|so that|so as to|reason|aim|driver|purpose|since|given|to ensure|to sustain|would allow|would enable|as it|as they|owing to)\b", re.I),
 }
 
@@ -144,14 +145,15 @@ class Composer:
                 score = W_DENSE * dense + W_LEXICAL * lexical + W_TYPE * type_match + W_RANK * prior
                 if chunk.kind == "table_row":
                     score += self._cell_bonus(chunk, weights)
-                if chunk.kind == "text" and len(body.split()) < 5:
+                if chunk.kind == "text" and len(body.split()) < 5 and not type_match:
                     score -= SHORT_PENALTY  # a bare label ("Minutes:", "Outsource") is not an answer
                 out.append(Candidate(row, hit.chunk, chunk.doc_id, s, e, score, dense, lexical, type_match, hit.rank))
         out.sort(key=lambda c: (-c.score, c.chunk, c.start))
         return out
 
     def _cell_bonus(self, chunk, weights: dict[str, float]) -> float:
-        """A question that names a table row and one of its columns is asking for that cell."""
+        """A question that names a table row and one of its columns is asking for that cell. The bonus
+        is scaled by how much of the question (IDF-weighted) the row label and named headers cover."""
         label_terms = set(tokenize(chunk.row_label or ""))
         if not label_terms or not label_terms <= set(weights):
             return 0.0
@@ -159,7 +161,8 @@ class Composer:
         for cell in chunk.cells:
             if cell.header and cell.text != chunk.row_label:
                 header_terms |= set(tokenize(cell.header))
-        return W_CELL if (header_terms - label_terms) & set(weights) else W_CELL / 3
+        covered = label_terms | (header_terms & set(weights))
+        return W_CELL * sum(w for t, w in weights.items() if t in covered) / (sum(weights.values()) or 1.0)
 
     def confidence(self, score: float) -> float:
         return 1.0 / (1.0 + math.exp(-self.slope * (score - self.threshold)))

@@ -105,3 +105,20 @@ def test_keyboard_only_use(browser, real_url):
     assert "1 April 2019" in page.locator(".turn-a").last.inner_text()
     assert page.locator("label[for=question]").count() == 1
     page.close()
+
+
+@pytest.mark.parametrize("width,scale,name", [(640, 2, "zoom-200"), (390, 3, "phone")])
+def test_readable_at_200_percent_zoom_and_phone_width(browser, real_url, width, scale, name):
+    # 200% zoom of a 1280 px window is a 640 CSS-px viewport at device scale 2. bypass_csp lets the
+    # test measure layout with evaluate(); the page itself never relies on it.
+    context = browser.new_context(viewport={"width": width, "height": 800}, device_scale_factor=scale, bypass_csp=True)
+    page = context.new_page()
+    page.goto(real_url)
+    page.wait_for_selector("#starters button")
+    _ask(page, "When will the ADM go live?")
+    page.locator("a.cite-marker").first.click()
+    page.locator("#source-text mark").wait_for()
+    overflow = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 1, f"horizontal scrolling at {name}: {overflow}px"
+    page.screenshot(path=str(SHOTS / f"{name}.png"))
+    context.close()

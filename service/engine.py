@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import functools
+import os
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -45,6 +47,9 @@ class AskResult:
     hits: list[Hit] = field(default_factory=list)
 
 
+_ENCODE_SLOTS = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
+
+
 def permalink(doc_id: str, start: int, end: int) -> str:
     return f"/documents/{doc_id}#{start}-{end}"
 
@@ -60,7 +65,10 @@ class Engine:
         self._embed_cached = functools.lru_cache(maxsize=query_cache_size)(self._embed) if query_cache_size else self._embed
 
     def _embed(self, text: str) -> np.ndarray:
-        vector = self.index.embedder.encode([text])[0]
+        # At most as many model forward passes at once as there are cores: more only queue inside
+        # torch and each holds its own activation buffers, which raised RSS under load.
+        with _ENCODE_SLOTS:
+            vector = self.index.embedder.encode([text])[0]
         vector.setflags(write=False)
         return vector
 

@@ -37,7 +37,6 @@ def _real_version() -> Path:
 
 
 def build_scaled(factor: int, root: Path, seed: int = 7) -> dict:
-    from indexer.build import _meta_line  # noqa: F401  (kept in step with the real build's lexical text)
     from indexer.lexical import LexicalIndex
     from indexer.store import IndexWriter, read_manifest
     from indexer.vectors import make_vector_index

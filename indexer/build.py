@@ -16,8 +16,7 @@ from indexer.embed import Embedder
 from indexer.html_source import html_to_text
 from indexer.lexical import LexicalIndex
 from indexer.models import DocumentMeta, ParsedDocument
-from indexer.store import FORMAT_VERSION, IndexLoadError, IndexWriter, check_compatible, current_version_dir, \
-    read_manifest, verify_files
+from indexer.store import FORMAT_VERSION, IndexLoadError, IndexWriter, current_version_dir, open_version
 from indexer.structure import parse_structure
 from indexer.tokens import count_tokens
 from indexer.vectors import make_vector_index
@@ -73,12 +72,7 @@ def _key(model: str, text: str) -> str:
 def _previous_vectors(root: Path, model: str) -> tuple[dict[str, np.ndarray], set[str]]:
     """Vectors of the live index keyed by content hash, for reuse; empty if none is usable."""
     try:
-        vdir = current_version_dir(root)
-        if vdir is None:
-            return {}, set()
-        manifest = read_manifest(vdir)
-        check_compatible(manifest, model)
-        verify_files(vdir, manifest)
+        vdir, _ = open_version(root, model)
         keys = json.loads((vdir / "vector_keys.json").read_text(encoding="utf-8"))
         vectors = np.load(vdir / "vectors.npy", allow_pickle=False)
         chunk_keys = set(json.loads((vdir / "chunks.json").read_text(encoding="utf-8"))["keys"])
@@ -91,12 +85,7 @@ def index_status(corpus_dir: Path, root: Path, model: str) -> tuple[bool, str]:
     """(fresh?, reason) — used by `minutes-qa index --check` and `make serve`."""
     try:
         metas = load_manifest(corpus_dir)
-        vdir = current_version_dir(root)
-        if vdir is None:
-            return False, f"no index at {root}"
-        manifest = read_manifest(vdir)
-        check_compatible(manifest, model)
-        verify_files(vdir, manifest)
+        vdir, manifest = open_version(root, model)
     except (CorpusError, IndexLoadError) as exc:
         return False, str(exc)
     if manifest.get("corpus_hash") != corpus_hash(corpus_dir, metas, PARSER_VERSION):

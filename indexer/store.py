@@ -96,6 +96,18 @@ def check_compatible(manifest: dict[str, Any], model_name: str) -> None:
         )
 
 
+def open_version(root: Path, model_name: str) -> tuple[Path, dict[str, Any]]:
+    """The live version directory and its manifest, after checking model, format and every
+    file's checksum. Any problem raises IndexLoadError naming it and the fix."""
+    vdir = current_version_dir(root)
+    if vdir is None or not vdir.is_dir():
+        raise IndexLoadError(f"no index found at {root}")
+    manifest = read_manifest(vdir)
+    check_compatible(manifest, model_name)
+    verify_files(vdir, manifest)
+    return vdir, manifest
+
+
 @dataclass
 class IndexWriter:
     """Collects a build's files in a temporary directory and publishes them atomically."""

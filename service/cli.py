@@ -126,15 +126,10 @@ def cmd_serve(args, settings: Settings) -> None:
 
     settings = settings.model_copy(update={"host": args.host or settings.host, "port": args.port or settings.port})
     if not settings.start_without_index:  # refuse early, before loading the model, with one clear message
-        from indexer.store import IndexLoadError, check_compatible, current_version_dir, read_manifest, verify_files
+        from indexer.store import IndexLoadError, open_version
 
         try:
-            vdir = current_version_dir(settings.index_dir)
-            if vdir is None or not vdir.is_dir():
-                raise IndexLoadError(f"no index found at {settings.index_dir}")
-            manifest = read_manifest(vdir)
-            check_compatible(manifest, settings.model)
-            verify_files(vdir, manifest)
+            open_version(settings.index_dir, settings.model)
         except IndexLoadError as exc:
             _die(f"cannot start: {exc}")
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=args.log_level)

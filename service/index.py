@@ -11,7 +11,7 @@ import numpy as np
 from indexer.embed import Embedder
 from indexer.lexical import LexicalIndex
 from indexer.models import Chunk, DocumentMeta, Section
-from indexer.store import IndexLoadError, check_compatible, current_version_dir, read_manifest, verify_files
+from indexer.store import IndexLoadError, open_version
 
 _META_FIELDS = set(DocumentMeta.__dataclass_fields__)
 
@@ -56,12 +56,7 @@ def load_index(root: Path, embedder: Embedder) -> LoadedIndex:
     """Load and verify the live index version; any problem raises IndexLoadError, never half-loads."""
     import faiss
 
-    vdir = current_version_dir(root)
-    if vdir is None or not vdir.is_dir():
-        raise IndexLoadError(f"no index found at {root}")
-    manifest = read_manifest(vdir)
-    check_compatible(manifest, embedder.model_name)
-    verify_files(vdir, manifest)
+    vdir, manifest = open_version(root, embedder.model_name)
     try:
         docs_raw = json.loads((vdir / "documents.json").read_text(encoding="utf-8"))
         chunk_data = json.loads((vdir / "chunks.json").read_text(encoding="utf-8"))

@@ -8,7 +8,12 @@ from pathlib import Path
 import yaml
 
 GOLD_PATH = Path(__file__).with_name("gold.yaml")
-KINDS = {"number", "date", "person", "reason", "table", "meeting", "cross_paper", "follow_up", "unanswerable"}
+KINDS = {"number", "date", "person", "reason", "table", "meeting", "cross_paper", "follow_up", "unanswerable",
+         "list", "yes_no", "front_matter"}
+# The failure classes the set measures (an item may carry several).
+TAGS = {"list", "label", "front_matter", "named_meeting", "everyday", "reason", "table", "follow_up", "yes_no",
+        "unanswerable"}
+STYLES = {"member", "keyword"}  # member: everyday wording, at most one content word shared with the answer
 
 
 @dataclass
@@ -21,6 +26,8 @@ class GoldItem:
     gold_document: str | None = None
     passages: list[str] = field(default_factory=list)  # gold passage first, then alternatives
     also_cites: list[str] = field(default_factory=list)
+    style: str = "keyword"
+    tags: list[str] = field(default_factory=list)
 
     @property
     def answerable(self) -> bool:
@@ -43,6 +50,7 @@ def load_gold(path: Path = GOLD_PATH) -> list[GoldItem]:
             answer_patterns=list(q.get("answer_patterns", [])), gold_document=aliases.get(doc, doc),
             passages=[p for p in [q.get("gold_passage")] + list(q.get("alt_passages", [])) if p],
             also_cites=[aliases.get(d, d) for d in q.get("also_cites", [])],
+            style=q.get("style", "keyword"), tags=list(q.get("tags", [])),
         ))
     return items
 
@@ -75,6 +83,11 @@ def validate(items: list[GoldItem], documents: dict[str, str], labelled: dict[st
         seen.add(item.id)
         if item.kind not in KINDS:
             problems.append(f"{where}: unknown kind '{item.kind}'")
+        if item.style not in STYLES:
+            problems.append(f"{where}: style must be one of {sorted(STYLES)}")
+        for tag in item.tags:
+            if tag not in TAGS:
+                problems.append(f"{where}: unknown tag '{tag}'")
         if not item.answerable:
             if item.gold_document or item.answer_patterns:
                 problems.append(f"{where}: an unanswerable question must not name a gold document or patterns")
@@ -98,6 +111,8 @@ def validate(items: list[GoldItem], documents: dict[str, str], labelled: dict[st
                 problems.append(f"{where}: bad pattern {pattern!r}: {exc}")
                 continue
             matched_gold |= bool(rx.search(searchable[item.gold_document]))
+            if rx.search(normalise(" ".join(item.history + [item.question]))):
+                problems.append(f"{where}: pattern {pattern!r} matches the question's own words")
             if not any(rx.search(t) for t in searchable.values()):
                 problems.append(f"{where}: pattern {pattern!r} matches nothing in the corpus")
         if item.answer_patterns and not matched_gold:

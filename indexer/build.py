@@ -13,16 +13,18 @@ import numpy as np
 from indexer.chunker import Chunker
 from indexer.corpus import CorpusError, CorpusProblem, corpus_hash, load_manifest, read_source
 from indexer.embed import Embedder
+from indexer.facts import build_facts
 from indexer.html_source import html_to_text
 from indexer.lexical import LexicalIndex
 from indexer.models import DocumentMeta, ParsedDocument
 from indexer.store import FORMAT_VERSION, IndexLoadError, IndexWriter, current_version_dir, open_version
 from indexer.structure import parse_structure
 from indexer.tokens import count_tokens
+from indexer.units import assign_chunks, build_units
 from indexer.vectors import make_vector_index
 
 # Bump when cleaning, structure or chunking changes, so existing indexes count as stale.
-PARSER_VERSION = "2026-11-26.6"
+PARSER_VERSION = "2026-11-28.1"
 
 
 @dataclass
@@ -62,7 +64,9 @@ def parse_document(meta: DocumentMeta, corpus_dir: Path, chunker: Chunker) -> Pa
     sections, chunks, sentences = chunker.chunk(meta.id, text, blocks)
     if not chunks:
         raise CorpusError(f"{meta.file}: no passages could be extracted")
-    return ParsedDocument(meta, text, sections, chunks, sentences)
+    units = build_units(meta.id, text, blocks, chunks)
+    facts = assign_chunks(build_facts(meta.id, text, blocks, units), chunks)
+    return ParsedDocument(meta, text, sections, chunks, sentences, units + facts)
 
 
 def _key(model: str, text: str) -> str:
@@ -200,12 +204,14 @@ def _write_version(writer: IndexWriter, docs: list[ParsedDocument], vectors: np.
                    chunk_keys: list[str], n_chunks: int, chunk_lexical: list[str], sentence_lexical: list[str]) -> None:
     import faiss
 
-    documents, chunks, sentences = [], [], []
+    documents, chunks, sentences, units = [], [], [], []
     for d in docs:
         documents.append({**d.meta.to_dict(), "text": d.text, "sections": [s.__dict__ for s in d.sections]})
         base = len(chunks)
         chunks.extend(c.to_dict() for c in d.chunks)
         sentences.extend([base + ci, s, e] for ci, s, e in d.sentences)
+        units.extend({**u.to_dict(), "chunks": [base + c for c in u.chunks]} for u in d.units)
+    writer.write_json("units.json", units)
     writer.write_json("documents.json", documents)
     writer.write_json("chunks.json", {"chunks": chunks, "keys": chunk_keys})
     writer.write_json("sentences.json", sentences)

@@ -77,9 +77,10 @@ class LexicalIndex:
 
         return cls(bm25s.BM25.load(str(directory), show_progress=False))
 
-    def scores(self, query: str, mask: np.ndarray | None = None) -> np.ndarray:
-        """BM25 score of every chunk for `query` (zeros where masked out or nothing matches)."""
-        ids = self._bm25.get_tokens_ids(tokenize(query))
+    def scores(self, query: str | list[str], mask: np.ndarray | None = None) -> np.ndarray:
+        """BM25 score of every chunk for `query` — text, or tokens already made by `tokenize` —
+        (zeros where masked out or nothing matches)."""
+        ids = self._bm25.get_tokens_ids(tokenize(query) if isinstance(query, str) else query)
         if not ids:
             return np.zeros(self.size, dtype=np.float32)
         scores = np.asarray(self._bm25.get_scores(ids), dtype=np.float32)

@@ -89,3 +89,35 @@ class ParsedDocument:
     sections: list[Section]
     chunks: list[Chunk]
     sentences: list[tuple[int, int, int]]  # (chunk index within this document, start, end)
+    units: list[Unit] = field(default_factory=list)
+
+
+@dataclass
+class Unit:
+    """A typed answer unit built from the paper's structure, with exact spans.
+
+    `text[start:end]` is what a citation quotes (one contiguous span); `text[value_start:value_end]`
+    is the short answer inside it (the name, date, cell, items). Kinds:
+    - "list": a lead-in and the items it introduces (`parts` = each item's span);
+    - "field": a form line or label and its value ("Report author(s):" → the name);
+    - "cell": one table cell, addressed by its row label and column header;
+    - "column_fact": the highest / lowest value along a table row or column, computed from the
+      cells (`parts` = the cells compared), cited to the row that holds it;
+    - "fact": a meeting fact (chair, apologies, end time, resolution, author …) with its `role`.
+    Headings, titles and captions are never units on their own: they are context (`label`).
+    """
+
+    kind: str
+    doc_id: str
+    start: int
+    end: int
+    value_start: int
+    value_end: int
+    label: str | None = None  # lead-in, field label, row label or heading the unit sits under
+    header: str | None = None  # column header (cells), or what was compared (column facts)
+    role: str | None = None  # meeting-fact role; row_/column_ highest/lowest for column facts
+    parts: list[list[int]] = field(default_factory=list)
+    chunks: list[int] = field(default_factory=list)  # chunks holding the unit (doc-local, then global)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

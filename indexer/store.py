@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: units.json (typed answer units and meeting facts)
 KEEP_VERSIONS = 3
 
 

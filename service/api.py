@@ -92,6 +92,19 @@ def check_history(turns: list, settings: Settings) -> list[str]:
     return [t.content for t in turns if t.role == "user" and t.content.strip()]
 
 
+def meeting_facts(engine: Engine, doc_id: str) -> list[dict]:
+    """The facts extracted from one paper at index time, in text order, with exact spans."""
+    index = engine.index
+    text = index.documents[doc_id].text
+    out = []
+    for row in index.doc_facts.get(doc_id, []):
+        u = index.units[row]
+        out.append({"role": u.role, "label": u.label, "value": text[u.value_start:u.value_end],
+                    "document_id": doc_id, "item": index.chunks[u.chunks[0]].item, "start": u.start, "end": u.end,
+                    "value_start": u.value_start, "value_end": u.value_end, "url": f"/documents/{doc_id}#{u.start}-{u.end}"})
+    return sorted(out, key=lambda f: (f["start"], f["role"]))
+
+
 def starter_questions(engine: Engine, limit: int = 4) -> list[str]:
     """Deterministic questions built from what the index holds: ranked table rows ('What score did
     the X get?') and numbered minute items ('What was said about <item>?')."""
@@ -172,10 +185,11 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         question = check_question(body.question, settings)
         history = check_history(body.history, settings)
         filters = to_filters(engine, body.filters)
-        result = engine.ask(question, history, filters, top_k=body.top_k or settings.default_top_k)
+        result = engine.ask(question, history, filters, top_k=body.top_k or settings.default_top_k,
+                            explain=body.explain)
         return AskResponse(answer=result.answer, abstained=result.abstained, confidence=result.confidence,
                            query=result.query, citations=result.citations, related=result.related,
-                           took_ms=result.took_ms)
+                           took_ms=result.took_ms, answer_span=result.answer_span, explain=result.explain)
 
     @app.get("/search", response_model=SearchResponse, responses=ERRORS, tags=["answers"])
     def search(engine: EngineDep, settings: SettingsDep,
@@ -216,7 +230,8 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
             return FileResponse(STATIC_DIR / "index.html", media_type="text/html", headers={"Vary": "Accept"})
         response.headers["Vary"] = "Accept"  # the same URL is the page for browsers: caches must tell them apart
         doc = engine.index.documents[doc_id]
-        return {**summary(engine, doc_id), "text": doc.text, "sections": [s.__dict__ for s in doc.sections]}
+        return {**summary(engine, doc_id), "text": doc.text, "sections": [s.__dict__ for s in doc.sections],
+                "facts": meeting_facts(engine, doc_id)}
 
     @app.get("/meetings", response_model=list[Meeting], tags=["papers"])
     def meetings(engine: EngineDep) -> list[dict]:
@@ -228,6 +243,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
             entry = grouped.setdefault(key, {"body": m.body, "meeting_date": m.meeting_date,
                                               "date_bounds": m.date_bounds, "documents": [], "items": []})
             entry["documents"].append(m.id)
+            entry.setdefault("facts", []).extend(meeting_facts(engine, m.id))
             for s in doc.sections:
                 if s.depth == 1 and s.number:
                     entry["items"].append(MeetingItem(number=s.number, title=s.title, start=s.start, end=s.end,

@@ -1,4 +1,4 @@
-"""`minutes-qa` command line: index, ask, search, serve, eval."""
+"""`minutes-qa` command line: index, ask, search, serve, eval, train."""
 from __future__ import annotations
 
 import argparse
@@ -93,9 +93,12 @@ def cmd_ask(args, settings: Settings) -> None:
     if len(question) > settings.max_question_chars:
         _die(f"the question is over {settings.max_question_chars} characters")
     engine = _engine(settings)
-    result = engine.ask(question, args.history or [], _filters(engine, args.filter), top_k=args.top_k)
+    result = engine.ask(question, args.history or [], _filters(engine, args.filter), top_k=args.top_k,
+                        explain=args.explain)
     if args.json:
-        out = {k: v for k, v in result.__dict__.items() if k not in ("hits", "timings_ms")}
+        out = {k: v for k, v in result.__dict__.items() if k not in ("hits", "timings_ms", "explain")}
+        if args.explain:
+            out["explain"] = result.explain
         out["citations"] = [c.__dict__ for c in result.citations]
         out["related"] = [c.__dict__ for c in result.related]
         print(json.dumps(out, ensure_ascii=False, indent=2))
@@ -108,7 +111,31 @@ def cmd_ask(args, settings: Settings) -> None:
         print("\nSources:" if result.citations else "\nClosest passages (not an answer):")
         for c in listed:
             print("  " + format_citation(c, engine.index.documents[c.document_id].meta.doc_type))
+    if result.answer_span:
+        c = result.citations[result.answer_span["citation"] - 1]
+        doc = engine.index.documents[c.document_id].text
+        print(f"\nshort answer [{c.n}]: {' '.join(doc[result.answer_span['start']:result.answer_span['end']].split())}")
     print(f"\nconfidence {result.confidence:.2f} · {result.took_ms:.0f} ms")
+    if args.explain:
+        print_explain(result.explain)
+
+
+def print_explain(x: dict) -> None:
+    a = x["analysis"]
+    print("\n== question analysis ==")
+    print(f"  standalone: {a['standalone']}\n  answer type: {a['answer_type']}  fact roles: {a['fact_roles'] or '-'}"
+          f"  extreme: {a['extreme'] or '-'}  follow-up: {a['follow_up']}")
+    named = {k: v for k, v in a["constraints"].items() if v}
+    print(f"  names: {named or 'no meeting, body or paper'}")
+    print("== retrieval (fused ranking) ==")
+    for h in x["retrieval"]:
+        print(f"  {h['rank']:>2}. {h['document_id']} · {h['section'] or ''} · rrf {h['fused']} dense {h['dense']}"
+              f" bm25 {h['bm25']}")
+    print("== top candidates ==")
+    for c in x["candidates"]:
+        feats = " ".join(f"{k}={v}" for k, v in c["features"].items() if v)
+        print(f"  p={c['probability']:.3f} {c['kind']:<11} {c['document_id']}: {c['text'][:110]}\n      {feats}")
+    print(f"== decision: {'abstained' if x['decision']['abstained'] else 'answered'} ({x['decision']['reason']})")
 
 
 def cmd_search(args, settings: Settings) -> None:
@@ -135,6 +162,12 @@ def cmd_serve(args, settings: Settings) -> None:
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=args.log_level)
 
 
+def cmd_train(args, settings: Settings) -> None:
+    from eval.train import main as train_main
+
+    raise SystemExit(train_main(args, settings))
+
+
 def cmd_eval(args, settings: Settings) -> None:
     from eval.runner import main as eval_main
 
@@ -159,6 +192,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--filter", action="append", metavar="KEY=VALUE", help="document_id, body, doc_type, date_from, date_to")
     a.add_argument("--history", action="append", metavar="QUESTION", help="an earlier question in the conversation (repeatable)")
     a.add_argument("--top-k", type=int, default=3, choices=range(1, 21), metavar="1..20")
+    a.add_argument("--explain", action="store_true",
+                   help="show the question analysis, retrieval ranking, candidates with features, and the decision")
     a.set_defaults(func=cmd_ask)
 
     s = sub.add_parser("search", help="list the passages that match a query")
@@ -177,11 +212,16 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--gold", default=None, help="gold set (default eval/gold.yaml)")
     e.add_argument("--url", help="run against a live server instead of in-process")
     e.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
-    e.add_argument("--compare", action="store_true", help="also run dense-only, BM25-only and no-composer ablations")
-    e.add_argument("--report", default=None, help="markdown report path (default eval/REPORT.md; '-' for none)")
-    e.add_argument("--calibrate", action="store_true", help="choose the abstention threshold on the gold set and save it")
+    e.add_argument("--split", choices=["test", "train", "all"], default="test",
+                   help="which side of the frozen split to score (default test; the report shows train too)")
+    e.add_argument("--compare", action="store_true", help="also run the ablations (each component removed)")
+    e.add_argument("--report", default="-", help="write a markdown report here (make eval writes eval/REPORT.md)")
     e.add_argument("--validate", action="store_true", help="only check the gold set against the corpus")
+    e.add_argument("--assign-split", action="store_true", help="give new gold items a side of the split (never moves old ones)")
     e.set_defaults(func=cmd_eval)
+
+    t = sub.add_parser("train", help="fit the answer scorer on the gold set's train split")
+    t.set_defaults(func=cmd_train)
     return p
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +10,7 @@ import numpy as np
 
 from indexer.embed import Embedder
 from indexer.lexical import LexicalIndex
-from indexer.models import Chunk, DocumentMeta, Section
+from indexer.models import Chunk, DocumentMeta, Section, Unit
 from indexer.store import IndexLoadError, open_version
 
 _META_FIELDS = set(DocumentMeta.__dataclass_fields__)
@@ -40,6 +40,9 @@ class LoadedIndex:
     sentence_faiss: Any
     sentence_lexical: LexicalIndex
     embedder: Embedder
+    units: list[Unit] = field(default_factory=list)  # typed answer units and meeting facts
+    chunk_units: list[list[int]] = field(default_factory=list)  # chunk index -> unit rows
+    doc_facts: dict[str, list[int]] = field(default_factory=dict)  # document id -> fact unit rows
 
 
 def stored_vectors(index) -> np.ndarray:
@@ -68,6 +71,7 @@ def load_index(root: Path, embedder: Embedder) -> LoadedIndex:
         lexical = LexicalIndex.load(vdir / "bm25")
         sentence_faiss = faiss.read_index(str(vdir / "faiss_sentences.index"))
         sentence_lexical = LexicalIndex.load(vdir / "bm25_sentences")
+        units = [Unit(**u) for u in json.loads((vdir / "units.json").read_text(encoding="utf-8"))]
     except Exception as exc:  # any unreadable file means the version is unusable
         raise IndexLoadError(f"index {vdir} could not be read ({exc.__class__.__name__}: {exc})") from None
 
@@ -87,6 +91,15 @@ def load_index(root: Path, embedder: Embedder) -> LoadedIndex:
     chunk_sentences: list[list[int]] = [[] for _ in range(n)]
     for row, (ci, _, _) in enumerate(sentences):
         chunk_sentences[int(ci)].append(row)
+    chunk_units: list[list[int]] = [[] for _ in range(n)]
+    doc_facts: dict[str, list[int]] = {d: [] for d in documents}
+    for row, u in enumerate(units):
+        if any(not 0 <= c < n for c in u.chunks) or u.doc_id not in documents:
+            raise IndexLoadError(f"index {vdir} is inconsistent (a unit points outside the chunks)")
+        for c in u.chunks:
+            chunk_units[c].append(row)
+        if u.kind == "fact":
+            doc_facts[u.doc_id].append(row)
     loaded = LoadedIndex(
         version=vdir.name,
         manifest=manifest,
@@ -103,6 +116,9 @@ def load_index(root: Path, embedder: Embedder) -> LoadedIndex:
         sentence_faiss=sentence_faiss,
         sentence_lexical=sentence_lexical,
         embedder=embedder,
+        units=units,
+        chunk_units=chunk_units,
+        doc_facts=doc_facts,
     )
     del docs_raw, chunk_data, vectors
     _release_freed_memory()

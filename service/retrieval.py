@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from indexer.lexical import tokenize
 from indexer.vectors import search_params
 from service.index import LoadedIndex
 
@@ -83,7 +84,7 @@ def _dense_ranking(faiss_index, qvec: np.ndarray, mask: np.ndarray | None, n: in
     return ids[0][keep], scores[0][keep]
 
 
-def _lexical_ranking(lexical, query: str, mask: np.ndarray | None, n: int):
+def _lexical_ranking(lexical, query: str | list[str], mask: np.ndarray | None, n: int):
     scores = lexical.scores(query, mask)
     nonzero = np.flatnonzero(scores > 0)
     if nonzero.size > n:  # partial selection first: O(N), then sort only the n best
@@ -92,8 +93,21 @@ def _lexical_ranking(lexical, query: str, mask: np.ndarray | None, n: int):
     return top, scores[top]
 
 
+def feedback_terms(index: LoadedIndex, query: str, chunk_ids: list[int], idf: dict[str, float], n: int) -> list[str]:
+    """RM3-style pseudo-relevance feedback: the terms that carry most weight (IDF × how many of the
+    top passages hold them) in the first-pass top passages, other than the query's own."""
+    own = set(tokenize(query))
+    weight: dict[str, float] = {}
+    for cid in chunk_ids:
+        for t in set(tokenize(index.chunks[cid].search_text)):
+            if t not in own and not t[0].isdigit() and not t.startswith("£"):
+                weight[t] = weight.get(t, 0.0) + idf.get(t, 0.0)
+    return [t for t, _ in sorted(weight.items(), key=lambda kv: (-kv[1], kv[0]))[:n]]
+
+
 def retrieve(index: LoadedIndex, query: str, qvec: np.ndarray, filters: Filters = Filters(),
-             k: int = 10, mode: str = "hybrid") -> list[Hit]:
+             k: int = 10, mode: str = "hybrid", feedback: tuple[int, int, float] | None = None,
+             idf: dict[str, float] | None = None) -> list[Hit]:
     """Top-k passages for `query`. Up to four rankings are fused by reciprocal rank fusion:
     passages and single sentences, each by meaning (FAISS) and by words (BM25). A sentence
     ranking counts for the passage that holds it, so a fact buried in a long paragraph is found."""
@@ -124,6 +138,19 @@ def retrieve(index: LoadedIndex, query: str, qvec: np.ndarray, filters: Filters 
         add(ids.tolist(), scores.tolist(), "lexical")
         ids, scores = _lexical_ranking(index.sentence_lexical, query, sentence_mask, CANDIDATES)
         add(sentence_chunk[ids].tolist(), scores.tolist(), "lexical")
+    if feedback and mode == "hybrid" and fused:
+        # Pseudo-relevance feedback, as two more rankings in the fusion (they add to the first pass,
+        # never replace it): BM25 over the query plus the top passages' heaviest terms (RM3), and
+        # the query vector moved towards the top passages' vectors (Rocchio).
+        top_k, n_terms, beta = feedback
+        top = [h.chunk for h in sorted(fused.values(), key=lambda h: (-h.score, h.chunk))[:top_k]]
+        terms = feedback_terms(index, query, top, idf or {}, n_terms)
+        ids, scores = _lexical_ranking(index.lexical, tokenize(query) + terms, mask, CANDIDATES)
+        add(ids.tolist(), scores.tolist(), "lexical")
+        moved = qvec + beta * index.chunk_vectors[top].mean(axis=0)
+        moved = (moved / (np.linalg.norm(moved) or 1.0)).astype(np.float32)
+        ids, scores = _dense_ranking(index.faiss_index, moved, mask, CANDIDATES)
+        add(ids.tolist(), scores.tolist(), "dense")
     hits = sorted(fused.values(), key=lambda h: (-h.score, h.chunk))[:k]
     for rank, hit in enumerate(hits):
         hit.rank = rank

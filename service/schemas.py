@@ -42,8 +42,19 @@ class AskRequest(BaseModel):
     history: list[Turn] = Field(default_factory=list)
     filters: FilterSpec | None = None
     top_k: int | None = Field(default=None, ge=1, le=20)
+    explain: bool = Field(default=False, description="add the question analysis, retrieval ranking, scored "
+                                                     "candidates and the answer/abstain decision")
 
     _check = field_validator("question")(_no_control_chars)
+
+
+class AnswerSpan(BaseModel):
+    """The exact short answer (a date, amount, name, cell, list) inside one citation's quote:
+    document text[start:end], with start/end in the same offsets as the citation."""
+
+    citation: int = Field(ge=1)
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
 
 
 class AskResponse(BaseModel):
@@ -54,6 +65,24 @@ class AskResponse(BaseModel):
     citations: list[Citation]
     related: list[Citation]
     took_ms: float
+    answer_span: AnswerSpan | None = None
+    explain: dict | None = None
+
+
+class MeetingFact(BaseModel):
+    """A fact of a meeting or report (chair, apologies, end time, resolution, author …): `value` is
+    document text[value_start:value_end], quoted inside text[start:end]."""
+
+    role: str
+    label: str | None
+    value: str
+    document_id: str
+    item: str | None
+    start: int
+    end: int
+    value_start: int
+    value_end: int
+    url: str
 
 
 class SearchResponse(BaseModel):
@@ -85,6 +114,7 @@ class SectionOut(BaseModel):
 class DocumentOut(DocumentSummary):
     text: str
     sections: list[SectionOut]
+    facts: list[MeetingFact] = Field(default_factory=list)
 
 
 class MeetingItem(BaseModel):
@@ -101,6 +131,7 @@ class Meeting(BaseModel):
     date_bounds: dict[str, str] | None
     documents: list[str]
     items: list[MeetingItem]
+    facts: list[MeetingFact] = Field(default_factory=list)
 
 
 class ErrorBody(BaseModel):

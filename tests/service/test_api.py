@@ -17,7 +17,9 @@ def test_ask_returns_the_contract_shape_with_exact_citations(client):
     r = client.post("/ask", json={"question": "How much money was required to set up the Company?"})
     assert r.status_code == 200
     body = r.json()
-    assert set(body) == {"answer", "abstained", "confidence", "query", "citations", "related", "took_ms"}
+    assert set(body) == {"answer", "abstained", "confidence", "query", "citations", "related", "took_ms",
+                         "answer_span", "explain"}
+    assert body["explain"] is None  # only on request
     assert not body["abstained"] and 0 <= body["confidence"] <= 1
     assert "£4.6 million" in body["answer"]
     c = body["citations"][0]

@@ -1,0 +1,199 @@
+"""`minutes-qa train`: fit the answer scorer on the gold set's TRAIN split only.
+
+For every train question the pipeline runs up to the candidates (question analysis, retrieval,
+candidate building, features). A candidate is labelled correct when its quoted span overlaps the
+gold passage and its rendered text matches an accept pattern. Then:
+
+1. a logistic regression over the standardised features, its regularisation chosen by grouped
+   k-fold cross-validation (folds by question) on top-1 accuracy;
+2. Platt calibration of the out-of-fold score of each question's top candidate against whether
+   that answer was right (unanswerable questions count as wrong answers);
+3. the abstention cut: the calibrated probability that maximises, over the out-of-fold answers,
+   right answers kept + unanswerable questions refused;
+4. the final model refitted on all of train and written to `service/data/scorer.json` with the
+   hash of the train items it saw. The test split is never read here.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+
+from eval.gold import GoldItem, normalise, overlaps, passage_spans
+from service.scoring import ScorerModel, feature_names
+
+FOLDS = 5
+# Candidate models, compared by out-of-fold top-1 accuracy on train: logistic regression at several
+# regularisation strengths, and LightGBM LambdaRank (learns interactions such as "a date matters
+# when a date is asked") at a few sizes.
+CONFIGS = [("logistic", {"C": c}) for c in (0.03, 0.3, 3.0)] + [
+    ("lightgbm", {"num_leaves": leaves, "n_estimators": trees, "learning_rate": 0.05, "min_child_samples": 10})
+    for leaves, trees in ((7, 150), (15, 300), (31, 300))]
+
+
+@dataclass
+class QuestionData:
+    item: GoldItem
+    x: np.ndarray  # candidates × features
+    y: np.ndarray  # 1 = this candidate answers correctly
+
+
+def candidate_matrix(engine, item: GoldItem, texts: dict[str, str]) -> QuestionData:
+    query = engine.analyzer.run(item.question, item.history)
+    qvec = engine.embed_query(query.text)
+    cands = engine.candidates(query, engine.retrieve(query, qvec, _no_filters()))
+    x = engine.scorer.features(query, qvec, cands) if cands else np.zeros((0, len(feature_names())))
+    y = np.zeros(len(cands))
+    if item.answerable:
+        spans = {d: passage_spans(t, item.passages) for d, t in texts.items()}
+        for i, c in enumerate(cands):
+            rendered = normalise(engine.composer.render(c))
+            # Right when it quotes a gold passage (or an accepted alternative) and says the accepted
+            # answer: a pattern alone would also credit any sentence that merely names the answer.
+            if overlaps(c.start, c.end, spans.get(c.doc_id, [])) and \
+                    any(re.search(p, rendered) for p in item.answer_patterns):
+                y[i] = 1.0
+    return QuestionData(item, x, y)
+
+
+def _no_filters():
+    from service.retrieval import Filters
+
+    return Filters()
+
+
+def fit(data: list[QuestionData], kind: str, params: dict) -> ScorerModel:
+    """One model fitted on `data` (no calibration yet: Platt a=1, b=0)."""
+    rows = [d for d in data if len(d.x)]
+    xs, ys = np.vstack([d.x for d in rows]), np.concatenate([d.y for d in rows])
+    names = feature_names()
+    mean, scale = xs.mean(axis=0), xs.std(axis=0)
+    scale[scale == 0] = 1.0
+    if kind == "logistic":
+        from sklearn.linear_model import LogisticRegression
+
+        m = LogisticRegression(C=params["C"], class_weight="balanced", max_iter=3000).fit((xs - mean) / scale, ys)
+        return ScorerModel(names, mean.round(6).tolist(), scale.round(6).tolist(), m.coef_[0].round(6).tolist(),
+                           round(float(m.intercept_[0]), 6))
+    import lightgbm
+
+    ranker = lightgbm.LGBMRanker(objective="lambdarank", random_state=0, n_jobs=1, verbose=-1,
+                                 deterministic=True, force_row_wise=True, **params)
+    ranker.fit(xs, ys.astype(int), group=[len(d.x) for d in rows])
+    zeros = [0.0] * len(names)
+    return ScorerModel(names, zeros, [1.0] * len(names), zeros, 0.0, kind="lightgbm",
+                       booster=ranker.booster_.model_to_string())
+
+
+def _folds(data: list[QuestionData], k: int) -> list[int]:
+    """Fold of each question, by a hash of its id (stable whatever the order)."""
+    return [int(hashlib.sha256(d.item.id.encode()).hexdigest(), 16) % k for d in data]
+
+
+def out_of_fold(data: list[QuestionData], kind: str, params: dict, k: int = FOLDS) -> list[tuple[float, bool]]:
+    """(raw score of the top candidate, was it right) per question, each scored by a model that
+    never saw that question."""
+    folds = _folds(data, k)
+    result: list[tuple[float, bool]] = [(float("-inf"), False)] * len(data)
+    for f in range(k):
+        model = fit([d for d, g in zip(data, folds) if g != f], kind, params)
+        for i, (d, g) in enumerate(zip(data, folds)):
+            if g != f or not len(d.x):
+                continue
+            raw = model.raw(d.x)
+            top = int(np.argmax(raw))
+            result[i] = (float(raw[top]), bool(d.y[top]))
+    return result
+
+
+def platt(scores: list[tuple[float, bool]]) -> tuple[float, float]:
+    from sklearn.linear_model import LogisticRegression
+
+    usable = [(s, ok) for s, ok in scores if np.isfinite(s)]
+    x = np.array([[s] for s, _ in usable])
+    y = np.array([ok for _, ok in usable], dtype=int)
+    if len(set(y)) < 2:
+        return 1.0, 0.0
+    m = LogisticRegression(C=100.0).fit(x, y)
+    return float(m.coef_[0][0]), float(m.intercept_[0])
+
+
+# What a wrong answer costs against a right one. Not 1: a wrong answer here is still a verbatim,
+# cited quote shown with its (low) confidence, which an officer can check in one click; but not 0
+# either — a confident wrong answer is what loses a Member's trust.
+WRONG_ANSWER_COST = 0.5
+
+
+def choose_cut(probs: list[float], right: list[bool], answerable: list[bool]) -> float:
+    """The cut maximising right answers kept + unanswerable questions refused − wrong answers given
+    (an abstention costs nothing: the Member is told the papers don't answer and shown related reading)."""
+    cuts = sorted(set(probs)) + [1.0]
+    best, best_cut = -float("inf"), 0.5
+    for cut in cuts:
+        kept = [(ok and a) for p, ok, a in zip(probs, right, answerable) if p >= cut]
+        gain = sum(kept) - WRONG_ANSWER_COST * (len(kept) - sum(kept)) + \
+            sum(1 for p, a in zip(probs, answerable) if p < cut and not a)
+        if gain > best:
+            best, best_cut = gain, cut
+    below = [p for p in probs if p < best_cut]
+    return round((max(below) + best_cut) / 2, 4) if below else best_cut
+
+
+def train(engine, items: list[GoldItem], texts: dict[str, str], log=print) -> ScorerModel:
+    data = [candidate_matrix(engine, it, texts) for it in items]
+    answerable = [d.item.answerable for d in data]
+    reachable = sum(1 for d in data if d.y.any())
+    log(f"train: {len(data)} questions, {sum(answerable)} answerable, {reachable} with a correct candidate; "
+        f"{sum(len(d.x) for d in data)} candidates")
+    best, best_acc, best_oof = CONFIGS[0], -1.0, None
+    for kind, params in CONFIGS:
+        oof = out_of_fold(data, kind, params)
+        acc = sum(ok for (_, ok), a in zip(oof, answerable) if a) / max(1, sum(answerable))
+        log(f"  {kind} {params}: out-of-fold top-1 accuracy on answerable {100 * acc:.1f}%")
+        if acc > best_acc:
+            best, best_acc, best_oof = (kind, params), acc, oof
+    a, b = platt(best_oof)
+    probs = [1 / (1 + np.exp(-(a * s + b))) if np.isfinite(s) else 0.0 for s, _ in best_oof]
+    cut = choose_cut([float(p) for p in probs], [ok for _, ok in best_oof], answerable)
+    model = fit(data, *best)
+    model.platt_a, model.platt_b, model.abstain_below = round(a, 6), round(b, 6), cut
+    ids = hashlib.sha256("\n".join(sorted(it.id + "\0" + it.question for it in items)).encode()).hexdigest()
+    model.trained_on = {"split": "train", "questions": len(items), "items_sha256": ids, "model": best[0],
+                        "params": best[1], "oof_top1_answerable": round(100 * best_acc, 1),
+                        "date": dt.date.today().isoformat()}
+    kept = [(ok and an) for p, (_, ok), an in zip(probs, best_oof, answerable) if p >= cut]
+    refused = sum(1 for p, an in zip(probs, answerable) if p < cut and not an)
+    log(f"chosen {best}; Platt a={a:.3f} b={b:.3f}; abstain below {cut}: out of fold, "
+        f"{sum(kept)} right / {len(kept) - sum(kept)} wrong answers given, {refused}/{answerable.count(False)} "
+        f"unanswerable refused, {sum(answerable) - sum(1 for p, an in zip(probs, answerable) if p >= cut and an)} "
+        f"answerable refused")
+    return model
+
+
+def main(args, settings) -> int:
+    from eval.gold import GOLD_PATH, load_gold
+    from eval.split import load_split, side
+    from indexer.embed import load_embedder
+    from indexer.store import IndexLoadError
+    from service.engine import Engine
+    from service.index import load_index
+    from service.scoring import MODEL_FILE, default_model
+
+    items = side(load_gold(GOLD_PATH), load_split(), "train")
+    try:
+        engine = Engine(load_index(settings.index_dir, load_embedder(settings.model)), model=default_model())
+    except IndexLoadError as exc:
+        print(f"minutes-qa train: {exc}", file=sys.stderr)
+        return 2
+    texts = {d: doc.text for d, doc in engine.index.documents.items()}
+    model = train(engine, items, texts)
+    model.save(MODEL_FILE)
+    print(f"wrote {MODEL_FILE}")
+    if model.kind == "logistic":
+        print(json.dumps(dict(zip(model.names, model.coef)), indent=1))
+    return 0

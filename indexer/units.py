@@ -106,7 +106,11 @@ def _lists(doc_id: str, text: str, blocks: list[Block]) -> list[Unit]:
         body = text[block.start:block.end]
         label: str | None = None
         lead_start: int | None = None
-        if block.kind == "paragraph" and g["lead_in_rx"].search(body.rstrip()) and not is_label_line(body):
+        if block.kind == "paragraph" and g["lead_in_rx"].search(body.rstrip()) \
+                and (not is_label_line(body) or _items_after(text, blocks, i + 1)
+                     or _numbered_lines_next(text, blocks, i + 1)):
+            # A short lead-in ("The Committee raised the following points:") is still a lead-in
+            # when items follow it; otherwise a short line ending in ':' is a form label.
             lead_start = _last_sentence_start(text, block.start, block.end)
             label = " ".join(text[lead_start:block.end].split())
         elif block.kind == "heading" and g["list_label_rx"].search(block.title or ""):
@@ -116,11 +120,9 @@ def _lists(doc_id: str, text: str, blocks: list[Block]) -> list[Unit]:
         else:
             continue
         items = _items_after(text, blocks, i + 1)
-        if not items and block.kind == "paragraph" and lead_start is None:
-            # "Recommendations" then one paragraph of numbered lines: each line is an item.
-            nxt = blocks[i + 1] if i + 1 < len(blocks) else None
-            if nxt is not None and nxt.kind == "paragraph":
-                items = _numbered_lines(text, nxt.start, nxt.end)
+        if not items and block.kind == "paragraph":
+            # "Recommendations" (or a lead-in) then one paragraph of numbered lines: each is an item.
+            items = _numbered_lines_next(text, blocks, i + 1)
         if len(items) < 2 or len(items) > g["max_list_items"]:
             continue
         start = lead_start if lead_start is not None else items[0][0]
@@ -153,6 +155,11 @@ def _items_after(text: str, blocks: list[Block], j: int) -> list[tuple[int, int]
     return items
 
 
+def _numbered_lines_next(text: str, blocks: list[Block], j: int) -> list[tuple[int, int]]:
+    nxt = blocks[j] if j < len(blocks) else None
+    return _numbered_lines(text, nxt.start, nxt.end) if nxt is not None and nxt.kind == "paragraph" else []
+
+
 def _numbered_lines(text: str, start: int, end: int) -> list[tuple[int, int]]:
     out = []
     pos = start
@@ -181,7 +188,7 @@ def _fields(doc_id: str, text: str, blocks: list[Block]) -> list[Unit]:
         body = text[block.start:block.end]
         nxt = blocks[i + 1] if i + 1 < len(blocks) else None
         if i not in consumed and is_label_line(body) and not _ANSWER_WORD.match(body.strip()) \
-                and nxt is not None and nxt.kind == "paragraph":
+                and nxt is not None and nxt.kind == "paragraph" and not _ORDERED.match(text[nxt.start:nxt.end]):
             value = text[nxt.start:nxt.end]
             label = body.strip().rstrip(":").strip()
             # A known form label, or one that ends in ':' or '?', takes even a label-like value

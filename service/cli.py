@@ -15,6 +15,15 @@ def _die(message: str, code: int = 2) -> None:
     raise SystemExit(code)
 
 
+def _embedder(settings: Settings):
+    from indexer.embed import EncoderMissing, load_embedder
+
+    try:
+        return load_embedder(settings.model)
+    except (EncoderMissing, ValueError) as exc:
+        _die(str(exc))
+
+
 def cmd_index(args, settings: Settings) -> None:
     from indexer.build import build_index, index_status
     from indexer.corpus import CorpusError
@@ -25,10 +34,8 @@ def cmd_index(args, settings: Settings) -> None:
         fresh, reason = index_status(corpus, root, settings.model if settings.model else MINILM_NAME)
         print(reason)
         raise SystemExit(0 if fresh else 1)
-    from indexer.embed import load_embedder
-
     try:
-        report = build_index(corpus, root, load_embedder(settings.model), force=args.force,
+        report = build_index(corpus, root, _embedder(settings), force=args.force,
                              on_error=args.on_error or settings.on_parse_error)
     except CorpusError as exc:
         _die(f"corpus problem: {exc}\n  nothing was changed; the previous index (if any) is still live")
@@ -54,13 +61,13 @@ def _parse_filters(items: list[str]) -> dict:
 
 
 def _engine(settings: Settings):
-    from indexer.embed import load_embedder
     from indexer.store import IndexLoadError
     from service.engine import Engine
     from service.index import load_index
 
+    embedder = _embedder(settings)
     try:
-        return Engine(load_index(settings.index_dir, load_embedder(settings.model)))
+        return Engine(load_index(settings.index_dir, embedder))
     except IndexLoadError as exc:
         _die(str(exc))
 
@@ -159,6 +166,12 @@ def cmd_serve(args, settings: Settings) -> None:
             open_version(settings.index_dir, settings.model)
         except IndexLoadError as exc:
             _die(f"cannot start: {exc}")
+        from indexer.embed import EncoderMissing, check_encoder
+
+        try:
+            check_encoder(settings.model)  # a fine-tuned encoder not built here: say so before starting
+        except (EncoderMissing, ValueError) as exc:
+            _die(f"cannot start: {exc}")
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=args.log_level)
 
 
@@ -166,6 +179,12 @@ def cmd_train(args, settings: Settings) -> None:
     from eval.train import main as train_main
 
     raise SystemExit(train_main(args, settings))
+
+
+def cmd_train_encoder(args, settings: Settings) -> None:
+    from eval.train import main_encoder
+
+    raise SystemExit(main_encoder(args, settings))
 
 
 def cmd_eval(args, settings: Settings) -> None:
@@ -221,7 +240,13 @@ def build_parser() -> argparse.ArgumentParser:
     e.set_defaults(func=cmd_eval)
 
     t = sub.add_parser("train", help="fit the answer scorer on the gold set's train split")
+    t.add_argument("--no-cross-fit", action="store_true",
+                   help="use the service's encoder for every train question (faster; optimistic)")
     t.set_defaults(func=cmd_train)
+
+    te = sub.add_parser("train-encoder", help="build the fine-tuned encoder from its recipe (service/data/encoder.json)")
+    te.add_argument("--refit", action="store_true", help="write a new recipe from the current gold train split")
+    te.set_defaults(func=cmd_train_encoder)
     return p
 
 

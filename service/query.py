@@ -104,14 +104,34 @@ class AnalyzedQuery:
         return StandaloneQuery(self.text, self.own_terms, self.carried_terms, self.is_follow_up, self.subject)
 
 
+_LEADING = [(re.compile(r"^\s*(?:and\s+|so\s+|but\s+)?why\b", re.I), "reason"),
+            (re.compile(r"^\s*(?:and\s+|so\s+|but\s+)?(?:who|whom|whose)\b", re.I), "person"),
+            (re.compile(r"^\s*(?:and\s+|so\s+|but\s+)?when\b", re.I), "date"),
+            (re.compile(r"^\s*(?:and\s+|so\s+|but\s+)?where\b", re.I), "place"),
+            (re.compile(r"^\s*(?:and\s+|so\s+|but\s+)?how many\b", re.I), "count"),
+            (re.compile(r"^\s*(?:and\s+|so\s+|but\s+)?how much\b(?! of)", re.I), "amount"),
+            # "Is it going to cost us anything?" asks for the amount, not for yes or no.
+            (re.compile(r"\b(cost|costs|spend|pay|charge)\b[^?]*\banything\b", re.I), "amount")]
+_ORDER = ("reason", "yes_no", "percentage", "score", "date", "person", "count", "amount", "place", "list")
+
+
 def answer_type(question: str) -> str:
-    for kind, rx in cues()["answer_types_rx"].items():
+    """The question's leading wh-word decides when it has one ("Who will pay …?" asks for a
+    person, not an amount); otherwise the cue lists, in an order where a money word cannot
+    outvote a yes/no, score or date question."""
+    for rx, kind in _LEADING:
         if rx.search(question):
+            return kind
+    rx_by_kind = cues()["answer_types_rx"]
+    for kind in _ORDER:
+        if rx_by_kind[kind].search(question):
             return kind
     return "description"
 
 
 def extreme(question: str) -> str | None:
+    if re.search(cues()["not_extreme"], question, re.I):
+        return None
     return next((k for k, rx in cues()["extremes_rx"].items() if rx.search(question)), None)
 
 
@@ -156,8 +176,12 @@ def constraints(question: str, metas) -> Constraints:
         for m in rx.finditer(question):
             bodies |= bodies_by_head[m.group(1).lower()]
     for m in metas:  # the body's full name, or "full Council" for a body called Council
-        if m.body and (m.body.lower() in question.lower()
-                       or (_head(m.body) in generic and re.search(rf"\b(full|at|to) {re.escape(m.body)}\b", question))):
+        if not m.body:
+            continue
+        if _head(m.body) in generic:  # "the council" is every paper's authority, not the body
+            if re.search(rf"\b(full|at|to|before) {re.escape(m.body)}\b", question):
+                bodies.add(m.body)
+        elif re.search(rf"\b{re.escape(m.body)}\b", question, re.I):
             bodies.add(m.body)
     councils: set[str] = set()
     names = {}
@@ -196,8 +220,12 @@ class QueryAnalyzer:
         # The answer type comes from the user's own words ("Who presented it?" asks for a person
         # whatever the earlier turn asked); constraints from the whole standalone query.
         kind = answer_type(own)
+        if kind == "description" and sq.subject:
+            # "What about the Cabinet?" after "Who chaired the Panel?" asks what the rewritten
+            # question asks.
+            kind, own = answer_type(sq.text), sq.text
         return AnalyzedQuery(
-            text=sq.text, question=own, own_terms=sq.own_terms, carried_terms=sq.carried_terms,
+            text=sq.text, question=question.strip(), own_terms=sq.own_terms, carried_terms=sq.carried_terms,
             answer_type=kind, roles=fact_roles(own, kind), extreme=extreme(own), expansion=expansion(sq.text), constraints=constraints(sq.text, self.metas),
             is_follow_up=sq.is_follow_up, subject=sq.subject,
         )

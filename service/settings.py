@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from indexer.embed import default_model_name
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -15,7 +17,9 @@ class Settings(BaseSettings):
 
     corpus_dir: Path = REPO_ROOT / "corpus"
     index_dir: Path = REPO_ROOT / "index"
-    model: str = "sentence-transformers/all-MiniLM-L6-v2"
+    # The encoder: by default the fine-tune named in service/data/encoder.json (built by
+    # `minutes-qa train-encoder`), else the bundled all-MiniLM-L6-v2.
+    model: str = Field(default_factory=default_model_name)
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
 

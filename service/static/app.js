@@ -72,13 +72,19 @@ function renderAnswer(item, result) {
       else text.append(part);
     }
     box.append(text);
+    const short = shortAnswer(result);
+    if (short) {
+      // The exact short answer (a date, amount, name, cell or list) inside the quoted evidence.
+      box.prepend(el("p", { class: "short-answer" }, el("span", { class: "muted" }, "Short answer: "),
+        el("strong", {}, short.text), " ", el("a", { href: short.url, class: "cite-marker", onclick: (e) => openCitation(e, short.citation, short) }, `[${short.citation.n}]`)));
+    }
   }
   const listed = result.abstained ? result.related : result.citations;
   if (listed.length) {
     const ol = el("ol", { class: "citations", "aria-label": result.abstained ? "Related passages" : "Sources" });
     listed.forEach((c, i) => {
       const link = el("a", { href: c.url, class: "cite-link", onclick: (e) => openCitation(e, c) }, `${result.abstained ? "" : "[" + c.n + "] "}${citationLine(c)}`);
-      ol.append(el("li", {}, link, el("span", { class: "quote" }, "“" + c.quote.replace(/\s+/g, " ").trim() + "”")));
+      ol.append(el("li", {}, link, quoteWithSpan(c, result.answer_span)));
     });
     box.append(result.abstained ? el("p", { class: "muted" }, "Related passages:") : "", ol);
   }
@@ -93,9 +99,45 @@ function renderAnswer(item, result) {
     actions.append(copy);
   }
   const details = el("details", { class: "query-used" }, el("summary", {}, "Query used"), el("p", {}, result.query));
+  if (result.explain) box.append(explainPanel(result.explain));
   actions.append(details, el("span", { class: "muted" }, `confidence ${Math.round(result.confidence * 100)}% · ${Math.round(result.took_ms)} ms`));
   box.append(actions);
   item.replaceChildren(box);
+}
+
+function shortAnswer(result) {
+  const span = result.answer_span;
+  if (!span) return null;
+  const c = result.citations.find((x) => x.n === span.citation);
+  if (!c || span.start < c.start || span.end > c.end) return null;
+  const text = c.quote.slice(span.start - c.start, span.end - c.start).replace(/\s+/g, " ").trim();
+  return { text, citation: c, url: `/documents/${encodeURIComponent(c.document_id)}#${span.start}-${span.end}` };
+}
+
+function quoteWithSpan(c, span) {
+  // The quote, with the short answer marked when it lies inside this citation.
+  const q = el("span", { class: "quote" });
+  if (span && span.citation === c.n && span.start >= c.start && span.end <= c.end) {
+    const a = span.start - c.start, b = span.end - c.start;
+    q.append("“" + c.quote.slice(0, a).replace(/\s+/g, " ").trimStart(), el("mark", { class: "answer-span" }, c.quote.slice(a, b).replace(/\s+/g, " ")), c.quote.slice(b).replace(/\s+/g, " ").trimEnd() + "”");
+  } else {
+    q.append("“" + c.quote.replace(/\s+/g, " ").trim() + "”");
+  }
+  return q;
+}
+
+function explainPanel(x) {
+  // Explain mode: how the answer was found (question analysis, ranking, scored candidates, decision).
+  const a = x.analysis;
+  const named = Object.entries(a.constraints).filter(([, v]) => v.length).map(([k, v]) => `${k}: ${v.join(", ")}`).join("; ");
+  const list = (items, fmt) => { const ol = el("ol", {}); items.forEach((i) => ol.append(el("li", {}, fmt(i)))); return ol; };
+  return el("details", { class: "explain", open: "" }, el("summary", {}, "How this answer was found"),
+    el("p", {}, `Asked for: ${a.answer_type}` + (a.fact_roles.length ? ` (meeting fact: ${a.fact_roles.join(", ")})` : "") + (a.extreme ? `, ${a.extreme}` : "") + `. Names: ${named || "no meeting, body or paper"}. Searched as: “${a.standalone}”.`),
+    el("p", { class: "muted" }, "Best passages found:"),
+    list(x.retrieval.slice(0, 5), (h) => `${h.document_id}${h.section ? " · " + h.section : ""} (fused ${h.fused})`),
+    el("p", { class: "muted" }, "Best candidate answers (probability):"),
+    list(x.candidates.slice(0, 5), (c) => `${Math.round(c.probability * 100)}% · ${c.kind} · ${c.text}`),
+    el("p", {}, `Decision: ${x.decision.abstained ? "abstained" : "answered"} — ${x.decision.reason}.`));
 }
 
 async function ask(question) {
@@ -106,6 +148,7 @@ async function ask(question) {
   log.append(item);
   item.scrollIntoView({ block: "nearest" });
   const payload = { question, history: state.history.slice(-16) };
+  if ($("explain") && $("explain").checked) payload.explain = true;
   const filters = currentFilters();
   if (filters) payload.filters = filters;
   try {
@@ -144,10 +187,12 @@ async function showSource(id, start, end) {
     el("a", { href: `/documents/${doc.id}#${s.start}-${s.end}`, onclick: (e) => { e.preventDefault(); showSource(doc.id, s.start, s.end); } }, s.title))));
 }
 
-function openCitation(event, c) {
+function openCitation(event, c, short) {
+  // The source panel highlights the short answer when one is given, else the whole quote.
   event.preventDefault();
-  history.pushState(null, "", c.url);
-  showSource(c.document_id, c.start, c.end).catch((err) => alert(err.message));
+  const [start, end, url] = short ? [short.url.split("#")[1].split("-").map(Number), short.url].flat() : [c.start, c.end, c.url];
+  history.pushState(null, "", url);
+  showSource(c.document_id, start, end).catch((err) => alert(err.message));
 }
 
 function openFromLocation() {

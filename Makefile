@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 CLI := $(VENV)/bin/minutes-qa
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: install encoder index serve test test-fast browser-deps eval train bench clean
+.PHONY: install encoder index serve test test-fast browser-deps eval train screenshots bench clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -53,6 +53,10 @@ eval: index
 # Refit the answer scorer on the train split (cross-fitted encoders; ~10 minutes).
 train: index
 	$(CLI) train
+
+# Refresh the committed screenshots in docs/screenshots (tests write theirs to a temporary folder).
+screenshots: install browser-deps index
+	MINUTES_QA_SCREENSHOTS=docs/screenshots $(PY) -m pytest -q tests/service/test_browser.py
 
 bench: index
 	$(PIP) install -q -e '.[dev,bench]'

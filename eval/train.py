@@ -98,8 +98,7 @@ def fit(data: list[QuestionData], kind: str, params: dict) -> ScorerModel:
 
     ranker = lightgbm.LGBMRanker(objective="lambdarank", random_state=0, n_jobs=1, verbose=-1,
                                  deterministic=True, force_row_wise=True, **params)
-    # In LightGBM ranking, weights are per query group.
-    ranker.fit(xs, ys.astype(int), group=[len(d.x) for d in rows], sample_weight=[d.weight for d in rows])
+    ranker.fit(xs, ys.astype(int), group=[len(d.x) for d in rows], sample_weight=row_weights)
     zeros = [0.0] * len(names)
     return ScorerModel(names, zeros, [1.0] * len(names), zeros, 0.0, kind="lightgbm",
                        booster=ranker.booster_.model_to_string())
@@ -126,43 +125,78 @@ def out_of_fold(data: list[QuestionData], kind: str, params: dict, k: int = FOLD
     return result
 
 
-def platt(scores: list[tuple[float, bool]], weights: list[float] | None = None) -> tuple[float, float]:
+def platt(scores: list[tuple[float, bool]], weights: list[float] | None = None,
+          unknown: list[float] | None = None) -> tuple[float, float, float]:
+    """Platt scaling of the top candidate's raw score, with the share of the question's words the
+    papers never use as a second input: (a, b, c) in sigmoid(a·raw + c·unknown + b)."""
     from sklearn.linear_model import LogisticRegression
 
     weights = weights or [1.0] * len(scores)
-    usable = [(s, ok, w) for (s, ok), w in zip(scores, weights) if np.isfinite(s)]
-    x = np.array([[s] for s, _, _ in usable])
-    y = np.array([ok for _, ok, _ in usable], dtype=int)
+    unknown = unknown or [0.0] * len(scores)
+    usable = [(s, ok, w, u) for (s, ok), w, u in zip(scores, weights, unknown) if np.isfinite(s)]
+    x = np.array([[s, u] for s, _, _, u in usable])
+    y = np.array([ok for _, ok, _, _ in usable], dtype=int)
     if len(set(y)) < 2:
-        return 1.0, 0.0
-    m = LogisticRegression(C=100.0).fit(x, y, sample_weight=[w for _, _, w in usable])
-    return float(m.coef_[0][0]), float(m.intercept_[0])
+        return 1.0, 0.0, 0.0
+    m = LogisticRegression(C=100.0).fit(x, y, sample_weight=[w for _, _, w, _ in usable])
+    return float(m.coef_[0][0]), float(m.intercept_[0]), float(m.coef_[0][1])
 
 
-# What a wrong answer costs against a right one. Not 1: a wrong answer here is still a verbatim,
-# cited quote shown with its (low) confidence, which an officer can check in one click; but not 0
-# either — a confident wrong answer is what loses a Member's trust.
-WRONG_ANSWER_COST = 0.5
+# What each outcome is worth when the abstention cut is chosen. The issue this answers names both
+# failures as what loses a Member's trust — a wrong answer, and "the papers don't cover this" when
+# they do — so both cost as much as a right answer or a right refusal earns.
+WRONG_ANSWER_COST = 1.0
+FALSE_ABSTENTION_COST = 1.0
 
 
 def choose_cut(probs: list[float], right: list[bool], answerable: list[bool],
-               weights: list[float] | None = None) -> float:
-    """The cut maximising right answers kept + unanswerable questions refused − wrong answers given
-    (an abstention costs nothing: the Member is told the papers don't answer and shown related reading)."""
+               weights: list[float] | None = None, allowed=lambda cut: True) -> float:
+    """The cut maximising right answers + unanswerable questions refused − wrong answers given −
+    answerable questions refused, among the cuts `allowed` accepts (the gate's floors)."""
     weights = weights or [1.0] * len(probs)
     cuts = sorted(set(probs)) + [1.0]
     best, best_cut = -float("inf"), 0.5
     for cut in cuts:
+        if not allowed(cut):
+            continue
         gain = 0.0
         for p, ok, a, w in zip(probs, right, answerable, weights):
             if p >= cut:
                 gain += w if (ok and a) else -WRONG_ANSWER_COST * w
-            elif not a:
-                gain += w
+            else:
+                gain += w if not a else -FALSE_ABSTENTION_COST * w
         if gain > best:
             best, best_cut = gain, cut
     below = [p for p in probs if p < best_cut]
-    return round((max(below) + best_cut) / 2, 4) if below else best_cut
+    middle = round((max(below) + best_cut) / 2, 4) if below else best_cut
+    return middle if allowed(middle) else best_cut  # halfway to the next score, if still allowed
+
+
+def floors_allow(engine, model: ScorerModel, items: list[GoldItem], texts: dict[str, str], log):
+    """Which cuts keep the regression gate's round-1 floors (eval/thresholds.json) — those questions
+    are in train, so this is decided here, on train, never on test."""
+    import dataclasses
+
+    from eval.runner import THRESHOLDS_PATH, Backend, check_thresholds, metrics, run
+    from eval.split import ROUND_ONE_PREFIXES
+    from service.engine import Engine
+
+    floor_items = [it for it in items if it.id.startswith(ROUND_ONE_PREFIXES)]
+    if not floor_items or not THRESHOLDS_PATH.exists():
+        return lambda cut: True
+    open_model = dataclasses.replace(model, abstain_below=0.0)
+    outcomes = run(Backend(engine=Engine(engine.index, model=open_model), texts=texts), floor_items)
+
+    def allowed(cut: float) -> bool:
+        judged = []
+        for o in outcomes:  # what each round-1 question would get with this cut
+            refused = o.confidence < cut
+            judged.append(dataclasses.replace(o, abstained=refused, fact=o.fact and not refused,
+                                              cited=o.cited and not refused))
+        return not check_thresholds(metrics(judged), population="round1")
+
+    log(f"round-1 floors checked on {len(floor_items)} train questions")
+    return allowed
 
 
 def train(engine, items: list[GoldItem], texts: dict[str, str], log=print,
@@ -182,18 +216,21 @@ def train(engine, items: list[GoldItem], texts: dict[str, str], log=print,
         log(f"  {kind} {params}: out-of-fold top-1 accuracy on answerable (styles weighted equally) {100 * acc:.1f}%")
         if acc > best_acc:
             best, best_acc, best_oof = (kind, params), acc, oof
-    a, b = platt(best_oof, weights)
-    probs = [1 / (1 + np.exp(-(a * s + b))) if np.isfinite(s) else 0.0 for s, _ in best_oof]
-    cut = choose_cut([float(p) for p in probs], [ok for _, ok in best_oof], answerable, weights)
+    unknown = [engine.scorer.unknown_share(engine.analyzer.run(d.item.question, d.item.history)) for d in data]
+    a, b, c = platt(best_oof, weights, unknown)
+    probs = [1 / (1 + np.exp(-(a * s + c * u + b))) if np.isfinite(s) else 0.0 for (s, _), u in zip(best_oof, unknown)]
     model = fit(data, *best)
-    model.platt_a, model.platt_b, model.abstain_below = round(a, 6), round(b, 6), cut
+    model.platt_a, model.platt_b, model.platt_unknown = round(a, 6), round(b, 6), round(c, 6)
+    allowed = floors_allow(engine, model, items, texts, log)
+    cut = choose_cut([float(p) for p in probs], [ok for _, ok in best_oof], answerable, weights, allowed)
+    model.abstain_below = cut
     ids = hashlib.sha256("\n".join(sorted(it.id + "\0" + it.question for it in items)).encode()).hexdigest()
     model.trained_on = {"split": "train", "questions": len(items), "items_sha256": ids, "model": best[0],
                         "params": best[1], "oof_top1_answerable": round(100 * best_acc, 1),
                         "date": dt.date.today().isoformat()}
     kept = [(ok and an) for p, (_, ok), an in zip(probs, best_oof, answerable) if p >= cut]
     refused = sum(1 for p, an in zip(probs, answerable) if p < cut and not an)
-    log(f"chosen {best}; Platt a={a:.3f} b={b:.3f}; abstain below {cut}: out of fold, "
+    log(f"chosen {best}; Platt a={a:.3f} b={b:.3f} unknown-words c={c:.3f}; abstain below {cut}: out of fold, "
         f"{sum(kept)} right / {len(kept) - sum(kept)} wrong answers given, {refused}/{answerable.count(False)} "
         f"unanswerable refused, {sum(answerable) - sum(1 for p, an in zip(probs, answerable) if p >= cut and an)} "
         f"answerable refused")
@@ -235,6 +272,27 @@ CROSS_FIT_FOLDS = 2
 
 
 def cross_fitted_data(items: list[GoldItem], texts: dict[str, str], settings, recipe) -> list[QuestionData]:
+    """The cross-fitted candidate features (see _cross_fit), kept beside the index: building them
+    takes two encoder fine-tunes and two index builds, and refitting the scorer alone needs none."""
+    import pickle
+
+    from indexer.store import current_version_dir
+
+    key = hashlib.sha256(json.dumps([recipe.name, current_version_dir(settings.index_dir).name, feature_names(),
+                                     [(it.id, it.question, it.history, it.passages, it.answer_patterns)
+                                      for it in items]], sort_keys=True).encode()).hexdigest()[:16]
+    cache = settings.index_dir / f"crossfit-{key}.pkl"
+    if cache.exists():
+        print(f"cross-fitted features from {cache}")
+        return pickle.loads(cache.read_bytes())
+    data = _cross_fit(items, texts, settings, recipe)
+    for old in settings.index_dir.glob("crossfit-*.pkl"):
+        old.unlink()
+    cache.write_bytes(pickle.dumps(data))
+    return data
+
+
+def _cross_fit(items: list[GoldItem], texts: dict[str, str], settings, recipe) -> list[QuestionData]:
     """Candidate features for each train question computed with an encoder fine-tuned WITHOUT that
     question (cross-fitting): the encoder in service was trained on every train question, so its
     similarities on them are optimistic, and a scorer fitted on those would over-trust meaning and

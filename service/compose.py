@@ -21,6 +21,23 @@ from service.scoring import _HAS
 
 SAME_POINT_SIMILARITY = 0.55  # two sentences from different meetings count as the same point above this
 SECOND_CITATION_RATIO = 0.5  # a second citation must score at least this share of the best one
+# What a short answer looks like inside a sentence, by answer type (detection is broader: see
+# scoring._HAS; these take the whole value — "£4.6 million", "1 April 2019", "12.53 pm").
+_MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
+_SPAN = {
+    "amount": re.compile(r"(?:c\.?\s?)?£\s?\d[\d,]*(?:\.\d+)?\s?(?:m\b|k\b|bn\b|million|billion|thousand)?"
+                         r"(?:\s?(?:to|-|–)\s?(?:c\.?\s?)?£?\s?\d[\d,]*(?:\.\d+)?\s?(?:m\b|k\b|bn\b|million|billion)?)?", re.I),
+    "percentage": re.compile(r"\d[\d.,]*\s?(?:%|per ?cent)(?:\s?(?:to|-|–)\s?\d[\d.,]*\s?(?:%|per ?cent))?"
+                             r"|\b(?:over |under |about |around )?(?:a|one|two) (?:third|quarter|half)s?\b", re.I),
+    "date": re.compile(rf"\b\d{{1,2}}(?:st|nd|rd|th)?\s{_MONTH}(?:\s(?:19|20)\d\d)?\b|\b{_MONTH}\s\d{{1,2}}(?:st|nd|rd|th)?,?\s(?:19|20)\d\d\b"
+                       rf"|\b{_MONTH}\s(?:19|20)\d\d\b|\b\d{{1,2}}[.:]\d{{2}}\s?[ap]\.?\s?m\.?|\b\d+(?:-\d+)?[\s-](?:weeks?|months?|years?|days?)\b"
+                       r"|\b(?:19|20)\d\d\b", re.I),
+    "count": re.compile(r"\b\d[\d,]*(?:\.\d+)?(?:\s?(?:fte|staff|members|options|criteria|posts|people|children))?\b", re.I),
+    "score": re.compile(r"\b\d[\d,]*(?:\.\d+)?%?"),
+    "person": re.compile(r"\b(?:Mr|Mrs|Ms|Miss|Dr|Councillor|Cllr)\.?\s(?:[A-Z]\.?\s?){0,3}[A-Z][a-zA-Z'’-]+(?:\s[A-Z][a-zA-Z'’-]+)?"
+                         r"|\b(?:the\s)?(?:Assistant\s|Deputy\s)?(?:Director|Chief Executive|Commissioner|Cabinet Member|Chairman)"
+                         r"(?:\s(?:of|for|with)\s[A-Z][\w ,()'’&-]{2,80}?(?=[.;,]|\sand\s|$))?"),
+}
 _REASON_CLAUSE = re.compile(r"\b(because|due to|as a result of|in order to|so that|so as to|since|given that|"
                             r"to ensure|owing to|as it|as they|as this|which would|therefore)\b.*", re.I)
 
@@ -75,6 +92,8 @@ class Composer:
                 break
             if c.kind != "sentence" or c.sentence is None or len(out) == 2:
                 continue
+            if best.features.get("type_match") and not c.features.get("type_match"):
+                continue  # asked for a figure, date or name: a sentence without one adds nothing
             similarity = float(self.index.sentence_vectors[c.sentence] @ self.index.sentence_vectors[best.sentence])
             if similarity < SAME_POINT_SIMILARITY:
                 continue
@@ -118,9 +137,9 @@ class Composer:
         if query.answer_type == "reason":
             m = _REASON_CLAUSE.search(sentence)
         else:
-            rx = _HAS.get(query.answer_type) if query.answer_type not in ("yes_no", "list", "description") else None
+            rx = _SPAN.get(query.answer_type)
             asked = query.question.lower()
-            m = next((m for m in rx.finditer(sentence) if m.group(0).lower() not in asked), None) if rx else None
+            m = next((m for m in rx.finditer(sentence) if m.group(0).strip().lower() not in asked), None) if rx else None
         if not m or (m.start(), m.end()) == (0, len(sentence)):
             return None
         return c.start + m.start(), c.start + len(sentence[: m.end()].rstrip(" .,;"))

@@ -76,6 +76,10 @@ class ScorerModel:
     intercept: float
     platt_a: float = 1.0
     platt_b: float = 0.0
+    # Calibration also weighs how much of the question the papers' vocabulary covers at all: a
+    # question about bus services, in papers that never mention buses, is unanswerable however well
+    # its best sentence ranks among the rest.
+    platt_unknown: float = 0.0
     abstain_below: float = 0.5
     trained_on: dict = field(default_factory=dict)
     kind: str = "logistic"  # "logistic" | "lightgbm"
@@ -103,8 +107,8 @@ class ScorerModel:
         z = (x - np.asarray(self.mean)) / np.asarray(self.scale)
         return z @ np.asarray(self.coef) + self.intercept
 
-    def calibrated(self, raw: np.ndarray) -> np.ndarray:
-        return 1.0 / (1.0 + np.exp(-(self.platt_a * raw + self.platt_b)))
+    def calibrated(self, raw: np.ndarray, unknown_share: float = 0.0) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-(self.platt_a * raw + self.platt_unknown * unknown_share + self.platt_b)))
 
 
 def default_model() -> ScorerModel:
@@ -247,6 +251,13 @@ class Scorer:
         names = self.model.names
         return np.array([[r[n] for n in names] for r in rows], dtype=np.float64).reshape(len(rows), len(names))
 
+    def unknown_share(self, query: AnalyzedQuery) -> float:
+        """The share of the question's own words (IDF-weighted as if unseen) that no passage contains."""
+        terms = [t for t in query.own_terms if not t[0].isdigit()]
+        if not terms:
+            return 0.0
+        return sum(1 for t in terms if t not in self.idf) / len(terms)
+
     def _neighbour_terms(self, c: Candidate) -> tuple[frozenset[str], frozenset[str]]:
         """Terms of the sentences just before and after a sentence in its passage: an answer often
         follows the sentence that names the topic ("… a form of privatisation. This was not the case")."""
@@ -292,7 +303,7 @@ class Scorer:
             return []
         x = self.features(query, qvec, cands)
         raw = self.model.raw(x)
-        probs = self.model.calibrated(raw)
+        probs = self.model.calibrated(raw, self.unknown_share(query))
         for c, p in zip(cands, probs):
             c.score = float(p)
         cands.sort(key=lambda c: (-c.score, c.doc_id, c.start, c.kind))

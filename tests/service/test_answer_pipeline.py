@@ -135,8 +135,11 @@ def test_cut_and_calibration_helpers():
     answerable = [True, True, True, False, False, False]
     cut = choose_cut(probs, right, answerable)
     assert 0.3 < cut <= 0.8
-    a, b = platt([(2.0, True), (1.5, True), (1.0, True), (-1.0, False), (-2.0, False), (0.5, False)])
-    assert a > 0 and 1 / (1 + np.exp(-(a * 2.0 + b))) > 0.5 > 1 / (1 + np.exp(-(a * -2.0 + b)))
+    scores = [(2.0, True), (1.5, True), (1.0, True), (-1.0, False), (-2.0, False), (0.5, False), (1.2, False)]
+    unknown = [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0]  # the last question's words are not in the papers
+    a, b, c = platt(scores, unknown=unknown)
+    assert a > 0 and c < 0  # a higher score raises confidence; words the papers never use lower it
+    assert 1 / (1 + np.exp(-(a * 2.0 + b))) > 0.5 > 1 / (1 + np.exp(-(a * -2.0 + b)))
 
 
 def test_split_is_frozen_for_existing_items():

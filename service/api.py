@@ -17,7 +17,7 @@ from indexer.embed import Embedder, load_embedder
 from indexer.store import IndexLoadError
 from service.engine import Engine
 from service.errors import ApiError, error_response, install_error_handlers
-from service.retrieval import Filters, allowed_documents
+from service.retrieval import Filters
 from service.schemas import (AskRequest, AskResponse, DocumentOut, DocumentSummary, ErrorResponse, FilterSpec,
                              Meeting, MeetingItem, SearchResponse)
 from service.settings import Settings, get_settings

@@ -105,8 +105,7 @@ def fit(data: list[QuestionData], kind: str, params: dict) -> ScorerModel:
 
 
 def _folds(data: list[QuestionData], k: int) -> list[int]:
-    """Fold of each question, by a hash of its id (stable whatever the order)."""
-    return [int(hashlib.sha256(d.item.id.encode()).hexdigest(), 16) % k for d in data]
+    return _folds_of([d.item for d in data], k)
 
 
 def out_of_fold(data: list[QuestionData], kind: str, params: dict, k: int = FOLDS) -> list[tuple[float, bool]]:
@@ -308,7 +307,7 @@ def _cross_fit(items: list[GoldItem], texts: dict[str, str], settings, recipe) -
     from service.index import load_index
     from service.scoring import default_model
 
-    folds = _folds_of(items, CROSS_FIT_FOLDS)
+    folds = _folds_of(items, CROSS_FIT_FOLDS, salt="crossfit:")
     by_id: dict[str, QuestionData] = {}
     with tempfile.TemporaryDirectory(prefix="minutes-qa-crossfit-") as tmp:
         for f in range(CROSS_FIT_FOLDS):
@@ -327,8 +326,10 @@ def _cross_fit(items: list[GoldItem], texts: dict[str, str], settings, recipe) -
     return [by_id[it.id] for it in items]
 
 
-def _folds_of(items: list[GoldItem], k: int) -> list[int]:
-    return [int(hashlib.sha256(("crossfit:" + it.id).encode()).hexdigest(), 16) % k for it in items]
+def _folds_of(items: list[GoldItem], k: int, salt: str = "") -> list[int]:
+    """Fold of each question, by a hash of its id (stable whatever the order); a salt gives an
+    independent assignment (the cross-fitting folds are not the model-selection folds)."""
+    return [int(hashlib.sha256((salt + it.id).encode()).hexdigest(), 16) % k for it in items]
 
 
 # -- the encoder -------------------------------------------------------------------------------

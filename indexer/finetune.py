@@ -3,8 +3,8 @@
 MiniLM out of the box barely connects the way Members talk ("Will anyone lose their job?") with
 the way papers are written ("no plans for any redundancies"). Trained for a few epochs on the
 gold set's TRAIN questions paired with the passage that answers each (in-batch negatives, the
-MultipleNegativesRanking objective), it does: on held-out train folds, dense recall@10 for
-everyday-phrased questions rose from ~49% to ~68% (bench/RESULTS.md, eval/REPORT.md).
+MultipleNegativesRanking objective), it does better: on held-out train folds, dense recall@10 for
+everyday-phrased questions rose from 41% to 55% (`bench/finetune_recall.py`, bench/RESULTS.md).
 
 The weights are not committed (90 MB). `encoder.json` (service/data) is the recipe — base model,
 hyper-parameters, seed and the hash of the training pairs — and `minutes-qa train-encoder`

@@ -122,8 +122,7 @@ class CandidateBuilder:
                    out: dict[tuple, Candidate]) -> None:
         """Facts of the asked role from the retrieved papers and from the papers the question names,
         even when their line was not retrieved ("Who chaired?" shares no word with "(Chairman)")."""
-        named = [d for d, doc in self.index.documents.items()
-                 if not query.constraints.is_empty() and query.constraints.matches(doc.meta) == 1.0]
+        named = query.constraints.named_documents(doc.meta for doc in self.index.documents.values())
         last = hits[-1] if hits else None
         for doc_id in list(docs_seen) + [d for d in named if d not in docs_seen]:
             via = docs_seen.get(doc_id)

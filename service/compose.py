@@ -12,7 +12,7 @@ column names, since a bare "80" answers nothing.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from service.candidates import Candidate
 from service.index import LoadedIndex
@@ -50,7 +50,6 @@ class Composed:
     cited: list[Candidate]
     related: list[Candidate]
     answer_span: tuple[int, int, int] | None = None  # (citation number, start, end) in the document
-    top: Candidate | None = None
     reason: str = ""  # why it abstained, or which candidate answered (explain mode)
 
 
@@ -59,7 +58,6 @@ class Composer:
     index: LoadedIndex
     abstain_below: float
     max_related: int = 3
-    _vectors: dict = field(default_factory=dict)
 
     def run(self, query: AnalyzedQuery, scored: list[Candidate], max_citations: int = 3) -> Composed:
         if not scored:
@@ -67,7 +65,7 @@ class Composer:
         best = scored[0]
         related = _distinct_chunks(scored)[: self.max_related]
         if best.score < self.abstain_below:
-            return Composed("", True, best.score, [], related, top=best,
+            return Composed("", True, best.score, [], related,
                             reason=f"best candidate's probability {best.score:.3f} < cut {self.abstain_below:.3f}")
         cited = [best] + self._extra(best, scored, query)[: max_citations - 1]
         if len({c.doc_id for c in cited}) > 1:
@@ -77,7 +75,7 @@ class Composer:
         answer = " ".join(f"{self.render(c)} [{n}]" for n, c in enumerate(cited, 1))
         n = cited.index(best) + 1
         span = self.answer_span(best, query)
-        return Composed(answer, False, best.score, cited, [], (n, *span) if span else None, best,
+        return Composed(answer, False, best.score, cited, [], (n, *span) if span else None,
                         reason=f"{best.kind} scored {best.score:.3f} ≥ cut {self.abstain_below:.3f}")
 
     # -- what else to cite ---------------------------------------------------------------

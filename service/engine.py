@@ -124,8 +124,7 @@ class Engine:
         hits = retrieve(self.index, text, qvec, filters, k=o.passages, mode=o.retrieval_mode,
                         feedback=o.feedback, idf=self.scorer.idf)
         if o.named_pass and filters.is_empty() and not query.constraints.is_empty():
-            named = tuple(d for d in self.index.doc_order
-                          if query.constraints.matches(self.index.documents[d].meta) == 1.0)
+            named = tuple(query.constraints.named_documents(d.meta for d in self.index.documents.values()))
             if named and len(named) < len(self.index.doc_order):
                 have = {h.chunk for h in hits}
                 extra = retrieve(self.index, text, qvec, Filters(document_ids=named), k=o.named_passages,

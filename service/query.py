@@ -67,6 +67,10 @@ class Constraints:
     def is_empty(self) -> bool:
         return not (self.bodies or self.councils or self.doc_types or self.dates or self.items)
 
+    def named_documents(self, metas) -> list[str]:
+        """Ids of the papers that satisfy every constraint the question names (none if it names none)."""
+        return [] if self.is_empty() else [m.id for m in metas if self.matches(m) == 1.0]
+
     def matches(self, meta, item: str | None = None) -> float:
         """1.0 when a paper (and item) satisfies every named constraint, 0.0 when it contradicts
         one, 0.5 when nothing is named."""

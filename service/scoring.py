@@ -143,9 +143,6 @@ class Scorer:
             weights[t] = self.idf.get(t, self.max_idf)
         return weights
 
-    def _text(self, c: Candidate) -> str:
-        return self.index.documents[c.doc_id].text[c.start:c.end]
-
     def _context_terms(self, c: Candidate) -> frozenset[str]:
         key = ("ctx", c.chunk, c.unit)
         terms = self._terms.get(key)

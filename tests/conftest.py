@@ -13,6 +13,8 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 REPO = Path(__file__).resolve().parent.parent
 FIXTURE_CORPUS = Path(__file__).parent / "fixtures" / "corpus"
+# In CI a skipped test fails (tests/ci_skips.py).
+pytest_plugins = ["tests.ci_skips"]
 
 
 class FakeEmbedder:
@@ -107,3 +109,4 @@ def real_engine(real_index_dir, real_embedder):
     from service.index import load_index
 
     return Engine(load_index(real_index_dir, real_embedder))
+

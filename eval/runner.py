@@ -3,7 +3,7 @@
 Headline figures are the frozen TEST split's (`eval/split.json`); the train split is scored only
 to show the train–test gap. In-process by default (the same Engine.ask that POST /ask calls);
 `--url` runs against a live server over HTTP. `--compare` measures each component by building
-engines with it switched off (PipelineOptions) — the production path has no ablation switches.
+engines without it, composed here from the service's stages — the production path has no ablation switches.
 """
 from __future__ import annotations
 
@@ -247,13 +247,25 @@ def check_thresholds(m: dict, path: Path = THRESHOLDS_PATH, population: str = "t
 
 
 def ablation_engines(index) -> dict[str, object]:
-    """Engines with one component removed each (built by evaluation, not switchable per request)."""
+    """Engines with one component removed each, composed here from the service's stages (the
+    production pipeline has no switch for them)."""
     from service.engine import Engine, PipelineOptions
     from service.scoring import default_model
 
+    class WithoutCandidates(Engine):
+        """The production engine whose candidate stage drops some kinds of answer unit."""
+
+        def __init__(self, index, kinds: set[str]) -> None:
+            super().__init__(index)
+            self.dropped = kinds
+
+        def candidates(self, query, hits):
+            return [c for c in super().candidates(query, hits) if c.kind not in self.dropped]
+
+    units = {"list", "field", "cell", "column_fact"}
     return {
-        "no typed units (sentences only)": Engine(index, options=PipelineOptions(units=False)),
-        "no meeting facts": Engine(index, options=PipelineOptions(facts=False)),
+        "no typed units (sentences only)": WithoutCandidates(index, units),
+        "no meeting facts": WithoutCandidates(index, {"fact"}),
         "no named-meeting retrieval pass": Engine(index, options=PipelineOptions(named_pass=False)),
         "no pseudo-relevance feedback": Engine(index, options=PipelineOptions(feedback=None)),
         "no plain-English glossary": Engine(index, options=PipelineOptions(glossary=False)),

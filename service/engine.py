@@ -37,12 +37,10 @@ class Citation:
 
 @dataclass(frozen=True)
 class PipelineOptions:
-    """Which stages run. The service always runs everything; evaluation builds engines with a
-    stage switched off to measure what it adds (the ablation table), never per request."""
+    """How retrieval is configured (fixed per engine, never per request). Evaluation builds
+    engines with other settings, or with a stage replaced (eval/runner.py), for its ablation table."""
 
     retrieval_mode: str = "hybrid"  # hybrid | dense | bm25
-    units: bool = True  # typed answer units (lists, fields, cells, column facts)
-    facts: bool = True  # meeting facts
     named_pass: bool = True  # an extra retrieval pass over the papers the question names
     passages: int = 20  # retrieved passages whose sentences and units become candidates
     named_passages: int = 10
@@ -133,12 +131,7 @@ class Engine:
         return hits
 
     def candidates(self, query: AnalyzedQuery, hits: list[Hit]) -> list[Candidate]:
-        cands = self.builder.run(query, hits)
-        if not self.options.units:
-            cands = [c for c in cands if c.kind in ("sentence", "fact")]
-        if not self.options.facts:
-            cands = [c for c in cands if c.kind != "fact"]
-        return cands
+        return self.builder.run(query, hits)
 
     def ask(self, question: str, history_user_turns: list[str] | None = None, filters: Filters = Filters(),
             top_k: int = 3, explain: bool = False) -> AskResult:

@@ -75,13 +75,6 @@ class Chunk:
         return cls(**d)
 
 
-@dataclass(frozen=True)
-class Sentence:
-    chunk: int  # index into the chunk list
-    start: int
-    end: int
-
-
 @dataclass
 class ParsedDocument:
     meta: DocumentMeta

@@ -2,7 +2,9 @@
 
     <root>/CURRENT              name of the live version (replaced with os.replace)
     <root>/versions/<name>/     manifest.json, documents.json, chunks.json, sentences.json,
-                                chunk_vectors.npy, sentence_vectors.npy, faiss.index, bm25/
+                                units.json, vectors.npy + vector_keys.json (every embedded text by
+                                content hash, reused by the next build), faiss.index (passages),
+                                faiss_sentences.index, bm25/, bm25_sentences/
 
 A build writes a fresh `versions/.tmp-*` directory, fsyncs it, renames it into place
 and only then rewrites CURRENT, so a crash at any point leaves the previous index live.

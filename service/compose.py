@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from service.candidates import Candidate
 from service.index import LoadedIndex
 from service.query import AnalyzedQuery
-from service.scoring import _HAS
+from service.scoring import VALUE_PATTERNS
 
 SAME_POINT_SIMILARITY = 0.55  # two sentences from different meetings count as the same point above this
 SECOND_CITATION_RATIO = 0.5  # a second citation must score at least this share of the best one
 # What a short answer looks like inside a sentence, by answer type (detection is broader: see
-# scoring._HAS; these take the whole value — "£4.6 million", "1 April 2019", "12.53 pm").
+# scoring.VALUE_PATTERNS; these take the whole value — "£4.6 million", "1 April 2019", "12.53 pm").
 _MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
 _SPAN = {
     "amount": re.compile(r"(?:c\.?\s?)?£\s?\d[\d,]*(?:\.\d+)?\s?(?:m\b|k\b|bn\b|million|billion|thousand)?"
@@ -104,7 +104,7 @@ class Composer:
         return out
 
     def _values(self, c: Candidate, query: AnalyzedQuery) -> set[str]:
-        rx = _HAS.get(query.answer_type) if query.answer_type in ("date", "amount", "percentage", "count") else None
+        rx = VALUE_PATTERNS.get(query.answer_type) if query.answer_type in ("date", "amount", "percentage", "count") else None
         if rx is None:
             return set()
         return {m.group(0) for m in rx.finditer(self.index.documents[c.doc_id].text[c.start:c.end])}

@@ -1,6 +1,6 @@
 """Question analysis: what a question asks for and which meeting, body or paper it names.
 
-`QueryAnalyzer.run(question, history, index)` → `AnalyzedQuery`: the standalone text (follow-ups
+`QueryAnalyzer(metas).run(question, history_user_turns)` → `AnalyzedQuery`: the standalone text (follow-ups
 resolved by `service.conversation`), the expected answer type (person, date, amount, count,
 percentage, score, place, reason, list, yes/no, description), the meeting-fact roles it asks for
 (chair, apologies, author …), and the constraints it names — body, council, meeting date, document

@@ -108,9 +108,12 @@ def feedback_terms(index: LoadedIndex, query: str, chunk_ids: list[int], idf: di
 def retrieve(index: LoadedIndex, query: str, qvec: np.ndarray, filters: Filters = Filters(),
              k: int = 10, mode: str = "hybrid", feedback: tuple[int, int, float] | None = None,
              idf: dict[str, float] | None = None) -> list[Hit]:
-    """Top-k passages for `query`. Up to four rankings are fused by reciprocal rank fusion:
-    passages and single sentences, each by meaning (FAISS) and by words (BM25). A sentence
+    """Top-k passages for `query`. Rankings fused by reciprocal rank fusion: passages and single
+    sentences, each by meaning (FAISS) and by words (BM25) — four in hybrid mode — plus, with
+    `feedback`, two pseudo-relevance-feedback rankings (RM3 terms, a Rocchio vector). A sentence
     ranking counts for the passage that holds it, so a fact buried in a long paragraph is found."""
+    if mode not in MODES:
+        raise ValueError(f"unknown retrieval mode {mode!r}; one of {', '.join(MODES)}")
     mask = chunk_mask(index, filters)
     sentence_chunk = index.sentence_spans[:, 0]
     sentence_mask = mask[sentence_chunk] if mask is not None else None

@@ -7,7 +7,8 @@ holds the kind of thing asked (a date, an amount, a name, a reason, a list), whe
 table cell the question addresses by row and column, a meeting fact of the asked role, whether
 it comes from the meeting/body/paper the question names, retrieval rank — and shape penalties
 (a bare label, a lead-in without its items, a heading). The weights are *not* set by hand: a
-logistic regression fitted on the gold set's training split by `eval/train.py` writes them to
+model fitted on the gold set's training split by `eval/train.py` (a logistic regression or a
+LightGBM ranker, whichever cross-validates better; `scorer.json` says which) is written to
 `service/data/scorer.json`, with a Platt calibration and the abstention cut chosen by
 cross-validation on the same split.
 """
@@ -32,7 +33,7 @@ KINDS = ("list", "field", "cell", "column_fact", "fact")
 ANSWER_TYPES = ("person", "date", "amount", "count", "percentage", "score", "place", "reason", "list", "yes_no",
                 "description")
 
-_HAS = {
+VALUE_PATTERNS = {
     "amount": re.compile(r"£\s?\d|\d\s?(m|k|bn|million|billion|thousand)\b|\bcosts?\b|\bfund", re.I),
     "percentage": re.compile(r"\d\s?%|\bper ?cent\b|\b(a|one) (third|quarter|half)\b", re.I),
     "count": re.compile(r"\b\d[\d,.]*\b|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
@@ -174,8 +175,8 @@ class Scorer:
             unit = self.index.units[c.unit] if c.unit is not None else None
             shape = _Shape(
                 own_terms=own, terms=own | self._context_terms(c),
-                has={k: bool(rx.search(typed)) for k, rx in _HAS.items()},
-                reason_cue=bool(_HAS["reason"].search(text)),
+                has={k: bool(rx.search(typed)) for k, rx in VALUE_PATTERNS.items()},
+                reason_cue=bool(VALUE_PATTERNS["reason"].search(text)),
                 label_like=len(words) <= 6 and not _VERB.search(text) and c.kind == "sentence",
                 lead_in_only=c.kind == "sentence" and text.rstrip().endswith(":"),
                 heading_like=c.kind == "sentence" and " ".join(words) in heading,

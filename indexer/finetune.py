@@ -20,6 +20,7 @@ import random
 import shutil
 import tempfile
 from dataclasses import asdict, dataclass
+from dataclasses import fields as dataclass_fields
 from pathlib import Path
 
 import numpy as np
@@ -39,15 +40,32 @@ class Recipe:
     seed: int
     pairs_sha256: str  # what it was trained on (gold train questions → answering passages)
     pairs: int
+    # Also pair each question with the answering sentence itself (the service ranks sentences by
+    # their own vectors, so the encoder should learn that level too, not only passages).
+    sentence_pairs: bool = False
+    # Lexically close passages that do not answer, as extra negatives in each question's softmax
+    # (in-batch negatives are mostly easy: other topics).
+    hard_negatives: int = 0
+    # Other rows' answers to the same question are not negatives (see batch_loss); off only in
+    # recipes written before it existed, so they still rebuild the same weights.
+    mask_same_question: bool = False
 
     @property
     def name(self) -> str:
-        key = json.dumps(asdict(self), sort_keys=True).encode()
+        # Fields still at their default are left out, so adding an option never renames an encoder
+        # trained before the option existed.
+        fields = {k: v for k, v in asdict(self).items() if v != _DEFAULTS.get(k, object())}
+        key = json.dumps(fields, sort_keys=True).encode()
         return NAME_PREFIX + hashlib.sha256(key).hexdigest()[:12]
 
 
-def pairs_hash(pairs: list[tuple[str, str]]) -> str:
-    return hashlib.sha256("\n".join(f"{q}\0{p}" for q, p in pairs).encode()).hexdigest()
+_DEFAULTS = {f.name: f.default for f in dataclass_fields(Recipe)}
+# An example: (question, text that answers it, texts that do not); a plain pair has no negatives.
+Example = tuple[str, ...]
+
+
+def pairs_hash(pairs: list[Example]) -> str:
+    return hashlib.sha256("\n".join("\0".join(p) for p in pairs).encode()).hexdigest()
 
 
 def load_recipe(path: Path = RECIPE_FILE) -> Recipe | None:
@@ -65,7 +83,24 @@ def model_dir(name: str) -> Path:
     return MODELS_DIR / name.removeprefix(NAME_PREFIX)
 
 
-def finetune(pairs: list[tuple[str, str]], recipe: Recipe, out_dir: Path) -> Path:
+def batch_loss(eq, ep, en, questions: list[str], scale: float, mask_same_question: bool = True):
+    """In-batch softmax loss: each question against every answer and every negative of the batch,
+    except other rows' answers to the same question (a question with two answering passages, or a
+    passage and its sentence, would otherwise be told its own answer is wrong)."""
+    import torch
+
+    candidates = torch.cat([ep, en]) if en is not None else ep
+    logits = scale * eq @ candidates.T
+    n = len(questions)
+    same = torch.tensor([[mask_same_question and questions[i] == questions[j] and i != j for j in range(n)]
+                         for i in range(n)])
+    mask = torch.zeros_like(logits, dtype=torch.bool)
+    mask[:, :n] = same
+    logits = logits.masked_fill(mask, float("-inf"))
+    return torch.nn.functional.cross_entropy(logits, torch.arange(n))
+
+
+def finetune(pairs: list[Example], recipe: Recipe, out_dir: Path) -> Path:
     """Train from the bundled base weights and write a SentenceTransformer folder atomically."""
     import torch
     from sentence_transformers import SentenceTransformer
@@ -92,12 +127,16 @@ def finetune(pairs: list[tuple[str, str]], recipe: Recipe, out_dir: Path) -> Pat
                 batch = [pairs[j] for j in order[i:i + recipe.batch_size]]
                 if len(batch) < 2:
                     continue
-                q = model.preprocess([a for a, _ in batch])
-                p = model.preprocess([b for _, b in batch])
-                eq = torch.nn.functional.normalize(model(q)["sentence_embedding"], dim=-1)
-                ep = torch.nn.functional.normalize(model(p)["sentence_embedding"], dim=-1)
-                # Each question's own passage against every other passage in the batch.
-                loss = torch.nn.functional.cross_entropy(recipe.scale * eq @ ep.T, torch.arange(len(batch)))
+                questions = [b[0] for b in batch]
+                negatives = [n for b in batch for n in b[2:]]
+
+                def embed(texts):
+                    out = model(model.preprocess(texts))["sentence_embedding"]
+                    return torch.nn.functional.normalize(out, dim=-1)
+
+                loss = batch_loss(embed(questions), embed([b[1] for b in batch]),
+                                  embed(negatives) if negatives else None, questions, recipe.scale,
+                                  recipe.mask_same_question)
                 optimiser.zero_grad()
                 loss.backward()
                 optimiser.step()

@@ -33,3 +33,39 @@ def test_a_missing_fine_tune_is_a_clear_error(tmp_path, monkeypatch):
         load_embedder(_recipe().name)
     with pytest.raises(ValueError, match="unknown embedding model"):
         load_embedder("someone/else")
+
+
+def test_options_left_at_their_default_do_not_rename_an_encoder():
+    """Recipes written before an option existed keep their name (and their weights on disk)."""
+    from dataclasses import asdict
+
+    old = {k: v for k, v in asdict(_recipe()).items()
+           if k not in ("sentence_pairs", "hard_negatives", "mask_same_question")}
+    import hashlib
+    import json
+
+    assert _recipe().name == NAME_PREFIX + hashlib.sha256(json.dumps(old, sort_keys=True).encode()).hexdigest()[:12]
+    assert _recipe(hard_negatives=1).name != _recipe().name
+
+
+def test_examples_with_negatives_hash_like_plain_pairs_when_they_have_none():
+    assert pairs_hash([("q", "p")]) == pairs_hash([("q", "p")])
+    assert pairs_hash([("q", "p", "n")]) != pairs_hash([("q", "p")])
+
+
+def test_the_loss_masks_other_answers_to_the_same_question():
+    """Two rows of one question (its passage and its sentence): with the mask, neither row's answer
+    counts as a wrong answer for the other, so the loss is lower than without it."""
+    import torch
+
+    from indexer.finetune import batch_loss
+
+    q = torch.nn.functional.normalize(torch.tensor([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]]), dim=-1)
+    answers = torch.nn.functional.normalize(torch.tensor([[1.0, 0.1], [1.0, -0.1], [0.0, 1.0]]), dim=-1)
+    questions = ["a", "a", "b"]
+    masked = batch_loss(q, answers, None, questions, 20.0, mask_same_question=True)
+    unmasked = batch_loss(q, answers, None, questions, 20.0, mask_same_question=False)
+    assert masked < unmasked
+    # A hard negative close to the question raises the loss: it is a column of the softmax.
+    negative = torch.nn.functional.normalize(torch.tensor([[1.0, 0.05]]), dim=-1)
+    assert batch_loss(q, answers, negative, questions, 20.0) > masked

@@ -1,0 +1,36 @@
+"""The encoder's training examples: sentence pairs, and hard negatives that are really negatives."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from eval.gold import load_gold, normalise
+from eval.split import load_split, side
+from eval.train import encoder_pairs
+from service.settings import Settings
+
+pytestmark = pytest.mark.real_model  # the model's tokenizer splits the corpus as the indexer does
+
+
+@pytest.fixture(scope="module")
+def items():
+    return [it for it in side(load_gold(), load_split(), "train") if it.answerable][::60]
+
+
+def test_each_passage_example_carries_a_negative_and_sentences_are_examples_too(items):
+    plain = encoder_pairs(items, Settings().corpus_dir)
+    examples = encoder_pairs(items, Settings().corpus_dir, sentence_pairs=True, hard_negatives=1)
+    assert plain and all(len(p) == 2 for p in plain)
+    assert sum(1 for e in examples if len(e) == 3) == len(plain)
+    sentences = [e for e in examples if len(e) == 2]
+    assert sentences and all(len(s) < len(p) for (_, s), (_, p) in zip(sentences, plain, strict=False))
+
+
+def test_a_negative_never_holds_the_gold_passage_or_an_accepted_answer(items):
+    for it in items:
+        for _q, _answer, *negatives in encoder_pairs([it], Settings().corpus_dir, hard_negatives=1):
+            assert len(negatives) == 1
+            text = normalise(negatives[0])
+            assert not any(normalise(p) in text for p in it.passages), it.id
+            assert not any(re.search(p, text) for p in it.answer_patterns), it.id

@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from indexer.embed import Embedder, load_embedder
 from indexer.store import IndexLoadError
 from service.engine import Engine
-from service.errors import ApiError, error_response, install_error_handlers
+from service.errors import ApiError, ErrorCode, install_error_handlers, render
 from service.retrieval import Filters
 from service.schemas import (AskRequest, AskResponse, DocumentOut, DocumentSummary, ErrorResponse, FilterSpec,
                              Meeting, MeetingItem, SearchResponse)
@@ -44,7 +44,7 @@ def get_holder(request: Request) -> EngineHolder:
 def get_engine(holder: Annotated[EngineHolder, Depends(get_holder)]) -> Engine:
     engine = holder.engine  # one reference for the whole request
     if engine is None:
-        raise ApiError(503, "index_unavailable", f"the index is not loaded: {holder.error}")
+        raise ApiError(ErrorCode.INDEX_UNAVAILABLE, f"the index is not loaded: {holder.error}")
     return engine
 
 
@@ -64,31 +64,31 @@ def to_filters(engine: Engine, spec: FilterSpec | None) -> Filters:
     docs = engine.index.documents
     unknown = [d for d in filters.document_ids if d not in docs]
     if unknown:
-        raise ApiError(422, "unknown_filter_value", f"unknown document_id: {', '.join(unknown)} (see GET /documents)")
+        raise ApiError(ErrorCode.UNKNOWN_FILTER_VALUE, f"unknown document_id: {', '.join(unknown)} (see GET /documents)")
     known_bodies = {(d.meta.body or "").lower() for d in docs.values()}
     unknown = [b for b in filters.bodies if b.lower() not in known_bodies]
     if unknown:
-        raise ApiError(422, "unknown_filter_value", f"unknown body: {', '.join(unknown)} (known: "
+        raise ApiError(ErrorCode.UNKNOWN_FILTER_VALUE, f"unknown body: {', '.join(unknown)} (known: "
                        f"{', '.join(sorted({d.meta.body for d in docs.values() if d.meta.body}))})")
     if spec.date_from and spec.date_to and spec.date_from > spec.date_to:
-        raise ApiError(422, "bad_date_range", f"date_from {spec.date_from} is after date_to {spec.date_to}")
+        raise ApiError(ErrorCode.BAD_DATE_RANGE, f"date_from {spec.date_from} is after date_to {spec.date_to}")
     return filters
 
 
 def check_question(question: str, settings: Settings) -> str:
     if not question.strip():
-        raise ApiError(422, "empty_question", "the question is empty; type a question about the papers")
+        raise ApiError(ErrorCode.EMPTY_QUESTION, "the question is empty; type a question about the papers")
     if len(question) > settings.max_question_chars:
-        raise ApiError(422, "question_too_long",
+        raise ApiError(ErrorCode.QUESTION_TOO_LONG,
                        f"the question is {len(question)} characters; the limit is {settings.max_question_chars}")
     return question.strip()
 
 
 def check_history(turns: list, settings: Settings) -> list[str]:
     if len(turns) > settings.max_history_turns:
-        raise ApiError(422, "history_too_long", f"the history has {len(turns)} turns; the limit is {settings.max_history_turns}")
+        raise ApiError(ErrorCode.HISTORY_TOO_LONG, f"the history has {len(turns)} turns; the limit is {settings.max_history_turns}")
     if sum(len(t.content) for t in turns) > settings.max_history_chars:
-        raise ApiError(422, "history_too_long", f"the history is longer than {settings.max_history_chars} characters")
+        raise ApiError(ErrorCode.HISTORY_TOO_LONG, f"the history is longer than {settings.max_history_chars} characters")
     return [t.content for t in turns if t.role == "user" and t.content.strip()]
 
 
@@ -158,9 +158,11 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
 
     @app.middleware("http")
     async def limits_and_headers(request: Request, call_next):
+        limit = settings.max_request_bytes
+        too_large = ApiError(ErrorCode.REQUEST_TOO_LARGE, f"the request body is over {limit} bytes")
         length = request.headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > settings.max_request_bytes):
-            response = error_response(413, "request_too_large", f"the request body is over {settings.max_request_bytes} bytes")
+            response = render(request, too_large)
         elif length is None and request.method in ("POST", "PUT", "PATCH") and request.headers.get("transfer-encoding"):
             body = b""
             async for part in request.stream():
@@ -168,7 +170,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
                 if len(body) > settings.max_request_bytes:
                     break
             if len(body) > settings.max_request_bytes:
-                response = error_response(413, "request_too_large", f"the request body is over {settings.max_request_bytes} bytes")
+                response = render(request, too_large)
             else:
                 request._body = body  # replay the body we already read
                 response = await call_next(request)
@@ -224,7 +226,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         """One paper: metadata, the clean text that citation offsets index, and its sections.
         A browser asking for HTML gets the chat page, which opens the paper (permalinks)."""
         if not DOC_ID.match(doc_id) or doc_id not in engine.index.documents:
-            raise ApiError(404, "document_not_found", f"no document with id '{doc_id[:100]}' (see GET /documents)")
+            raise ApiError(ErrorCode.DOCUMENT_NOT_FOUND, f"no document with id '{doc_id[:100]}' (see GET /documents)")
         accept = request.headers.get("accept", "")
         if "text/html" in accept and "application/json" not in accept:
             return FileResponse(STATIC_DIR / "index.html", media_type="text/html", headers={"Vary": "Accept"})
@@ -269,16 +271,16 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     def reload(request: Request, settings: SettingsDep, authorization: Annotated[str | None, Header()] = None):
         """Load the newest index version without a restart (needs MINUTES_QA_ADMIN_TOKEN)."""
         if not settings.admin_token:
-            raise ApiError(403, "admin_disabled", "admin operations are disabled: set MINUTES_QA_ADMIN_TOKEN to enable them")
+            raise ApiError(ErrorCode.ADMIN_DISABLED, "admin operations are disabled: set MINUTES_QA_ADMIN_TOKEN to enable them")
         supplied = (authorization or "").removeprefix("Bearer ").strip()
         if not supplied or not hmac.compare_digest(supplied.encode(), settings.admin_token.encode()):
-            raise ApiError(401, "unauthorized", "a valid admin token is required (Authorization: Bearer <token>)",
+            raise ApiError(ErrorCode.UNAUTHORIZED, "a valid admin token is required (Authorization: Bearer <token>)",
                            headers={"WWW-Authenticate": "Bearer"})
         holder: EngineHolder = request.app.state.holder
         try:
             changed = holder.reload_if_changed()
         except IndexLoadError as exc:
-            raise ApiError(409, "reload_failed", f"the new index was not loaded, the old one stays live: {exc}") from None
+            raise ApiError(ErrorCode.RELOAD_FAILED, f"the new index was not loaded, the old one stays live: {exc}") from None
         return {"reloaded": changed, "index_version": holder.engine.index.version if holder.engine else None}
 
     from service.openai_compat import router as openai_router

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from indexer.tokens import count_tokens
 from service.engine import AskResult, Citation, Engine
-from service.errors import ApiError
+from service.errors import ApiError, ErrorCode
 from service.settings import Settings
 
 MODEL_ID = "minutes-qa"
@@ -90,24 +90,25 @@ async def chat_completions(request: Request, engine: Engine = Depends(_engine)):
     try:
         raw = json.loads(await request.body())
     except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "invalid_json", "the request body is not valid JSON") from None
+        raise ApiError(ErrorCode.INVALID_JSON, "the request body is not valid JSON") from None
     try:
         req = ChatRequest.model_validate(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise ApiError(400, "invalid_request_error", f"'{where}': {first['msg']}") from None
+        raise ApiError(ErrorCode.INVALID_REQUEST, f"'{where}': {first['msg']}", param=where or None) from None
     users = [m for m in req.messages if m.role == "user"]
     if not users or req.messages[-1].role != "user":
-        raise ApiError(400, "invalid_request_error", "'messages' must end with a user message (the question)")
+        raise ApiError(ErrorCode.INVALID_REQUEST, "'messages' must end with a user message (the question)",
+                       param="messages")
     question = req.messages[-1].text().strip()
     if not question:
-        raise ApiError(400, "empty_question", "the last user message is empty")
+        raise ApiError(ErrorCode.EMPTY_QUESTION, "the last user message is empty")
     if len(question) > settings.max_question_chars:
-        raise ApiError(400, "question_too_long", f"the question is over {settings.max_question_chars} characters")
+        raise ApiError(ErrorCode.QUESTION_TOO_LONG, f"the question is over {settings.max_question_chars} characters")
     history = [m.text() for m in req.messages[:-1] if m.role == "user" and m.text().strip()]
     if len(history) > settings.max_history_turns:
-        raise ApiError(400, "history_too_long", f"more than {settings.max_history_turns} earlier user turns")
+        raise ApiError(ErrorCode.HISTORY_TOO_LONG, f"more than {settings.max_history_turns} earlier user turns")
 
     result = engine.ask(question, history, top_k=settings.default_top_k)
     content = render_content(engine, result)

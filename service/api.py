@@ -17,11 +17,11 @@ from indexer.embed import Embedder, load_embedder
 from indexer.store import IndexLoadError
 from service.engine import Engine
 from service.errors import ApiError, ErrorCode, install_error_handlers, render
-from service.retrieval import Filters
 from service.schemas import (AskRequest, AskResponse, DocumentOut, DocumentSummary, ErrorResponse, FilterSpec,
                              Meeting, MeetingItem, SearchResponse)
 from service.settings import Settings, get_settings
 from service.state import EngineHolder
+from service.validation import check_history, check_question, to_filters
 
 STATIC_DIR = Path(__file__).with_name("static")
 DOC_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,100}$")
@@ -54,42 +54,6 @@ def app_settings(request: Request) -> Settings:
 
 EngineDep = Annotated[Engine, Depends(get_engine)]
 SettingsDep = Annotated[Settings, Depends(app_settings)]
-
-
-def to_filters(engine: Engine, spec: FilterSpec | None) -> Filters:
-    if spec is None:
-        return Filters()
-    as_tuple = lambda v: tuple(v) if isinstance(v, list) else ((v,) if v else ())
-    filters = Filters(as_tuple(spec.document_id), as_tuple(spec.body), as_tuple(spec.doc_type), spec.date_from, spec.date_to)
-    docs = engine.index.documents
-    unknown = [d for d in filters.document_ids if d not in docs]
-    if unknown:
-        raise ApiError(ErrorCode.UNKNOWN_FILTER_VALUE, f"unknown document_id: {', '.join(unknown)} (see GET /documents)")
-    known_bodies = {(d.meta.body or "").lower() for d in docs.values()}
-    unknown = [b for b in filters.bodies if b.lower() not in known_bodies]
-    if unknown:
-        raise ApiError(ErrorCode.UNKNOWN_FILTER_VALUE, f"unknown body: {', '.join(unknown)} (known: "
-                       f"{', '.join(sorted({d.meta.body for d in docs.values() if d.meta.body}))})")
-    if spec.date_from and spec.date_to and spec.date_from > spec.date_to:
-        raise ApiError(ErrorCode.BAD_DATE_RANGE, f"date_from {spec.date_from} is after date_to {spec.date_to}")
-    return filters
-
-
-def check_question(question: str, settings: Settings) -> str:
-    if not question.strip():
-        raise ApiError(ErrorCode.EMPTY_QUESTION, "the question is empty; type a question about the papers")
-    if len(question) > settings.max_question_chars:
-        raise ApiError(ErrorCode.QUESTION_TOO_LONG,
-                       f"the question is {len(question)} characters; the limit is {settings.max_question_chars}")
-    return question.strip()
-
-
-def check_history(turns: list, settings: Settings) -> list[str]:
-    if len(turns) > settings.max_history_turns:
-        raise ApiError(ErrorCode.HISTORY_TOO_LONG, f"the history has {len(turns)} turns; the limit is {settings.max_history_turns}")
-    if sum(len(t.content) for t in turns) > settings.max_history_chars:
-        raise ApiError(ErrorCode.HISTORY_TOO_LONG, f"the history is longer than {settings.max_history_chars} characters")
-    return [t.content for t in turns if t.role == "user" and t.content.strip()]
 
 
 def meeting_facts(engine: Engine, doc_id: str) -> list[dict]:
@@ -185,7 +149,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         """Answer a question with verbatim quotes and citations, or abstain."""
         response.headers["X-Index-Version"] = engine.index.version
         question = check_question(body.question, settings)
-        history = check_history(body.history, settings)
+        history = check_history([(t.role, t.content) for t in body.history], settings)
         filters = to_filters(engine, body.filters)
         result = engine.ask(question, history, filters, top_k=body.top_k or settings.default_top_k,
                             explain=body.explain)

@@ -75,9 +75,9 @@ def _engine(settings: Settings):
 def _filters(engine, items):
     from pydantic import ValidationError
 
-    from service.api import to_filters
     from service.errors import ApiError
     from service.schemas import FilterSpec
+    from service.validation import to_filters
 
     try:
         return to_filters(engine, FilterSpec(**_parse_filters(items)))
@@ -87,21 +87,29 @@ def _filters(engine, items):
         _die(f"bad filter: {exc.errors()[0]['msg']}")
 
 
+def _checked(check, *args, **kwargs):
+    """Run a service-layer check; a refusal becomes the CLI's one-line message and exit code 2."""
+    from service.errors import ApiError
+
+    try:
+        return check(*args, **kwargs)
+    except ApiError as exc:
+        _die(exc.message)
+
+
 def format_citation(c, doc_type: str) -> str:
-    from service.openai_compat import reference_line
+    from service.references import reference_line
 
     return reference_line(c, doc_type)
 
 
 def cmd_ask(args, settings: Settings) -> None:
-    question = args.question.strip()
-    if not question:
-        _die("the question is empty")
-    if len(question) > settings.max_question_chars:
-        _die(f"the question is over {settings.max_question_chars} characters")
+    from service.validation import check_history, check_question
+
+    question = _checked(check_question, args.question, settings)  # before the model loads: fail fast
+    history = _checked(check_history, [("user", q) for q in args.history or []], settings)
     engine = _engine(settings)
-    result = engine.ask(question, args.history or [], _filters(engine, args.filter), top_k=args.top_k,
-                        explain=args.explain)
+    result = engine.ask(question, history, _filters(engine, args.filter), top_k=args.top_k, explain=args.explain)
     if args.json:
         out = {k: v for k, v in result.__dict__.items() if k not in ("hits", "timings_ms", "explain")}
         if args.explain:
@@ -146,10 +154,11 @@ def print_explain(x: dict) -> None:
 
 
 def cmd_search(args, settings: Settings) -> None:
+    from service.validation import check_question
+
+    query = _checked(check_question, args.query, settings, subject="search text")
     engine = _engine(settings)
-    if not args.query.strip():
-        _die("the search text is empty")
-    for c in engine.search(args.query, args.k, _filters(engine, args.filter)):
+    for c in engine.search(query, args.k, _filters(engine, args.filter)):
         print(format_citation(c, engine.index.documents[c.document_id].meta.doc_type)[:400])
 
 

@@ -10,6 +10,9 @@ Every refusal is an `ApiError` carrying an `ErrorCode`; the code fixes the HTTP 
   "code"}}``, because the official clients read `type` and the status. `openai_status_and_type`
   maps the same code onto OpenAI's conventions: every invalid request is a 400
   `invalid_request_error` (the native API says 422), and `code` carries the native code unchanged.
+
+The CLI reuses the vocabulary too: service-layer checks (`service.validation`) raise `ApiError`,
+and the CLI prints its message.
 """
 from __future__ import annotations
 

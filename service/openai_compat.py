@@ -1,12 +1,12 @@
 """OpenAI-compatible chat completions, so existing chat clients and scripts can ask minutes-qa.
 
-The last user message is the question and earlier turns are the history. The reply's
+The last user message is the question and the earlier user messages are the history (assistant
+replies and system prompts are not questions). The reply's
 content is the extractive answer followed by numbered references; the structured
 citations and the abstention flag ride along as extra top-level fields.
 """
 from __future__ import annotations
 
-import datetime as dt
 import json
 import time
 import uuid
@@ -17,9 +17,11 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from indexer.tokens import count_tokens
-from service.engine import AskResult, Citation, Engine
+from service.engine import Engine
 from service.errors import ApiError, ErrorCode
+from service.references import render_answer
 from service.settings import Settings
+from service.validation import check_history, check_question
 
 MODEL_ID = "minutes-qa"
 router = APIRouter(prefix="/v1", tags=["openai-compatible"])
@@ -49,30 +51,6 @@ class ChatRequest(BaseModel):
     stream: bool = False
 
 
-def _date(iso: str | None) -> str:
-    if not iso:
-        return "date not stated"
-    d = dt.date.fromisoformat(iso)
-    return f"{d.day} {d.strftime('%B %Y')}"
-
-
-def reference_line(c: Citation, doc_type: str) -> str:
-    where = []
-    if c.item:
-        where.append(("minute " if doc_type == "minutes" else "section ") + c.item)
-    parts = [c.body or c.title, _date(c.meeting_date)] + where
-    quote = " ".join(c.quote.split())
-    return f"[{c.n}] " + ", ".join(parts) + f' — "{quote}"'
-
-
-def render_content(engine: Engine, result: AskResult) -> str:
-    lines = [result.answer]
-    if result.citations:
-        lines.append("")
-        lines += [reference_line(c, engine.index.documents[c.document_id].meta.doc_type) for c in result.citations]
-    return "\n".join(lines)
-
-
 def _engine(request: Request) -> Engine:
     from service.api import get_engine
 
@@ -97,21 +75,14 @@ async def chat_completions(request: Request, engine: Engine = Depends(_engine)):
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise ApiError(ErrorCode.INVALID_REQUEST, f"'{where}': {first['msg']}", param=where or None) from None
-    users = [m for m in req.messages if m.role == "user"]
-    if not users or req.messages[-1].role != "user":
+    if not req.messages or req.messages[-1].role != "user":
         raise ApiError(ErrorCode.INVALID_REQUEST, "'messages' must end with a user message (the question)",
                        param="messages")
-    question = req.messages[-1].text().strip()
-    if not question:
-        raise ApiError(ErrorCode.EMPTY_QUESTION, "the last user message is empty")
-    if len(question) > settings.max_question_chars:
-        raise ApiError(ErrorCode.QUESTION_TOO_LONG, f"the question is over {settings.max_question_chars} characters")
-    history = [m.text() for m in req.messages[:-1] if m.role == "user" and m.text().strip()]
-    if len(history) > settings.max_history_turns:
-        raise ApiError(ErrorCode.HISTORY_TOO_LONG, f"more than {settings.max_history_turns} earlier user turns")
+    question = check_question(req.messages[-1].text(), settings)
+    history = check_history([("user", m.text()) for m in req.messages[:-1] if m.role == "user"], settings)
 
     result = engine.ask(question, history, top_k=settings.default_top_k)
-    content = render_content(engine, result)
+    content = render_answer(engine, result)
     prompt_tokens = sum(count_tokens(m.text()) for m in req.messages)
     completion_tokens = count_tokens(content)
     extra = {"citations": [c.__dict__ for c in result.citations], "abstained": result.abstained,

@@ -25,6 +25,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from service.schemas import ErrorResponse
+
 log = logging.getLogger("minutes_qa")
 
 OPENAI_PREFIX = "/v1"  # paths under it answer errors in OpenAI's shape
@@ -93,6 +95,10 @@ def openai_status_and_type(code: ErrorCode, status: int) -> tuple[int, str]:
         return status, "server_error"
     kind = {401: "authentication_error", 403: "permission_error", 429: "rate_limit_error"}
     return status, kind.get(status, "invalid_request_error")
+
+
+# The error statuses the OpenAPI document lists for the routes that take input.
+DOCUMENTED_ERRORS: dict[int | str, dict[str, Any]] = {s: {"model": ErrorResponse} for s in (400, 404, 413, 422, 503)}
 
 
 def is_openai_path(path: str) -> bool:

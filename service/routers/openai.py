@@ -1,30 +1,34 @@
 """OpenAI-compatible chat completions, so existing chat clients and scripts can ask minutes-qa.
 
 The last user message is the question and the earlier user messages are the history (assistant
-replies and system prompts are not questions). The reply's
-content is the extractive answer followed by numbered references; the structured
-citations and the abstention flag ride along as extra top-level fields.
+replies and system prompts are not questions). The reply's content is the extractive answer followed
+by numbered references; the structured citations and the abstention flag ride along as extra
+top-level fields.
+
+Errors under /v1 use OpenAI's shape (`{"error": {"message", "type", "param", "code"}}`) with the
+same codes as the native API: `service.errors.openai_status_and_type` maps them (every invalid
+request is a 400 `invalid_request_error` here, a 422 on /ask).
 """
 from __future__ import annotations
 
 import json
 import time
 import uuid
+from collections.abc import Iterator
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from indexer.tokens import count_tokens
-from service.engine import Engine
-from service.errors import ApiError, ErrorCode
+from service.deps import EngineDep, SettingsDep
+from service.errors import OPENAI_PREFIX, ApiError, ErrorCode
 from service.references import render_answer
-from service.settings import Settings
 from service.validation import check_history, check_question
 
 MODEL_ID = "minutes-qa"
-router = APIRouter(prefix="/v1", tags=["openai-compatible"])
+router = APIRouter(prefix=OPENAI_PREFIX, tags=["openai-compatible"])
 
 
 class TextPart(BaseModel):
@@ -51,10 +55,19 @@ class ChatRequest(BaseModel):
     stream: bool = False
 
 
-def _engine(request: Request) -> Engine:
-    from service.api import get_engine
-
-    return get_engine(request.app.state.holder)
+def _parse(raw_body: bytes) -> ChatRequest:
+    # Parsed here rather than as a FastAPI body parameter so the request schema stays OpenAI's
+    # (extra fields allowed) and the documented contract does not grow a request model.
+    try:
+        raw = json.loads(raw_body)
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(ErrorCode.INVALID_JSON, "the request body is not valid JSON") from None
+    try:
+        return ChatRequest.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ApiError(ErrorCode.INVALID_REQUEST, f"'{where}': {first['msg']}", param=where or None) from None
 
 
 @router.get("/models")
@@ -62,19 +75,9 @@ def models() -> dict[str, Any]:
     return {"object": "list", "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "minutes-qa"}]}
 
 
-@router.post("/chat/completions")
-async def chat_completions(request: Request, engine: Engine = Depends(_engine)):
-    settings: Settings = request.app.state.settings
-    try:
-        raw = json.loads(await request.body())
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(ErrorCode.INVALID_JSON, "the request body is not valid JSON") from None
-    try:
-        req = ChatRequest.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ApiError(ErrorCode.INVALID_REQUEST, f"'{where}': {first['msg']}", param=where or None) from None
+@router.post("/chat/completions", response_model=None)
+async def chat_completions(request: Request, engine: EngineDep, settings: SettingsDep) -> Any:
+    req = _parse(await request.body())
     if not req.messages or req.messages[-1].role != "user":
         raise ApiError(ErrorCode.INVALID_REQUEST, "'messages' must end with a user message (the question)",
                        param="messages")
@@ -96,9 +99,10 @@ async def chat_completions(request: Request, engine: Engine = Depends(_engine)):
                              "finish_reason": "stop", "logprobs": None}],
                 "usage": usage, **extra}
 
-    def events():
+    def events() -> Iterator[str]:
         base = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model}
-        first = {**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]}
+        opening = {"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}
+        first = {**base, "choices": [opening]}
         yield f"data: {json.dumps(first)}\n\n"
         words = content.split(" ")
         for i in range(0, len(words), 8):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, Response
@@ -11,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 from indexer.embed import Embedder, load_embedder
 from indexer.store import IndexLoadError
-from service.errors import ApiError, ErrorCode, install_error_handlers, render
+from service.errors import ApiError, ErrorCode, error_responses, install_error_handlers, render
 from service.routers import admin, answers, openai, papers
 from service.settings import STATIC_DIR, Settings, get_settings
 from service.state import EngineHolder
@@ -24,6 +25,8 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
 }
+# The size limit below applies to every request, whatever its route, so every route documents it.
+TOO_LARGE = (ErrorCode.REQUEST_TOO_LARGE,)
 
 
 def create_app(settings: Settings | None = None, embedder: Embedder | None = None) -> FastAPI:
@@ -82,12 +85,31 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
             response.headers.setdefault(key, value)
         return response
 
-    for module in (answers, papers, admin, openai):
-        app.include_router(module.router)
+    for module in (answers, papers, admin):
+        app.include_router(module.router, responses=error_responses(*TOO_LARGE))
+    app.include_router(openai.router, responses=error_responses(*TOO_LARGE, openai=True))
 
     @app.get("/", include_in_schema=False)
     def home() -> FileResponse:
         return FileResponse(STATIC_DIR / "index.html", media_type="text/html")
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """The OpenAPI document without the 422 FastAPI adds to every route that has parameters: its body
+    (`HTTPValidationError`) is never sent (service.errors renders every 422), and routes whose input
+    can be refused declare their 422 themselves."""
+    if app.openapi_schema is not None:
+        return app.openapi_schema
+    schema = FastAPI.openapi(app)  # FastAPI's own document (cached on the app), trimmed in place
+    for operations in schema["paths"].values():
+        for operation in operations.values():
+            refused = operation["responses"].get("422", {})
+            if "HTTPValidationError" in str(refused):
+                del operation["responses"]["422"]
+    for name in ("HTTPValidationError", "ValidationError"):
+        schema.get("components", {}).get("schemas", {}).pop(name, None)
+    return schema

@@ -1,5 +1,8 @@
 """FastAPI dependencies shared by the routers: the app's settings, the engine holder, the live
 engine and the admin check.
+
+A dependency that can refuse a request lists the codes it raises (`ENGINE_ERRORS`, `ADMIN_ERRORS`),
+so a route that uses it documents them in its OpenAPI `responses=`.
 """
 from __future__ import annotations
 
@@ -12,6 +15,9 @@ from service.engine import Engine
 from service.errors import ApiError, ErrorCode
 from service.settings import Settings
 from service.state import EngineHolder
+
+ENGINE_ERRORS = (ErrorCode.INDEX_UNAVAILABLE,)
+ADMIN_ERRORS = (ErrorCode.ADMIN_DISABLED, ErrorCode.UNAUTHORIZED)
 
 
 def app_settings(request: Request) -> Settings:

@@ -25,7 +25,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from service.schemas import ErrorResponse
+from service.schemas import ErrorResponse, OpenAIErrorResponse
 
 log = logging.getLogger("minutes_qa")
 
@@ -97,10 +97,6 @@ def openai_status_and_type(code: ErrorCode, status: int) -> tuple[int, str]:
     return status, kind.get(status, "invalid_request_error")
 
 
-# The error statuses the OpenAPI document lists for the routes that take input.
-DOCUMENTED_ERRORS: dict[int | str, dict[str, Any]] = {s: {"model": ErrorResponse} for s in (400, 404, 413, 422, 503)}
-
-
 def is_openai_path(path: str) -> bool:
     return path == OPENAI_PREFIX or path.startswith(OPENAI_PREFIX + "/")
 
@@ -113,6 +109,20 @@ def render(request: Request, err: ApiError) -> JSONResponse:
         return JSONResponse({"error": body}, status_code=status, headers=err.headers)
     return JSONResponse({"error": {"code": err.code.value, "message": err.message}}, status_code=err.status,
                         headers=err.headers)
+
+
+def error_responses(*codes: ErrorCode, openai: bool = False) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` for the codes a route can answer with, one entry per status, naming the codes."""
+    by_status: dict[int, list[str]] = {}
+    for code in codes:
+        status = STATUS[code]
+        if openai:
+            status, _ = openai_status_and_type(code, status)
+        if code.value not in by_status.setdefault(status, []):
+            by_status[status].append(code.value)
+    model = OpenAIErrorResponse if openai else ErrorResponse
+    return {status: {"model": model, "description": "error code: " + ", ".join(names)}
+            for status, names in sorted(by_status.items())}
 
 
 # -- turning every exception into an ApiError ---------------------------------------------------

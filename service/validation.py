@@ -3,7 +3,8 @@
 `POST /ask`, `GET /search`, `POST /v1/chat/completions` and the CLI's `ask` and `search` all call
 these, so a limit or a message changes in one place. Each check raises `ApiError` with a code from
 the shared vocabulary (`service.errors`); the caller decides how to show it: a native JSON error, an
-OpenAI-shaped error, or a one-line CLI message.
+OpenAI-shaped error, or a one-line CLI message. Each `*_ERRORS` tuple lists the codes a check can
+raise, so a route documents exactly what it runs (`error_responses(*QUESTION_ERRORS, ...)`).
 """
 from __future__ import annotations
 
@@ -14,6 +15,10 @@ from service.errors import ApiError, ErrorCode
 from service.retrieval import Filters
 from service.schemas import FilterSpec
 from service.settings import Settings
+
+QUESTION_ERRORS = (ErrorCode.EMPTY_QUESTION, ErrorCode.QUESTION_TOO_LONG)
+HISTORY_ERRORS = (ErrorCode.HISTORY_TOO_LONG,)
+FILTER_ERRORS = (ErrorCode.UNKNOWN_FILTER_VALUE, ErrorCode.BAD_DATE_RANGE)
 
 
 def check_question(question: str, settings: Settings, subject: str = "question") -> str:

@@ -7,14 +7,16 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from indexer.store import IndexLoadError
-from service.deps import AdminDep, HolderDep
-from service.errors import DOCUMENTED_ERRORS, ApiError, ErrorCode
+from service.deps import ADMIN_ERRORS, AdminDep, HolderDep
+from service.errors import ApiError, ErrorCode, error_responses
+from service.schemas import HealthUnavailable
 
 router = APIRouter(tags=["service"])
 
 
 # 503 here is not an error code: health checkers read `status`, and the shape predates the vocabulary.
-@router.get("/healthz", response_model=None)
+@router.get("/healthz", response_model=None,
+            responses={503: {"model": HealthUnavailable, "description": "no index is loaded"}})
 def healthz(holder: HolderDep) -> Any:
     engine = holder.engine
     if engine is None:
@@ -24,7 +26,8 @@ def healthz(holder: HolderDep) -> Any:
             "chunks": len(ix.chunks), "manifest": {k: v for k, v in ix.manifest.items() if k != "files"}}
 
 
-@router.post("/admin/reload", response_model=None, dependencies=[AdminDep], responses=DOCUMENTED_ERRORS)
+@router.post("/admin/reload", response_model=None, dependencies=[AdminDep],
+             responses=error_responses(*ADMIN_ERRORS, ErrorCode.RELOAD_FAILED))
 def reload(holder: HolderDep) -> dict[str, Any]:
     """Load the newest index version without a restart (needs MINUTES_QA_ADMIN_TOKEN)."""
     try:

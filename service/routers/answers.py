@@ -8,17 +8,20 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 
-from service.deps import EngineDep, SettingsDep
+from service.deps import ENGINE_ERRORS, EngineDep, SettingsDep
 from service.engine import Engine
-from service.errors import DOCUMENTED_ERRORS
+from service.errors import ErrorCode, error_responses
 from service.schemas import AskRequest, AskResponse, FilterSpec, SearchResponse
-from service.validation import check_history, check_question, to_filters
+from service.validation import FILTER_ERRORS, HISTORY_ERRORS, QUESTION_ERRORS, check_history, check_question, to_filters
 
 router = APIRouter()
 
+ASK_ERRORS = error_responses(ErrorCode.INVALID_JSON, ErrorCode.INVALID_REQUEST, *QUESTION_ERRORS, *HISTORY_ERRORS,
+                             *FILTER_ERRORS, *ENGINE_ERRORS)
+SEARCH_ERRORS = error_responses(ErrorCode.INVALID_REQUEST, *QUESTION_ERRORS, *FILTER_ERRORS, *ENGINE_ERRORS)
 
 
-@router.post("/ask", response_model=AskResponse, responses=DOCUMENTED_ERRORS, tags=["answers"])
+@router.post("/ask", response_model=AskResponse, responses=ASK_ERRORS, tags=["answers"])
 def ask(body: AskRequest, engine: EngineDep, settings: SettingsDep, response: Response) -> AskResponse:
     """Answer a question with verbatim quotes and citations, or abstain."""
     response.headers["X-Index-Version"] = engine.index.version
@@ -31,7 +34,7 @@ def ask(body: AskRequest, engine: EngineDep, settings: SettingsDep, response: Re
                        took_ms=result.took_ms, answer_span=result.answer_span, explain=result.explain)
 
 
-@router.get("/search", response_model=SearchResponse, responses=DOCUMENTED_ERRORS, tags=["answers"])
+@router.get("/search", response_model=SearchResponse, responses=SEARCH_ERRORS, tags=["answers"])
 def search(engine: EngineDep, settings: SettingsDep,
            q: Annotated[str, Query(max_length=2000, description="search text")],
            k: Annotated[int, Query(ge=1, le=50)] = 10,
@@ -68,7 +71,7 @@ def starter_questions(engine: Engine, limit: int = 4) -> list[str]:
 
 
 # Tagged "papers" in the API docs, where it has always been listed (the docs' grouping is pinned too).
-@router.get("/suggestions", tags=["papers"])
+@router.get("/suggestions", tags=["papers"], responses=error_responses(*ENGINE_ERRORS))
 def suggestions(engine: EngineDep) -> dict:
     """Starter questions for the empty chat, drawn from the papers' own tables and minute items."""
     return {"questions": starter_questions(engine)}

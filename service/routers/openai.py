@@ -22,13 +22,15 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from indexer.tokens import count_tokens
-from service.deps import EngineDep, SettingsDep
-from service.errors import OPENAI_PREFIX, ApiError, ErrorCode
+from service.deps import ENGINE_ERRORS, EngineDep, SettingsDep
+from service.errors import OPENAI_PREFIX, ApiError, ErrorCode, error_responses
 from service.references import render_answer
-from service.validation import check_history, check_question
+from service.validation import HISTORY_ERRORS, QUESTION_ERRORS, check_history, check_question
 
 MODEL_ID = "minutes-qa"
 router = APIRouter(prefix=OPENAI_PREFIX, tags=["openai-compatible"])
+CHAT_ERRORS = error_responses(ErrorCode.INVALID_JSON, ErrorCode.INVALID_REQUEST, *QUESTION_ERRORS, *HISTORY_ERRORS,
+                              *ENGINE_ERRORS, openai=True)
 
 
 class TextPart(BaseModel):
@@ -75,7 +77,7 @@ def models() -> dict[str, Any]:
     return {"object": "list", "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "minutes-qa"}]}
 
 
-@router.post("/chat/completions", response_model=None)
+@router.post("/chat/completions", response_model=None, responses=CHAT_ERRORS)
 async def chat_completions(request: Request, engine: EngineDep, settings: SettingsDep) -> Any:
     req = _parse(await request.body())
     if not req.messages or req.messages[-1].role != "user":

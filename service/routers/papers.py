@@ -7,9 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
 
-from service.deps import EngineDep
+from service.deps import ENGINE_ERRORS, EngineDep
 from service.engine import Engine
-from service.errors import DOCUMENTED_ERRORS, ApiError, ErrorCode
+from service.errors import ApiError, ErrorCode, error_responses
 from service.schemas import DocumentOut, DocumentSummary, Meeting, MeetingItem
 from service.settings import STATIC_DIR
 
@@ -39,14 +39,15 @@ def summary(engine: Engine, doc_id: str) -> dict[str, Any]:
             "date_bounds": meta.date_bounds, "url": f"/documents/{meta.id}"}
 
 
-@router.get("/documents", response_model=list[DocumentSummary])
+@router.get("/documents", response_model=list[DocumentSummary], responses=error_responses(*ENGINE_ERRORS))
 def documents(engine: EngineDep) -> list[dict[str, Any]]:
     """The indexed papers, in meeting-date order."""
     order = sorted(engine.index.documents.values(), key=lambda d: d.meta.sort_date())
     return [summary(engine, d.meta.id) for d in order]
 
 
-@router.get("/documents/{doc_id}", response_model=DocumentOut, responses=DOCUMENTED_ERRORS)
+@router.get("/documents/{doc_id}", response_model=DocumentOut,
+            responses=error_responses(ErrorCode.DOCUMENT_NOT_FOUND, *ENGINE_ERRORS))
 def document(doc_id: str, request: Request, response: Response, engine: EngineDep) -> Any:
     """One paper: metadata, the clean text that citation offsets index, and its sections.
     A browser asking for HTML gets the chat page, which opens the paper (permalinks)."""
@@ -61,7 +62,7 @@ def document(doc_id: str, request: Request, response: Response, engine: EngineDe
             "facts": meeting_facts(engine, doc_id)}
 
 
-@router.get("/meetings", response_model=list[Meeting])
+@router.get("/meetings", response_model=list[Meeting], responses=error_responses(*ENGINE_ERRORS))
 def meetings(engine: EngineDep) -> list[dict[str, Any]]:
     """Meetings (body + date) with their minute/agenda items, in date order."""
     grouped: dict[tuple, dict[str, Any]] = {}

@@ -1,21 +1,34 @@
-"""`minutes-qa` command line: index, ask, search, serve, eval, train."""
+"""The service's commands of `minutes-qa`: index, ask, search, serve.
+
+The evaluation commands (eval, train, train-encoder) live in `eval/commands.py`, because the service
+never imports `eval/`; the `minutes-qa` console script (`eval/cli.py`) passes them in through
+`main(commands=...)`. `python -m service.cli` runs the service's commands alone.
+
+`ask` and `search` apply the same checks as the API (`service.validation`), so a question the API
+refuses is refused here with the same message, as one line and exit code 2.
+"""
 from __future__ import annotations
 
 import argparse
 import datetime as dt
 import json
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any, NoReturn
 
 from service.settings import Settings
 
+# A function that adds subcommands to the `minutes-qa` parser (see eval/commands.py).
+CommandRegistrar = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
-def _die(message: str, code: int = 2) -> None:
+
+def _die(message: str, code: int = 2) -> NoReturn:
     print(f"minutes-qa: {message}", file=sys.stderr)
     raise SystemExit(code)
 
 
-def _embedder(settings: Settings):
+def _embedder(settings: Settings) -> Any:
     from indexer.embed import EncoderMissing, load_embedder
 
     try:
@@ -24,7 +37,7 @@ def _embedder(settings: Settings):
         _die(str(exc))
 
 
-def cmd_index(args, settings: Settings) -> None:
+def cmd_index(args: argparse.Namespace, settings: Settings) -> None:
     from indexer.build import build_index, index_status
     from indexer.corpus import CorpusError
     from indexer.embed import MINILM_NAME
@@ -42,8 +55,8 @@ def cmd_index(args, settings: Settings) -> None:
     print(report.summary())
 
 
-def _parse_filters(items: list[str]) -> dict:
-    spec: dict = {}
+def _parse_filters(items: list[str] | None) -> dict[str, Any]:
+    spec: dict[str, Any] = {}
     for item in items or []:
         if "=" not in item:
             _die(f"--filter takes key=value (document_id, body, doc_type, date_from, date_to), got '{item}'")
@@ -60,7 +73,7 @@ def _parse_filters(items: list[str]) -> dict:
     return spec
 
 
-def _engine(settings: Settings):
+def _engine(settings: Settings) -> Any:
     from indexer.store import IndexLoadError
     from service.engine import Engine
     from service.index import load_index
@@ -72,12 +85,12 @@ def _engine(settings: Settings):
         _die(str(exc))
 
 
-def _filters(engine, items):
+def _filters(engine: Any, items: list[str] | None) -> Any:
     from pydantic import ValidationError
 
-    from service.api import to_filters
     from service.errors import ApiError
     from service.schemas import FilterSpec
+    from service.validation import to_filters
 
     try:
         return to_filters(engine, FilterSpec(**_parse_filters(items)))
@@ -87,21 +100,29 @@ def _filters(engine, items):
         _die(f"bad filter: {exc.errors()[0]['msg']}")
 
 
-def format_citation(c, doc_type: str) -> str:
-    from service.openai_compat import reference_line
+def _checked(check: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run a service-layer check; a refusal becomes the CLI's one-line message and exit code 2."""
+    from service.errors import ApiError
+
+    try:
+        return check(*args, **kwargs)
+    except ApiError as exc:
+        _die(exc.message)
+
+
+def format_citation(c: Any, doc_type: str) -> str:
+    from service.references import reference_line
 
     return reference_line(c, doc_type)
 
 
-def cmd_ask(args, settings: Settings) -> None:
-    question = args.question.strip()
-    if not question:
-        _die("the question is empty")
-    if len(question) > settings.max_question_chars:
-        _die(f"the question is over {settings.max_question_chars} characters")
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> None:
+    from service.validation import check_history, check_question
+
+    question = _checked(check_question, args.question, settings)  # before the model loads: fail fast
+    history = _checked(check_history, [("user", q) for q in args.history or []], settings)
     engine = _engine(settings)
-    result = engine.ask(question, args.history or [], _filters(engine, args.filter), top_k=args.top_k,
-                        explain=args.explain)
+    result = engine.ask(question, history, _filters(engine, args.filter), top_k=args.top_k, explain=args.explain)
     if args.json:
         out = {k: v for k, v in result.__dict__.items() if k not in ("hits", "timings_ms", "explain")}
         if args.explain:
@@ -127,7 +148,7 @@ def cmd_ask(args, settings: Settings) -> None:
         print_explain(result.explain)
 
 
-def print_explain(x: dict) -> None:
+def print_explain(x: dict[str, Any]) -> None:
     a = x["analysis"]
     print("\n== question analysis ==")
     print(f"  standalone: {a['standalone']}\n  answer type: {a['answer_type']}  fact roles: {a['fact_roles'] or '-'}"
@@ -145,15 +166,16 @@ def print_explain(x: dict) -> None:
     print(f"== decision: {'abstained' if x['decision']['abstained'] else 'answered'} ({x['decision']['reason']})")
 
 
-def cmd_search(args, settings: Settings) -> None:
+def cmd_search(args: argparse.Namespace, settings: Settings) -> None:
+    from service.validation import check_question
+
+    query = _checked(check_question, args.query, settings, subject="search text")
     engine = _engine(settings)
-    if not args.query.strip():
-        _die("the search text is empty")
-    for c in engine.search(args.query, args.k, _filters(engine, args.filter)):
+    for c in engine.search(query, args.k, _filters(engine, args.filter)):
         print(format_citation(c, engine.index.documents[c.document_id].meta.doc_type)[:400])
 
 
-def cmd_serve(args, settings: Settings) -> None:
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     import uvicorn
 
     from service.api import create_app
@@ -175,25 +197,8 @@ def cmd_serve(args, settings: Settings) -> None:
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=args.log_level)
 
 
-def cmd_train(args, settings: Settings) -> None:
-    from eval.train import main as train_main
-
-    raise SystemExit(train_main(args, settings))
-
-
-def cmd_train_encoder(args, settings: Settings) -> None:
-    from eval.train import main_encoder
-
-    raise SystemExit(main_encoder(args, settings))
-
-
-def cmd_eval(args, settings: Settings) -> None:
-    from eval.runner import main as eval_main
-
-    raise SystemExit(eval_main(args, settings))
-
-
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(commands: Sequence[CommandRegistrar] = ()) -> argparse.ArgumentParser:
+    """The parser with the service's subcommands, then each registrar's, in order."""
     p = argparse.ArgumentParser(prog="minutes-qa", description="Question answering over council meeting papers.")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -202,14 +207,17 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--index", help="index folder (default: MINUTES_QA_INDEX_DIR or ./index)")
     i.add_argument("--force", action="store_true", help="rebuild everything, re-embedding all text")
     i.add_argument("--check", action="store_true", help="exit 0 if the index is up to date, 1 if missing or stale")
-    i.add_argument("--on-error", choices=["fail", "skip"], help="a paper that cannot be parsed: refuse the build (fail) or skip it")
+    i.add_argument("--on-error", choices=["fail", "skip"],
+                   help="a paper that cannot be parsed: refuse the build (fail) or skip it")
     i.set_defaults(func=cmd_index)
 
     a = sub.add_parser("ask", help="ask a question")
     a.add_argument("question")
     a.add_argument("--json", action="store_true", help="print the /ask JSON")
-    a.add_argument("--filter", action="append", metavar="KEY=VALUE", help="document_id, body, doc_type, date_from, date_to")
-    a.add_argument("--history", action="append", metavar="QUESTION", help="an earlier question in the conversation (repeatable)")
+    a.add_argument("--filter", action="append", metavar="KEY=VALUE",
+                   help="document_id, body, doc_type, date_from, date_to")
+    a.add_argument("--history", action="append", metavar="QUESTION",
+                   help="an earlier question in the conversation (repeatable)")
     a.add_argument("--top-k", type=int, default=3, choices=range(1, 21), metavar="1..20")
     a.add_argument("--explain", action="store_true",
                    help="show the question analysis, retrieval ranking, candidates with features, and the decision")
@@ -227,31 +235,13 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--log-level", default="info")
     v.set_defaults(func=cmd_serve)
 
-    e = sub.add_parser("eval", help="run the gold question set and report accuracy")
-    e.add_argument("--gold", default=None, help="gold set (default eval/gold.yaml)")
-    e.add_argument("--url", help="run against a live server instead of in-process")
-    e.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
-    e.add_argument("--split", choices=["test", "train", "all"], default="test",
-                   help="which side of the frozen split to score (default test; the report shows train too)")
-    e.add_argument("--compare", action="store_true", help="also run the ablations (each component removed)")
-    e.add_argument("--report", default="-", help="write a markdown report here (make eval writes eval/REPORT.md)")
-    e.add_argument("--validate", action="store_true", help="only check the gold set against the corpus")
-    e.add_argument("--assign-split", action="store_true", help="give new gold items a side of the split (never moves old ones)")
-    e.set_defaults(func=cmd_eval)
-
-    t = sub.add_parser("train", help="fit the answer scorer on the gold set's train split")
-    t.add_argument("--no-cross-fit", action="store_true",
-                   help="use the service's encoder for every train question (faster; optimistic)")
-    t.set_defaults(func=cmd_train)
-
-    te = sub.add_parser("train-encoder", help="build the fine-tuned encoder from its recipe (service/data/encoder.json)")
-    te.add_argument("--refit", action="store_true", help="write a new recipe from the current gold train split")
-    te.set_defaults(func=cmd_train_encoder)
+    for register in commands:
+        register(sub)
     return p
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = build_parser().parse_args(argv)
+def main(argv: list[str] | None = None, commands: Sequence[CommandRegistrar] = ()) -> None:
+    args = build_parser(commands).parse_args(argv)
     args.func(args, Settings())
 
 

@@ -141,3 +141,23 @@ class ErrorBody(BaseModel):
 
 class ErrorResponse(BaseModel):
     error: ErrorBody
+
+
+class OpenAIErrorBody(BaseModel):
+    message: str
+    type: str
+    param: str | None
+    code: str | None
+
+
+class OpenAIErrorResponse(BaseModel):
+    """The error shape under /v1 (OpenAI's), so the official clients raise their usual exceptions."""
+
+    error: OpenAIErrorBody
+
+
+class HealthUnavailable(BaseModel):
+    """GET /healthz while no index is loaded (a health checker reads `status`, not an error code)."""
+
+    status: Literal["unavailable"]
+    error: str | None

@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from indexer.embed import default_model_name
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+STATIC_DIR = Path(__file__).with_name("static")  # the web chat page, served by the API
 
 
 class Settings(BaseSettings):

@@ -72,7 +72,7 @@ def test_gate_fails_when_a_threshold_is_not_met(tmp_path):
 
 
 def test_cli_eval_json(real_index_dir, monkeypatch, capsys, tmp_path):
-    from service import cli
+    from eval import cli  # the minutes-qa console script: the service's commands and the evaluation's
 
     monkeypatch.setenv("MINUTES_QA_INDEX_DIR", str(real_index_dir))
     with pytest.raises(SystemExit) as exc:

@@ -1,0 +1,143 @@
+"""Every status a route answers with is in the OpenAPI document, and every error status the document
+lists is one the route really answers with.
+
+Each route is called with good input, with bad input, with an oversized body, with no index loaded,
+and (admin) without a token, with a wrong one and with a broken new index; the statuses seen are
+compared with the route's documented ones, and each error body is checked against its documented
+model. Not per route, so not checked here: 404 for an unknown path, 405 for a wrong method (the
+framework answers them before any route), and 500 (a bug, in the same shape: test_error_shape.py).
+"""
+from __future__ import annotations
+
+import shutil
+from collections import defaultdict
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from service import schemas
+
+AUTH = {"authorization": "Bearer test-token"}
+QUESTION = {"role": "user", "content": "How much money was required to set up the Company?"}
+
+# operation → (concrete path, request arguments) for a request the route accepts
+GOOD: dict[str, tuple[str, dict[str, Any]]] = {
+    "POST /ask": ("/ask", {"json": {"question": "How much money was required to set up the Company?"}}),
+    "GET /search": ("/search", {"params": {"q": "VAT"}}),
+    "GET /suggestions": ("/suggestions", {}),
+    "GET /documents": ("/documents", {}),
+    "GET /documents/{doc_id}": ("/documents/panel-minutes-2018-03-22", {}),
+    "GET /meetings": ("/meetings", {}),
+    "GET /healthz": ("/healthz", {}),
+    "POST /admin/reload": ("/admin/reload", {"headers": AUTH}),
+    "GET /v1/models": ("/v1/models", {}),
+    "POST /v1/chat/completions": ("/v1/chat/completions", {"json": {"messages": [QUESTION]}}),
+}
+# operation → requests the route refuses (status aside: the test compares with the document)
+BAD: dict[str, list[tuple[str, dict[str, Any]]]] = {
+    "POST /ask": [("/ask", {"content": b"{not json", "headers": {"content-type": "application/json"}}),
+                  ("/ask", {"json": {"question": ""}}), ("/ask", {"json": {"question": "ok?", "top_k": 0}}),
+                  ("/ask", {"json": {"question": "ok?", "filters": {"body": "Parish Pump Club"}}})],
+    "GET /search": [("/search", {"params": {"q": ""}}), ("/search", {"params": {"q": "vat", "k": 0}}),
+                    ("/search", {"params": {"q": "vat", "date_from": "2018-05-01", "date_to": "2018-01-01"}})],
+    "GET /documents/{doc_id}": [("/documents/nope", {}), ("/documents/%2e%2e", {})],
+    "POST /admin/reload": [("/admin/reload", {}), ("/admin/reload", {"headers": {"authorization": "Bearer wrong"}})],
+    "POST /v1/chat/completions": [
+        ("/v1/chat/completions", {"content": b"{not json", "headers": {"content-type": "application/json"}}),
+        ("/v1/chat/completions", {"json": {"messages": []}}),
+        ("/v1/chat/completions", {"json": {"messages": [{"role": "user", "content": " "}]}})],
+}
+
+
+def _call(client: TestClient, operation: str, path: str, kwargs: dict[str, Any]) -> Any:
+    return client.request(operation.split()[0], path, **kwargs)
+
+
+def _operations(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {f"{method.upper()} {path}": op for path, methods in doc["paths"].items() for method, op in methods.items()}
+
+
+def _documented_model(op: dict[str, Any], status: int) -> Any:
+    ref = op["responses"][str(status)]["content"]["application/json"]["schema"]["$ref"]
+    return getattr(schemas, ref.rsplit("/", 1)[-1])
+
+
+@pytest.fixture
+def no_index_client(tmp_path, fake_embedder):
+    from service.api import create_app
+    from service.settings import Settings
+
+    settings = Settings(index_dir=tmp_path / "missing", model=fake_embedder.model_name, start_without_index=True,
+                        admin_token="test-token")
+    with TestClient(create_app(settings, embedder=fake_embedder)) as c:
+        yield c
+
+
+@pytest.fixture
+def no_admin_client(app_settings, fake_embedder):
+    from service.api import create_app
+
+    with TestClient(create_app(app_settings.model_copy(update={"admin_token": None}), embedder=fake_embedder)) as c:
+        yield c
+
+
+def _break_next_version(index_dir) -> None:
+    """Point CURRENT at a copy of the live version with junk vectors, as a failed rebuild would."""
+    from indexer.store import current_version_dir
+
+    live = current_version_dir(index_dir)
+    broken = live.parent / "20990101T000000-broken"
+    shutil.copytree(live, broken)
+    (broken / "vectors.npy").write_bytes(b"junk")
+    (index_dir / "CURRENT").write_text(broken.name)
+
+
+def test_every_status_a_route_answers_with_is_documented(client, no_index_client, no_admin_client, app_settings):
+    doc = client.app.openapi()
+    operations = _operations(doc)
+    assert set(GOOD) == set(operations), "a new route needs a request it accepts in GOOD (and refusals in BAD)"
+    seen: dict[str, list[tuple[int, Any]]] = defaultdict(list)
+
+    def record(operation: str, response: Any) -> None:
+        seen[operation].append((response.status_code, response))
+
+    for operation, (path, kwargs) in GOOD.items():
+        record(operation, _call(client, operation, path, kwargs))
+        record(operation, _call(no_index_client, operation, path, kwargs))
+        record(operation, _call(no_admin_client, operation, path, kwargs))
+        # the body limit applies to every request, whatever its route and method
+        oversized = {**kwargs, "content": b"x" * 70000, "json": None}
+        record(operation, _call(client, operation, path, oversized))
+        for bad_path, bad_kwargs in BAD.get(operation, []):
+            record(operation, _call(client, operation, bad_path, bad_kwargs))
+    _break_next_version(app_settings.index_dir)
+    path, kwargs = GOOD["POST /admin/reload"]
+    record("POST /admin/reload", _call(client, "POST /admin/reload", path, kwargs))
+
+    for operation, op in operations.items():
+        observed = {status for status, _ in seen[operation]}
+        documented = {int(s) for s in op["responses"]}
+        assert observed == documented, f"{operation}: answers {sorted(observed)}, documents {sorted(documented)}"
+        for status, response in seen[operation]:
+            if status != 200:  # the error body is the documented model
+                _documented_model(op, status).model_validate(response.json())
+
+
+def test_error_statuses_name_their_codes_and_shape():
+    """Native routes document the native error shape, /v1 routes OpenAI's; each entry names its codes."""
+    from service.api import create_app
+    from service.errors import ErrorCode
+    from service.settings import Settings
+    from tests.conftest import FakeEmbedder
+
+    app = create_app(Settings(model=FakeEmbedder.model_name), embedder=FakeEmbedder())
+    codes = {c.value for c in ErrorCode}
+    for operation, op in _operations(app.openapi()).items():
+        for status, response in op["responses"].items():
+            if status == "200" or operation == "GET /healthz" and status == "503":
+                continue
+            model = _documented_model(op, int(status)).__name__
+            assert model == ("OpenAIErrorResponse" if " /v1/" in operation else "ErrorResponse"), operation
+            named = response["description"].removeprefix("error code: ").split(", ")
+            assert set(named) <= codes, (operation, status)

@@ -402,13 +402,12 @@ def main_encoder(args, settings) -> int:
         return 0
     train_items = side(load_gold(GOLD_PATH), load_split(), "train")
     if args.refit or recipe is None:
-        # Sentence pairs and one hard negative per question, with other answers to the same
-        # question masked. On two held-out train folds (bench/finetune_recall.py, bench/RESULTS.md)
-        # against plain question → passage pairs: the answering sentence first among all sentences
-        # 62.4 → 69.3% (keyword phrasing) and 15.5 → 16.9% (everyday), in the top 5 34.5 → 36.7%
-        # (everyday); passage recall@10 54.9 → 55.6% but @20 67.6 → 64.8% (everyday). Kept because
-        # the scorer's out-of-fold top-1 accuracy on train rose with it (`minutes-qa train` log).
-        options = {"sentence_pairs": True, "hard_negatives": 1, "mask_same_question": True}
+        # Plain question → passage pairs. The recipe options (answering sentences as examples,
+        # one hard negative each, masked duplicates) were measured and not adopted: on two held-out
+        # train folds they lifted sentence-level recall (keyword 62.4 → 69.3% first) but not
+        # everyday passage recall@20 (67.6 → 64.8%), and the cross-fitted scorer's out-of-fold
+        # top-1 accuracy on train fell from 56.9 to 54.3% (bench/RESULTS.md, 2026-11-28).
+        options = {"sentence_pairs": False, "hard_negatives": 0, "mask_same_question": False}
         pairs = encoder_pairs(train_items, settings.corpus_dir, options["sentence_pairs"], options["hard_negatives"])
         recipe = Recipe(base=MINILM_NAME, epochs=3, learning_rate=3e-5, batch_size=16, scale=20.0, seed=0,
                         pairs_sha256=pairs_hash(pairs), pairs=len(pairs), **options)

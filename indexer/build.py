@@ -1,4 +1,5 @@
 """`build_index`: corpus folder → a new published index version (incremental, atomic)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -97,8 +98,15 @@ def index_status(corpus_dir: Path, root: Path, model: str) -> tuple[bool, str]:
     return True, f"index {vdir.name} is up to date"
 
 
-def build_index(corpus_dir: Path, root: Path, embedder: Embedder, *, force: bool = False,
-                on_error: str = "fail", progress: bool = True) -> BuildReport:
+def build_index(
+    corpus_dir: Path,
+    root: Path,
+    embedder: Embedder,
+    *,
+    force: bool = False,
+    on_error: str = "fail",
+    progress: bool = True,
+) -> BuildReport:
     started = time.perf_counter()
     metas = load_manifest(corpus_dir)
     chash = corpus_hash(corpus_dir, metas, PARSER_VERSION)
@@ -125,7 +133,9 @@ def build_index(corpus_dir: Path, root: Path, embedder: Embedder, *, force: bool
     chunk_texts = [c.search_text for d in docs for c in d.chunks]
     sentence_texts = [d.text[s:e] for d in docs for (_, s, e) in d.sentences]
     # Lexical text of a sentence: itself plus where it sits and which meeting it is from.
-    sentence_lexical = [f"{_meta_line(d)}\n{d.chunks[ci].section or ''}\n{d.text[s:e]}" for d in docs for (ci, s, e) in d.sentences]
+    sentence_lexical = [
+        f"{_meta_line(d)}\n{d.chunks[ci].section or ''}\n{d.text[s:e]}" for d in docs for (ci, s, e) in d.sentences
+    ]
     chunk_lexical = [f"{_meta_line(d)}\n{c.search_text}" for d in docs for c in d.chunks]
     all_texts = chunk_texts + sentence_texts
     keys = [_key(model, t) for t in all_texts]
@@ -141,7 +151,7 @@ def build_index(corpus_dir: Path, root: Path, embedder: Embedder, *, force: bool
 
             bar = tqdm(total=len(missing), desc="embedding", unit="text")
         for i in range(0, len(missing), batch):
-            part = missing[i:i + batch]
+            part = missing[i : i + batch]
             vecs = embedder.encode([t for _, t in part])
             new_vectors.update({k: v for (k, _), v in zip(part, vecs)})
             if bar:
@@ -149,9 +159,13 @@ def build_index(corpus_dir: Path, root: Path, embedder: Embedder, *, force: bool
         if bar:
             bar.close()
     lookup = {**old_vectors, **new_vectors}
-    vectors = np.stack([lookup[k] for k in keys]).astype(np.float32) if keys else np.zeros((0, embedder.dimension), np.float32)
+    vectors = (
+        np.stack([lookup[k] for k in keys]).astype(np.float32)
+        if keys
+        else np.zeros((0, embedder.dimension), np.float32)
+    )
 
-    chunk_keys = keys[:len(chunk_texts)]
+    chunk_keys = keys[: len(chunk_texts)]
     writer = IndexWriter(root)
     try:
         _write_version(writer, docs, vectors, keys, chunk_keys, len(chunk_texts), chunk_lexical, sentence_lexical)
@@ -200,8 +214,16 @@ def _meta_line(d: ParsedDocument) -> str:
     return " ".join(x for x in (m.title, m.body, date) if x)
 
 
-def _write_version(writer: IndexWriter, docs: list[ParsedDocument], vectors: np.ndarray, keys: list[str],
-                   chunk_keys: list[str], n_chunks: int, chunk_lexical: list[str], sentence_lexical: list[str]) -> None:
+def _write_version(
+    writer: IndexWriter,
+    docs: list[ParsedDocument],
+    vectors: np.ndarray,
+    keys: list[str],
+    chunk_keys: list[str],
+    n_chunks: int,
+    chunk_lexical: list[str],
+    sentence_lexical: list[str],
+) -> None:
     import faiss
 
     documents, chunks, sentences, units = [], [], [], []

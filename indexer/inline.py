@@ -4,6 +4,7 @@ Formatting tags (<sup>, <u>, <ul><li> …) are removed with the standard library
 tokenizer; any other tag-like text (a literal "<script>" in minutes, say) is kept as
 text, because it is part of what the paper says and the page renders it as text.
 """
+
 from __future__ import annotations
 
 import re

@@ -3,6 +3,7 @@
 The tokenizer keeps what council papers are searched by: amounts ("£4.6", "4.6"),
 percentages ("83%", "83"), years and minute numbers ("1839"), as well as words.
 """
+
 from __future__ import annotations
 
 import functools
@@ -15,9 +16,21 @@ import numpy as np
 
 _STEMMER = snowballstemmer.stemmer("english")
 # A few equivalences that council papers need and stemming cannot give ("chaired" / "Chairman").
-_SYNONYMS = {"percentage": "percent", "percentages": "percent", "cent": "percent",
-             "chairman": "chair", "chairwoman": "chair", "chairperson": "chair", "chaired": "chair", "chairs": "chair",
-             "finish": "end", "finished": "end", "finishes": "end", "ended": "end", "ends": "end"}
+_SYNONYMS = {
+    "percentage": "percent",
+    "percentages": "percent",
+    "cent": "percent",
+    "chairman": "chair",
+    "chairwoman": "chair",
+    "chairperson": "chair",
+    "chaired": "chair",
+    "chairs": "chair",
+    "finish": "end",
+    "finished": "end",
+    "finishes": "end",
+    "ended": "end",
+    "ends": "end",
+}
 _TOKEN = re.compile(r"£?\d+(?:[.,]\d+)*%?|[a-z]+(?:'[a-z]+)?", re.I)
 STOPWORDS = frozenset(
     """a an the and or of to in on at by for from with without as is are was were be been being it its this that

@@ -3,6 +3,7 @@
 Every span (`start`, `end`) indexes the document's canonical clean text, so
 `document.text[start:end]` reproduces the chunk, sentence or cell exactly.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field

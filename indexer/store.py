@@ -11,6 +11,7 @@ and only then rewrites CURRENT, so a crash at any point leaves the previous inde
 The manifest records a sha256 of every file, so truncation or corruption is detected
 on load instead of answering from a half-written index.
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -6,6 +6,7 @@ spans. Headings are recognised from markdown `#` lines, bold-only lines, numbere
 lines ("319 Alternative Delivery Model", "6.4. Option 3 …", "D5. …") and the
 number-on-its-own-line form of web minutes ("1839." then the title).
 """
+
 from __future__ import annotations
 
 import re
@@ -92,8 +93,13 @@ def _join_split_bold(lines: list[str]) -> list[str]:
     i = 0
     while i < len(lines):
         line = lines[i]
-        if line.lstrip().startswith("**") and line.count("**") == 1 and i + 1 < len(lines) \
-                and lines[i + 1].rstrip().endswith("**") and lines[i + 1].count("**") == 1:
+        if (
+            line.lstrip().startswith("**")
+            and line.count("**") == 1
+            and i + 1 < len(lines)
+            and lines[i + 1].rstrip().endswith("**")
+            and lines[i + 1].count("**") == 1
+        ):
             out.append(line.rstrip() + " " + lines[i + 1].strip())
             i += 2
             continue
@@ -171,7 +177,7 @@ def parse_structure(source: str) -> tuple[str, list[Block]]:
         if not blocks:
             return
         prev = blocks[-1].kind
-        same_run = (kind == prev == "bullet")
+        same_run = kind == prev == "bullet"
         w.write("\n" if same_run else "\n\n")
 
     def add_heading(number: str | None, label: str) -> None:
@@ -189,8 +195,13 @@ def parse_structure(source: str) -> tuple[str, list[Block]]:
             return
         prev = blocks[-1] if blocks else None
         # A paragraph cut by a page break continues in lower case: re-join it.
-        if prev and prev.kind in ("paragraph", "bullet") and kind == "paragraph" and text[:1].islower() \
-                and not w.parts[-1].rstrip().endswith(_TERMINAL[:1] + ("?", "!", ":")):
+        if (
+            prev
+            and prev.kind in ("paragraph", "bullet")
+            and kind == "paragraph"
+            and text[:1].islower()
+            and not w.parts[-1].rstrip().endswith(_TERMINAL[:1] + ("?", "!", ":"))
+        ):
             _, end = w.write(" " + text)
             prev.end = end
             return
@@ -271,7 +282,7 @@ def _attach_captions(blocks: list[Block], text: str) -> None:
             continue
         for j in (i + 1, i - 1):
             if 0 <= j < len(blocks) and blocks[j].kind == "paragraph":
-                para = text[blocks[j].start:blocks[j].end]
+                para = text[blocks[j].start : blocks[j].end]
                 if _FIGURE.match(para) and len(para.split()) <= 25:
                     block.caption = para
                     break

@@ -4,6 +4,7 @@ Exact search costs O(n) per query; at the real corpus (~2.5k vectors) it takes w
 millisecond and is perfectly accurate. Past EXACT_LIMIT vectors (where an exact scan reads ~75 MB per query and becomes memory-bound) HNSW keeps query time
 roughly logarithmic, at a recall cost the benchmark measures (bench/RESULTS.md).
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,5 @@
 """The loaded, read-only index the service answers from (one immutable object per version)."""
+
 from __future__ import annotations
 
 import json
@@ -81,8 +82,13 @@ def load_index(root: Path, embedder: Embedder) -> LoadedIndex:
         documents[meta.id] = Document(meta, d["text"], [Section(**s) for s in d["sections"]])
     chunks = [Chunk.from_dict(c) for c in chunk_data["chunks"]]
     n = len(chunks)
-    if vectors.shape[0] != n + len(sentences) or faiss_index.ntotal != n or lexical.size != n \
-            or sentence_faiss.ntotal != len(sentences) or sentence_lexical.size != len(sentences):
+    if (
+        vectors.shape[0] != n + len(sentences)
+        or faiss_index.ntotal != n
+        or lexical.size != n
+        or sentence_faiss.ntotal != len(sentences)
+        or sentence_lexical.size != len(sentences)
+    ):
         raise IndexLoadError(f"index {vdir} is inconsistent (vector and chunk counts differ)")
     if vectors.shape[1] != embedder.dimension:
         raise IndexLoadError(f"index {vdir} has {vectors.shape[1]}-d vectors, the model makes {embedder.dimension}-d")

@@ -76,7 +76,7 @@ class Server:
             stderr=subprocess.PIPE,
         )
 
-    def __enter__(self) -> "Server":
+    def __enter__(self) -> Server:
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -19,8 +19,8 @@ def step(name: str) -> None:
 
 
 def our_accuracy() -> dict:
-    from eval.runner import Backend, metrics, run
     from eval.gold import load_gold
+    from eval.runner import Backend, metrics, run
     from indexer.embed import load_embedder
     from service.engine import Engine
     from service.index import load_index

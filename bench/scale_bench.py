@@ -38,10 +38,11 @@ def _real_version() -> Path:
 
 
 def build_scaled(factor: int, root: Path, seed: int = 7) -> dict:
+    import faiss
+
     from indexer.lexical import LexicalIndex
     from indexer.store import IndexWriter, read_manifest
     from indexer.vectors import make_vector_index
-    import faiss
 
     src = _real_version()
     manifest = read_manifest(src)

@@ -47,7 +47,7 @@ class QuestionData:
     weight: float = 1.0  # how much this question counts (styles balanced, see style_weights)
 
 
-def style_weights(data: list["QuestionData"]) -> None:
+def style_weights(data: list[QuestionData]) -> None:
     """Members' everyday phrasing and officers' keyword phrasing count equally in fitting and in
     choosing the cut, whatever their numbers in train: the service must serve both (the gold set
     is at least half Members' phrasing by design; train happens to hold more keyword questions)."""

@@ -8,7 +8,7 @@ cell. Chunks carry their section path and the innermost minute/item number.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from indexer.models import Chunk, Section, TableCell
 from indexer.sentences import split_sentences

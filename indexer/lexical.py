@@ -10,9 +10,8 @@ import functools
 import re
 from pathlib import Path
 
-import snowballstemmer
-
 import numpy as np
+import snowballstemmer
 
 _STEMMER = snowballstemmer.stemmer("english")
 # A few equivalences that council papers need and stemming cannot give ("chaired" / "Chairman").
@@ -74,7 +73,7 @@ class LexicalIndex:
         self.size = int(bm25.scores["num_docs"])
 
     @classmethod
-    def build(cls, texts: list[str]) -> "LexicalIndex":
+    def build(cls, texts: list[str]) -> LexicalIndex:
         import bm25s
 
         bm25 = bm25s.BM25()
@@ -85,7 +84,7 @@ class LexicalIndex:
         self._bm25.save(str(directory), show_progress=False)
 
     @classmethod
-    def load(cls, directory: Path) -> "LexicalIndex":
+    def load(cls, directory: Path) -> LexicalIndex:
         import bm25s
 
         return cls(bm25s.BM25.load(str(directory), show_progress=False))

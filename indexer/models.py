@@ -70,7 +70,7 @@ class Chunk:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Chunk":
+    def from_dict(cls, d: dict[str, Any]) -> Chunk:
         d = dict(d)
         d["cells"] = [TableCell(**c) for c in d.get("cells", [])]
         return cls(**d)

@@ -146,7 +146,7 @@ class ScorerModel:
             self._booster = lightgbm.Booster(model_str=self.booster)
 
     @classmethod
-    def load(cls, path: Path = MODEL_FILE) -> "ScorerModel":
+    def load(cls, path: Path = MODEL_FILE) -> ScorerModel:
         data = json.loads(path.read_text(encoding="utf-8"))
         return cls(**data)
 
@@ -212,7 +212,7 @@ class Scorer:
             self._terms[key] = terms
         return terms
 
-    def _shape(self, c: Candidate) -> "_Shape":
+    def _shape(self, c: Candidate) -> _Shape:
         """What a candidate is, independent of the question (cached: the index never changes)."""
         key = (c.kind, c.doc_id, c.start, c.end, c.value_start, c.value_end, c.chunk, c.unit)
         shape = self._shapes.get(key)
@@ -330,7 +330,7 @@ class Scorer:
                 out.append(frozenset())
         return out[0], out[1]
 
-    def _cell_address(self, c: Candidate, sh: "_Shape", weights: dict[str, float], total: float) -> float:
+    def _cell_address(self, c: Candidate, sh: _Shape, weights: dict[str, float], total: float) -> float:
         """How much of the question the cell's row label and column header cover (a question that
         names a row and a column, either way round, is asking for that cell)."""
         if c.kind not in ("cell", "column_fact"):
@@ -342,7 +342,7 @@ class Scorer:
         return (row_hit + col_hit) / total
 
     def _extreme_match(
-        self, query: AnalyzedQuery, c: Candidate, unit, sh: "_Shape", weights: dict[str, float], total: float
+        self, query: AnalyzedQuery, c: Candidate, unit, sh: _Shape, weights: dict[str, float], total: float
     ) -> float:
         if (
             c.kind != "column_fact"

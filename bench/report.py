@@ -21,9 +21,12 @@ def render(r: dict) -> str:
         "| figure | value |",
         "|---|---|",
         f"| papers / chunks / sentences | {b['papers']} / {b['chunks']} / {b['sentences']} |",
-        f"| cold build | {b['cold_seconds']} s ({b['cold_papers_per_s']} papers/s, {b['cold_chunks_per_s']} chunks/s, {b['cold_vectors_embedded']} texts embedded) |",
+        f"| cold build | {b['cold_seconds']} s ({b['cold_papers_per_s']} papers/s, {b['cold_chunks_per_s']} chunks/s, "
+        f"{b['cold_vectors_embedded']} texts embedded) |",
         f"| embedding throughput | {b['embedding_texts_per_s']} texts/s |",
-        f"| incremental build, one paper changed | {b['incremental_seconds']} s ({b['incremental_vectors_embedded']} texts embedded, +{b['incremental_chunks_added']}/-{b['incremental_chunks_removed']} chunks) |",
+        f"| incremental build, one paper changed | {b['incremental_seconds']} s "
+        f"({b['incremental_vectors_embedded']} texts embedded, "
+        f"+{b['incremental_chunks_added']}/-{b['incremental_chunks_removed']} chunks) |",
         f"| index size on disk | {b['index_size_mb']} MB |",
         "",
         "### Query latency",
@@ -41,19 +44,22 @@ def render(r: dict) -> str:
         for c in ("c1", "c8", "c32"):
             x = q[key][c]
             lines.append(
-                f"| {label} | {x['clients']} | {x['requests']} | {x['errors']} | {x['throughput_rps']} | {x['p50_ms']} | {x['p95_ms']} | {x['p99_ms']} |"
+                f"| {label} | {x['clients']} | {x['requests']} | {x['errors']} | {x['throughput_rps']} | "
+                f"{x['p50_ms']} | {x['p95_ms']} | {x['p99_ms']} |"
             )
     s = q["soak"]
     lines += [
         "",
-        f"Soak ({s['clients']} clients, {s['seconds']} s, cache off): {s['requests']} requests, **{s['errors']} errors**, "
-        f"{s['throughput_rps']} req/s, p50 {s['p50_ms']} / p95 {s['p95_ms']} / p99 {s['p99_ms']} ms; RSS {s['rss_before_mb']} → "
+        f"Soak ({s['clients']} clients, {s['seconds']} s, cache off): {s['requests']} requests, "
+        f"**{s['errors']} errors**, {s['throughput_rps']} req/s, "
+        f"p50 {s['p50_ms']} / p95 {s['p95_ms']} / p99 {s['p99_ms']} ms; RSS {s['rss_before_mb']} → "
         f"{s['rss_after_mb']} MB (growth {s['rss_growth_mb']} MB, bound {s['rss_growth_bound_mb']} MB): "
         f"**{'pass' if s['passed'] else 'FAIL'}**.",
     ]
     lines += [
         "",
-        f"Service RSS: {q['http_no_cache']['rss_idle_mb']} MB idle, {q['http_no_cache']['rss_after_load_mb']} MB after load (cache off); "
+        f"Service RSS: {q['http_no_cache']['rss_idle_mb']} MB idle, "
+        f"{q['http_no_cache']['rss_after_load_mb']} MB after load (cache off); "
         f"{q['http_with_cache']['rss_after_load_mb']} MB after load (cache on).",
         "",
     ]
@@ -68,7 +74,8 @@ def render(r: dict) -> str:
             "|---|---|---|---|",
             f"| fact accuracy (gold set) | {acc['fact_accuracy']}% | {peer['fact_accuracy']}% | |",
             f"| p50 latency | {ip['p50_ms']} ms | {peer['p50_ms']} ms | {round(ip['p50_ms'] / peer['p50_ms'], 2)} |",
-            f"| index build | {b['cold_seconds']} s | {peer['build_seconds']} s | {round(b['cold_seconds'] / peer['build_seconds'], 2)} |",
+            f"| index build | {b['cold_seconds']} s | {peer['build_seconds']} s "
+            f"| {round(b['cold_seconds'] / peer['build_seconds'], 2)} |",
             f"| median answer length | {acc['median_answer_chars']} chars | {peer['median_answer_chars']} chars | |",
             "",
             "Our build embeds every sentence as well as every passage (about 2.6x the texts Haystack embeds); "
@@ -78,9 +85,12 @@ def render(r: dict) -> str:
         "",
         "### Scaling (synthetic corpora; see bench/scale_bench.py for how they are made)",
         "",
-        "| size | docs | chunks | sentences | dense index | build measured (s) | + projected embedding (s) | index MB | load s | p50 ms | p95 ms | recall@10 chunks / sentences | RSS MB |",
+        "| size | docs | chunks | sentences | dense index | build measured (s) | + projected embedding (s) "
+        "| index MB | load s | p50 ms | p95 ms | recall@10 chunks / sentences | RSS MB |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
-        f"| 1x | {b['papers']} | {b['chunks']} | {b['sentences']} | exact | {b['cold_seconds']} (incl. embedding) | – | {b['index_size_mb']} | – | {ip['p50_ms']} | {ip['p95_ms']} | 1.0 / 1.0 | {q['http_no_cache']['rss_idle_mb']} (service) |",
+        f"| 1x | {b['papers']} | {b['chunks']} | {b['sentences']} | exact | {b['cold_seconds']} (incl. embedding) "
+        f"| – | {b['index_size_mb']} | – | {ip['p50_ms']} | {ip['p95_ms']} | 1.0 / 1.0 "
+        f"| {q['http_no_cache']['rss_idle_mb']} (service) |",
     ]
     for s in r["scaling"]:
         if "error" in s:
@@ -89,7 +99,8 @@ def render(r: dict) -> str:
         lines.append(
             f"| {s['factor']}x | {s['documents']} | {s['chunks']} | {s['sentences']} | {s['vector_index_type']} | "
             f"{s['build_measured_s']} | {s.get('embedding_projected_s', '–')} | {s['index_size_mb']} | {s['load_s']} | "
-            f"{s['p50_ms']} | {s['p95_ms']} | {s['recall_at_10']['chunks']} / {s['recall_at_10']['sentences']} | {s['rss_mb']} |"
+            f"{s['p50_ms']} | {s['p95_ms']} | {s['recall_at_10']['chunks']} / {s['recall_at_10']['sentences']} "
+            f"| {s['rss_mb']} |"
         )
     lines += ["", "![scaling](scaling.png)"]
     return "\n".join(lines)

@@ -83,7 +83,8 @@ def plot(results: dict, path: Path) -> None:
     axes[0].legend()
     axes[2].legend()
     fig.suptitle(
-        f"minutes-qa scaling — {results['machine']['cpu']}, {results['machine']['cores']} cores, {results['machine']['date']}"
+        f"minutes-qa scaling — {results['machine']['cpu']}, {results['machine']['cores']} cores, "
+        f"{results['machine']['date']}"
     )
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -48,7 +48,7 @@ def build_scaled(factor: int, root: Path, seed: int = 7) -> dict:
     manifest = read_manifest(src)
     docs = json.loads((src / "documents.json").read_text())
     chunk_data = json.loads((src / "chunks.json").read_text())
-    chunks, keys = chunk_data["chunks"], chunk_data["keys"]
+    chunks = chunk_data["chunks"]
     sentences = json.loads((src / "sentences.json").read_text())
     vectors = np.load(src / "vectors.npy")
     n_chunks = len(chunks)
@@ -160,7 +160,7 @@ def query_and_recall(root: Path) -> dict:
     ):
         _, approx = index.search(qv, 10)
         exact = np.argsort(-(qv @ vecs.T), axis=1)[:, :10]
-        recalls.append((name, float(np.mean([len(set(a) & set(e)) / 10 for a, e in zip(approx, exact)]))))
+        recalls.append((name, float(np.mean([len(set(a) & set(e)) / 10 for a, e in zip(approx, exact, strict=True)]))))
     return {
         "load_s": round(load_s, 1),
         "p50_ms": percentile(lat, 0.5),

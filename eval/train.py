@@ -126,8 +126,8 @@ def out_of_fold(data: list[QuestionData], kind: str, params: dict, k: int = FOLD
     folds = _folds(data, k)
     result: list[tuple[float, bool]] = [(float("-inf"), False)] * len(data)
     for f in range(k):
-        model = fit([d for d, g in zip(data, folds) if g != f], kind, params)
-        for i, (d, g) in enumerate(zip(data, folds)):
+        model = fit([d for d, g in zip(data, folds, strict=True) if g != f], kind, params)
+        for i, (d, g) in enumerate(zip(data, folds, strict=True)):
             if g != f or not len(d.x):
                 continue
             raw = model.raw(d.x)
@@ -145,7 +145,7 @@ def platt(
 
     weights = weights or [1.0] * len(scores)
     unknown = unknown or [0.0] * len(scores)
-    usable = [(s, ok, w, u) for (s, ok), w, u in zip(scores, weights, unknown) if np.isfinite(s)]
+    usable = [(s, ok, w, u) for (s, ok), w, u in zip(scores, weights, unknown, strict=True) if np.isfinite(s)]
     x = np.array([[s, u] for s, _, _, u in usable])
     y = np.array([ok for _, ok, _, _ in usable], dtype=int)
     if len(set(y)) < 2:
@@ -177,7 +177,7 @@ def choose_cut(
         if not allowed(cut):
             continue
         gain = 0.0
-        for p, ok, a, w in zip(probs, right, answerable, weights):
+        for p, ok, a, w in zip(probs, right, answerable, weights, strict=True):
             if p >= cut:
                 gain += w if (ok and a) else -WRONG_ANSWER_COST * w
             else:
@@ -232,15 +232,18 @@ def train(
     best, best_acc, best_oof = CONFIGS[0], -1.0, None
     for kind, params in CONFIGS:
         oof = out_of_fold(data, kind, params)
-        acc = sum(w for (_, ok), a, w in zip(oof, answerable, weights) if a and ok) / max(
-            1e-9, sum(w for a, w in zip(answerable, weights) if a)
+        acc = sum(w for (_, ok), a, w in zip(oof, answerable, weights, strict=True) if a and ok) / max(
+            1e-9, sum(w for a, w in zip(answerable, weights, strict=True) if a)
         )
         log(f"  {kind} {params}: out-of-fold top-1 accuracy on answerable (styles weighted equally) {100 * acc:.1f}%")
         if acc > best_acc:
             best, best_acc, best_oof = (kind, params), acc, oof
     unknown = [engine.scorer.unknown_share(engine.analyzer.run(d.item.question, d.item.history)) for d in data]
     a, b, c = platt(best_oof, weights, unknown)
-    probs = [1 / (1 + np.exp(-(a * s + c * u + b))) if np.isfinite(s) else 0.0 for (s, _), u in zip(best_oof, unknown)]
+    probs = [
+        1 / (1 + np.exp(-(a * s + c * u + b))) if np.isfinite(s) else 0.0
+        for (s, _), u in zip(best_oof, unknown, strict=True)
+    ]
     model = fit(data, *best)
     model.platt_a, model.platt_b, model.platt_unknown = round(a, 6), round(b, 6), round(c, 6)
     allowed = floors_allow(engine, model, items, texts, log)
@@ -256,13 +259,13 @@ def train(
         "oof_top1_answerable": round(100 * best_acc, 1),
         "date": dt.date.today().isoformat(),
     }
-    kept = [(ok and an) for p, (_, ok), an in zip(probs, best_oof, answerable) if p >= cut]
-    refused = sum(1 for p, an in zip(probs, answerable) if p < cut and not an)
+    kept = [(ok and an) for p, (_, ok), an in zip(probs, best_oof, answerable, strict=True) if p >= cut]
+    refused = sum(1 for p, an in zip(probs, answerable, strict=True) if p < cut and not an)
+    answered = sum(1 for p, an in zip(probs, answerable, strict=True) if p >= cut and an)
     log(
         f"chosen {best}; Platt a={a:.3f} b={b:.3f} unknown-words c={c:.3f}; abstain below {cut}: out of fold, "
         f"{sum(kept)} right / {len(kept) - sum(kept)} wrong answers given, {refused}/{answerable.count(False)} "
-        f"unanswerable refused, {sum(answerable) - sum(1 for p, an in zip(probs, answerable) if p >= cut and an)} "
-        f"answerable refused"
+        f"unanswerable refused, {sum(answerable) - answered} answerable refused"
     )
     return model
 
@@ -294,7 +297,7 @@ def main(args, settings) -> int:
     model.save(MODEL_FILE)
     print(f"wrote {MODEL_FILE}")
     if model.kind == "logistic":
-        print(json.dumps(dict(zip(model.names, model.coef)), indent=1))
+        print(json.dumps(dict(zip(model.names, model.coef, strict=True)), indent=1))
     return 0
 
 
@@ -350,7 +353,7 @@ def _cross_fit(items: list[GoldItem], texts: dict[str, str], settings, recipe) -
     by_id: dict[str, QuestionData] = {}
     with tempfile.TemporaryDirectory(prefix="minutes-qa-crossfit-") as tmp:
         for f in range(CROSS_FIT_FOLDS):
-            rest = [it for it, g in zip(items, folds) if g != f]
+            rest = [it for it, g in zip(items, folds, strict=True) if g != f]
             pairs = encoder_pairs(rest, settings.corpus_dir, recipe.sentence_pairs, recipe.hard_negatives)
             fold_recipe = replace(recipe, pairs_sha256=pairs_hash(pairs), pairs=len(pairs))
             print(
@@ -361,7 +364,7 @@ def _cross_fit(items: list[GoldItem], texts: dict[str, str], settings, recipe) -
             embedder = MiniLMEmbedder(path=str(folder), name=fold_recipe.name)
             build_index(settings.corpus_dir, Path(tmp) / f"index-{f}", embedder, progress=False)
             engine = Engine(load_index(Path(tmp) / f"index-{f}", embedder), model=default_model(), query_cache_size=0)
-            for it, g in zip(items, folds):
+            for it, g in zip(items, folds, strict=True):
                 if g == f:
                     by_id[it.id] = candidate_matrix(engine, it, texts)
     return [by_id[it.id] for it in items]

@@ -81,7 +81,9 @@ def _previous_vectors(root: Path, model: str) -> tuple[dict[str, np.ndarray], se
         keys = json.loads((vdir / "vector_keys.json").read_text(encoding="utf-8"))
         vectors = np.load(vdir / "vectors.npy", allow_pickle=False)
         chunk_keys = set(json.loads((vdir / "chunks.json").read_text(encoding="utf-8"))["keys"])
-        return dict(zip(keys, vectors)), chunk_keys
+        # Not strict: a version may carry no keys at all (the scale benchmark writes synthetic
+        # vectors with an empty key list), and then nothing is reused.
+        return dict(zip(keys, vectors, strict=False)), chunk_keys
     except (IndexLoadError, OSError, ValueError, KeyError):
         return {}, set()
 
@@ -141,7 +143,7 @@ def build_index(
     keys = [_key(model, t) for t in all_texts]
     old_vectors, old_chunk_keys = ({}, set()) if force else _previous_vectors(root, model)
 
-    missing = sorted({k: t for k, t in zip(keys, all_texts) if k not in old_vectors}.items())
+    missing = sorted({k: t for k, t in zip(keys, all_texts, strict=True) if k not in old_vectors}.items())
     new_vectors: dict[str, np.ndarray] = {}
     if missing:
         batch = 256
@@ -153,7 +155,7 @@ def build_index(
         for i in range(0, len(missing), batch):
             part = missing[i : i + batch]
             vecs = embedder.encode([t for _, t in part])
-            new_vectors.update({k: v for (k, _), v in zip(part, vecs)})
+            new_vectors.update({k: v for (k, _), v in zip(part, vecs, strict=True)})
             if bar:
                 bar.update(len(part))
         if bar:

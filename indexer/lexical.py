@@ -36,7 +36,8 @@ STOPWORDS = frozenset(
     these those there their they them he she his her we our you your i me my what which who whom whose when where
     why how did do does done has have had will would shall should can could may might must not no nor so than then
     too very into onto over under about also any all each such only own same other some more most just if but
-    s t any up out off again further once here both few before after above below between through during get got""".split()
+    s t any up out off again further once here both few before after above below between through
+    during get got""".split()
 )
 
 

@@ -1,8 +1,9 @@
 """FAISS index choice by size: exact inner product for small corpora, HNSW above a threshold.
 
 Exact search costs O(n) per query; at the real corpus (~2.5k vectors) it takes well under a
-millisecond and is perfectly accurate. Past EXACT_LIMIT vectors (where an exact scan reads ~75 MB per query and becomes memory-bound) HNSW keeps query time
-roughly logarithmic, at a recall cost the benchmark measures (bench/RESULTS.md).
+millisecond and is perfectly accurate. Past EXACT_LIMIT vectors (where an exact scan reads ~75 MB
+per query and becomes memory-bound) HNSW keeps query time roughly logarithmic, at a recall cost
+the benchmark measures (bench/RESULTS.md).
 """
 
 from __future__ import annotations

@@ -109,7 +109,10 @@ class CandidateBuilder:
         terms = set(query.own_terms) | set(query.carried_terms) | set(tokenize(query.expansion))
         if not terms or not self._table_units:
             return
-        weight = lambda found: sum(self.idf.get(t, 1.0) for t in found)
+
+        def weight(found: frozenset[str]) -> float:
+            return sum(self.idf.get(t, 1.0) for t in found)
+
         cells, extremes = [], []
         for row, label, header in self._table_units:
             u = self.index.units[row]

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from indexer.lexical import tokenize
 
 _ELLIPTICAL = re.compile(
-    r"^\s*(?:and|but|also|so)?\s*(?:what about|how about|and for|same for|and|as for)\s+(?:the\s+)?(?P<subject>.+?)[?.!]*\s*$",
+    r"^\s*(?:and|but|also|so)?\s*(?:what about|how about|and for|same for|and|as for)\s+"
+    r"(?:the\s+)?(?P<subject>.+?)[?.!]*\s*$",
     re.I,
 )
 _REFERRING = re.compile(r"\b(it|its|that|this|they|them|those|these|he|she|his|her|there|then|the same)\b", re.I)

@@ -130,7 +130,7 @@ def retrieve(
     def add(chunk_ids, scores, field: str) -> None:
         rank = 0
         seen: set[int] = set()
-        for cid, s in zip(chunk_ids, scores):
+        for cid, s in zip(chunk_ids, scores, strict=True):
             if cid in seen:
                 continue
             seen.add(cid)

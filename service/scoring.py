@@ -252,7 +252,7 @@ class Scorer:
         atype = query.answer_type
         # Meaning, in one matrix product: the similarity of every sentence the candidates hold.
         needed = sorted({s for c in cands for s in c.sentences})
-        sims = dict(zip(needed, (self.index.sentence_vectors[needed] @ qvec).tolist())) if needed else {}
+        sims = dict(zip(needed, (self.index.sentence_vectors[needed] @ qvec).tolist(), strict=True)) if needed else {}
         rows = []
         for c in cands:
             sh = self._shape(c)
@@ -363,7 +363,7 @@ class Scorer:
         x = self.features(query, qvec, cands)
         raw = self.model.raw(x)
         probs = self.model.calibrated(raw, self.unknown_share(query))
-        for c, p in zip(cands, probs):
+        for c, p in zip(cands, probs, strict=True):
             c.score = float(p)
         cands.sort(key=lambda c: (-c.score, c.doc_id, c.start, c.kind))
         return cands

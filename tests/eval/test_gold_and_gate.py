@@ -66,7 +66,8 @@ def test_regression_gate(real_engine, texts, population):
     failures = check_thresholds(m, population=population)
     limits = json.loads(THRESHOLDS_PATH.read_text())[population]
     assert not failures, (
-        f"{population}: accuracy regressed: {failures}; metrics: { {k.removeprefix('max_'): m[k.removeprefix('max_')] for k in limits} }"
+        f"{population}: accuracy regressed: {failures}; "
+        f"metrics: { {k.removeprefix('max_'): m[k.removeprefix('max_')] for k in limits} }"
     )
 
 

@@ -306,7 +306,8 @@ BULLETS = "".join(f"- {p}\n" for p in POINTS)
         ),
         # the lead-in is the paragraph's last sentence
         (
-            f"The Head of Planning presented the report. In discussion, the Committee raised the points set out below:\n\n{BULLETS}",
+            "The Head of Planning presented the report. "
+            f"In discussion, the Committee raised the points set out below:\n\n{BULLETS}",
             "In discussion, the Committee raised the points set out below:",
             POINTS,
             None,
@@ -314,7 +315,8 @@ BULLETS = "".join(f"- {p}\n" for p in POINTS)
         (f"## Recommendations\n\n{RECS[0]}\n\n{RECS[1]}\n", "Recommendations", RECS, "recommendations"),
         (f"Recommendations\n\n{RECS[0]}\n{RECS[1]}\n", "Recommendations", RECS, "recommendations"),
         (
-            "**6. Recommendations**\n\n(a) That the revised fees be approved.\n\n(b) That the fees take effect from 1 April.\n",
+            "**6. Recommendations**\n\n(a) That the revised fees be approved.\n\n"
+            "(b) That the fees take effect from 1 April.\n",
             "6. Recommendations",
             ["(a) That the revised fees be approved.", "(b) That the fees take effect from 1 April."],
             "recommendations",

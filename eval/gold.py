@@ -122,7 +122,8 @@ def validate(items: list[GoldItem], documents: dict[str, str], labelled: dict[st
             if item.gold_document or item.answer_patterns:
                 problems.append(f"{where}: an unanswerable question must not name a gold document or patterns")
             continue
-        text = documents.get(item.gold_document or "")
+        gold_document = item.gold_document or ""
+        text = documents.get(gold_document)
         if text is None:
             problems.append(f"{where}: unknown gold document '{item.gold_document}'")
             continue
@@ -140,7 +141,7 @@ def validate(items: list[GoldItem], documents: dict[str, str], labelled: dict[st
             except re.error as exc:
                 problems.append(f"{where}: bad pattern {pattern!r}: {exc}")
                 continue
-            matched_gold |= bool(rx.search(searchable[item.gold_document]))
+            matched_gold |= bool(rx.search(searchable[gold_document]))
             if rx.search(normalise(" ".join(item.history + [item.question]))):
                 problems.append(f"{where}: pattern {pattern!r} matches the question's own words")
             if not any(rx.search(t) for t in searchable.values()):

@@ -15,8 +15,12 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from eval.gold import GOLD_PATH, GoldItem, load_gold, normalise, overlaps, passage_spans, validate
+
+if TYPE_CHECKING:
+    from service.engine import Engine
 
 EVAL_DIR = Path(__file__).resolve().parent
 THRESHOLDS_PATH = EVAL_DIR / "thresholds.json"
@@ -45,7 +49,7 @@ class Outcome:
 class Backend:
     """Runs one question; in-process over an Engine, or over HTTP."""
 
-    engine: object | None = None
+    engine: Engine | None = None
     url: str | None = None
     texts: dict[str, str] = field(default_factory=dict)
 
@@ -73,10 +77,10 @@ class Backend:
         for q in item.history:
             history += [{"role": "user", "content": q}, {"role": "assistant", "content": "…"}]
         started = time.perf_counter()
-        r = httpx.post(f"{self.url}/ask", json={"question": item.question, "history": history}, timeout=60)
+        resp = httpx.post(f"{self.url}/ask", json={"question": item.question, "history": history}, timeout=60)
         latency = (time.perf_counter() - started) * 1000
-        r.raise_for_status()
-        body = r.json()
+        resp.raise_for_status()
+        body = resp.json()
         s = httpx.get(f"{self.url}/search", params={"q": body["query"][:2000], "k": 20}, timeout=60).json()["results"]
         return Outcome(
             item,
@@ -135,7 +139,7 @@ def metrics(outcomes: list[Outcome]) -> dict:
     def recall(k: int, group: list[Outcome]) -> float:
         return _share(group, lambda o: o.rank is not None and o.rank <= k)
 
-    m = {
+    m: dict[str, Any] = {
         "questions": len(outcomes),
         "answerable": len(answerable),
         "unanswerable": len(unanswerable),
@@ -162,7 +166,7 @@ def metrics(outcomes: list[Outcome]) -> dict:
     def group_stats(group: list[Outcome]) -> dict:
         ans = [o for o in group if o.item.answerable]
         una = [o for o in group if not o.item.answerable]
-        out = {"n": len(group)}
+        out: dict[str, float] = {"n": len(group)}
         if ans:
             out.update(
                 fact=_share(ans, lambda o: o.fact),
@@ -194,7 +198,7 @@ def metrics(outcomes: list[Outcome]) -> dict:
 
 def run(backend: Backend, items: list[GoldItem]) -> list[Outcome]:
     cache = getattr(backend.engine, "_embed_cached", None)
-    if hasattr(cache, "cache_clear"):
+    if cache is not None and hasattr(cache, "cache_clear"):
         cache.cache_clear()  # each configuration pays for its own query embeddings (honest latency)
     return [judge(backend.ask(item), backend.texts) for item in items]
 
@@ -324,7 +328,7 @@ def check_thresholds(m: dict, path: Path = THRESHOLDS_PATH, population: str = "t
     return failures
 
 
-def ablation_engines(index) -> dict[str, object]:
+def ablation_engines(index) -> dict[str, Engine]:
     """Engines with one component removed each, composed here from the service's stages (the
     production pipeline has no switch for them)."""
     from service.engine import Engine, PipelineOptions

@@ -229,7 +229,8 @@ def train(
         f"train: {len(data)} questions, {sum(answerable)} answerable, {reachable} with a correct candidate; "
         f"{sum(len(d.x) for d in data)} candidates"
     )
-    best, best_acc, best_oof = CONFIGS[0], -1.0, None
+    best, best_acc = CONFIGS[0], -1.0
+    best_oof: list[tuple[float, bool]] = []  # set by the first configuration (accuracy is never negative)
     for kind, params in CONFIGS:
         oof = out_of_fold(data, kind, params)
         acc = sum(w for (_, ok), a, w in zip(oof, answerable, weights, strict=True) if a and ok) / max(
@@ -309,13 +310,16 @@ def cross_fitted_data(items: list[GoldItem], texts: dict[str, str], settings, re
     takes two encoder fine-tunes and two index builds, and refitting the scorer alone needs none."""
     import pickle
 
-    from indexer.store import current_version_dir
+    from indexer.store import IndexLoadError, current_version_dir
 
+    version = current_version_dir(settings.index_dir)
+    if version is None:  # (the caller has loaded the index, so there is a live version)
+        raise IndexLoadError(f"there is no index in {settings.index_dir}")
     key = hashlib.sha256(
         json.dumps(
             [
                 recipe.name,
-                current_version_dir(settings.index_dir).name,
+                version.name,
                 feature_names(),
                 [(it.id, it.question, it.history, it.passages, it.answer_patterns) for it in items],
             ],
@@ -453,8 +457,8 @@ def main_encoder(args, settings) -> int:
         # 62.4 → 69.3% (keyword phrasing) and 15.5 → 16.9% (everyday), in the top 5 34.5 → 36.7%
         # (everyday); passage recall@10 54.9 → 55.6% but @20 67.6 → 64.8% (everyday). Kept because
         # the scorer's out-of-fold top-1 accuracy on train rose with it (`minutes-qa train` log).
-        options = {"sentence_pairs": True, "hard_negatives": 1, "mask_same_question": True}
-        pairs = encoder_pairs(train_items, settings.corpus_dir, options["sentence_pairs"], options["hard_negatives"])
+        sentence_pairs, hard_negatives, mask_same_question = True, 1, True
+        pairs = encoder_pairs(train_items, settings.corpus_dir, sentence_pairs, hard_negatives)
         recipe = Recipe(
             base=MINILM_NAME,
             epochs=3,
@@ -464,7 +468,9 @@ def main_encoder(args, settings) -> int:
             seed=0,
             pairs_sha256=pairs_hash(pairs),
             pairs=len(pairs),
-            **options,
+            sentence_pairs=sentence_pairs,
+            hard_negatives=hard_negatives,
+            mask_same_question=mask_same_question,
         )
         save_recipe(recipe)
     else:

@@ -8,6 +8,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -228,7 +229,10 @@ def _write_version(
 ) -> None:
     import faiss
 
-    documents, chunks, sentences, units = [], [], [], []
+    documents: list[dict[str, Any]] = []
+    chunks: list[dict[str, Any]] = []
+    sentences: list[list[int]] = []
+    units: list[dict[str, Any]] = []
     for d in docs:
         documents.append({**d.meta.to_dict(), "text": d.text, "sections": [s.__dict__ for s in d.sections]})
         base = len(chunks)

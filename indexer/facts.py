@@ -26,9 +26,9 @@ def build_facts(doc_id: str, text: str, blocks: list[Block], units: list[Unit]) 
             role = field_role(u.label or "")
             if role:
                 facts.append(_fact(u, role, u.value_start, u.value_end, u.label))
-        elif u.kind == "list" and field_role((u.label or "").rstrip(":")):
+        elif u.kind == "list" and (role := field_role((u.label or "").rstrip(":"))):
             # "Members present:" then one name a bullet: a people field written as a list.
-            facts.append(_fact(u, field_role((u.label or "").rstrip(":")), u.value_start, u.value_end, u.label))
+            facts.append(_fact(u, role, u.value_start, u.value_end, u.label))
         elif u.kind == "list" and g["list_label_rx"].search(u.label or ""):
             word = g["list_label_rx"].search(u.label or "").group(1).lower()
             role = (

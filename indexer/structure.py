@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Literal
 
 from indexer.inline import clean_inline
 
@@ -108,11 +109,21 @@ def _join_split_bold(lines: list[str]) -> list[str]:
     return out
 
 
-def _raw_blocks(source: str) -> list[tuple[str, object]]:
+# A raw block: its kind and what the kind carries.
+RawBlock = (
+    tuple[Literal["numbered"], tuple[str, str]]  # (number, title line)
+    | tuple[Literal["md_heading"], str]
+    | tuple[Literal["bullet"], tuple[int, str]]  # (level, text)
+    | tuple[Literal["para"], list[str]]  # lines
+    | tuple[Literal["table"], list[str]]  # tab-separated rows
+)
+
+
+def _raw_blocks(source: str) -> list[RawBlock]:
     """Group source lines into raw blocks before any text is written."""
     lines = source.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ").replace("\ufeff", "").split("\n")
     lines = _join_split_bold(lines)
-    blocks: list[tuple[str, object]] = []
+    blocks: list[RawBlock] = []
     para: list[str] = []
 
     def flush() -> None:
@@ -129,7 +140,7 @@ def _raw_blocks(source: str) -> list[tuple[str, object]]:
             continue
         if "\t" in line:
             flush()
-            rows = []
+            rows: list[str] = []
             while i < len(lines) and "\t" in lines[i]:
                 rows.append(lines[i])
                 i += 1
@@ -157,8 +168,9 @@ def _raw_blocks(source: str) -> list[tuple[str, object]]:
             blocks.append(("bullet", (level, b.group("text"))))
             i += 1
             continue
-        if blocks and blocks[-1][0] == "bullet" and not para and line.startswith((" ", "\t")):
-            level, text = blocks[-1][1]  # indented continuation of a bullet
+        last = blocks[-1] if blocks else None
+        if last is not None and last[0] == "bullet" and not para and line.startswith((" ", "\t")):
+            level, text = last[1]  # indented continuation of a bullet
             blocks[-1] = ("bullet", (level, text + " " + line.strip()))
             i += 1
             continue
@@ -210,12 +222,12 @@ def parse_structure(source: str) -> tuple[str, list[Block]]:
         start, end = w.write(prefix + text)
         blocks.append(Block(kind, start, end, depth=depth))
 
-    for kind, payload in _raw_blocks(source):
-        if kind == "numbered":
-            number, title = payload  # type: ignore[misc]
+    for block in _raw_blocks(source):
+        if block[0] == "numbered":
+            number, title = block[1]
             add_heading(number, f"{number}. {title.strip()}")
-        elif kind == "md_heading":
-            text = clean_inline(str(payload)).replace("\n", " ")
+        elif block[0] == "md_heading":
+            text = clean_inline(block[1]).replace("\n", " ")
             if not text:
                 continue
             if len(text.split()) > 14 or text.endswith("."):
@@ -223,11 +235,11 @@ def parse_structure(source: str) -> tuple[str, list[Block]]:
                 continue
             numbered = _numbered_heading(text)
             add_heading(numbered[0] if numbered else None, text)
-        elif kind == "bullet":
-            level, text = payload  # type: ignore[misc]
+        elif block[0] == "bullet":
+            level, text = block[1]
             add_text("bullet", text, depth=level)
-        elif kind == "para":
-            lines = payload  # type: ignore[assignment]
+        elif block[0] == "para":
+            lines = block[1]
             if len(lines) == 1:
                 bold = _BOLD_LINE.match(lines[0])
                 line = clean_inline(lines[0])
@@ -239,8 +251,8 @@ def parse_structure(source: str) -> tuple[str, list[Block]]:
                     add_heading(None, bold.group(1))
                     continue
             add_text("paragraph", "\n".join(lines))
-        elif kind == "table":
-            _add_table(w, blocks, payload, separate)  # type: ignore[arg-type]
+        elif block[0] == "table":
+            _add_table(w, blocks, block[1], separate)
     _attach_captions(blocks, w.text())
     return w.text(), blocks
 

@@ -74,7 +74,7 @@ def build_units(doc_id: str, text: str, blocks: list[Block], chunks: list[Chunk]
     units += _fields(doc_id, text, blocks)
     for block in blocks:
         if block.kind == "table" and block.header_row is not None:
-            units += _table_units(doc_id, block)
+            units += _table_units(doc_id, block, block.header_row)
     return assign_chunks(units, chunks)
 
 
@@ -259,10 +259,10 @@ def _number(cell_text: str) -> float | None:
         return None
 
 
-def _table_units(doc_id: str, block: Block) -> list[Unit]:
-    headers = [c.text for c in block.rows[block.header_row]]
+def _table_units(doc_id: str, block: Block, header_row: int) -> list[Unit]:
+    headers = [c.text for c in block.rows[header_row]]
     out: list[Unit] = []
-    rows = [(r, row) for r, row in enumerate(block.rows) if r > block.header_row]
+    rows = [(r, row) for r, row in enumerate(block.rows) if r > header_row]
     labelled: list[tuple[str, list]] = []
     for _, row in rows:
         label_i = next((i for i, c in enumerate(row) if c.text and i < len(headers) and headers[i]), None)
@@ -297,7 +297,7 @@ def _table_units(doc_id: str, block: Block) -> list[Unit]:
         if len(column) < 3:
             continue
         for role, pick in (("column_highest", max), ("column_lowest", min)):
-            best = pick(v for _, v, _ in column)
+            best = pick(v for _, v, _ in column if v is not None)  # (all are: the list keeps numbers only)
             winners = [(label, cell) for label, v, cell in column if v == best]
             if len(winners) != 1:
                 continue  # a tie has no single answer; the cells still answer directly

@@ -20,12 +20,14 @@ def make_vector_index(vectors: np.ndarray, exact_limit: int = EXACT_LIMIT):
     import faiss
 
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    index: faiss.Index
     if len(vectors) <= exact_limit:
         index = faiss.IndexFlatIP(vectors.shape[1])
     else:
-        index = faiss.IndexHNSWFlat(vectors.shape[1], HNSW_M, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-        index.hnsw.efSearch = HNSW_EF_SEARCH
+        hnsw = faiss.IndexHNSWFlat(vectors.shape[1], HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        hnsw.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        hnsw.hnsw.efSearch = HNSW_EF_SEARCH
+        index = hnsw
     index.add(vectors)
     return index
 
@@ -34,6 +36,10 @@ def search_params(index, selector):
     """Search parameters restricting results to `selector`, for whichever index type is in use."""
     import faiss
 
+    # faiss's bundled stubs lack SearchParametersHNSW and the keyword constructors its Python
+    # wrappers add to every SearchParameters class (faiss/class_wrappers.py); both exist at run time.
     if isinstance(index, faiss.IndexHNSW):
-        return faiss.SearchParametersHNSW(sel=selector, efSearch=max(HNSW_EF_SEARCH, index.hnsw.efSearch))
-    return faiss.SearchParameters(sel=selector)
+        return faiss.SearchParametersHNSW(  # type: ignore[attr-defined]
+            sel=selector, efSearch=max(HNSW_EF_SEARCH, index.hnsw.efSearch)
+        )
+    return faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]

@@ -119,7 +119,7 @@ class CandidateBuilder:
             on_row, on_column = label & terms, header & terms
             if u.kind == "cell" and on_row and on_column:
                 cells.append((weight(on_row | on_column), row))
-            elif u.kind == "column_fact" and query.extreme and u.role.endswith(query.extreme):
+            elif u.kind == "column_fact" and query.extreme and u.role is not None and u.role.endswith(query.extreme):
                 named = on_row if u.role.startswith("row_") else on_column
                 if named:
                     extremes.append((weight(named), row))

@@ -151,6 +151,7 @@ class Composer:
             value = text[c.value_start : c.value_end]
             if c.kind == "cell":
                 return f"{u.label} — {u.header}: {value}"
+            assert u.role is not None, "a column fact always names its role (row_/column_ highest/lowest)"
             word = "Highest" if u.role.endswith("highest") else "Lowest"
             if u.role.startswith("row_"):
                 return f"{word} on {u.label}: {u.header} ({value})"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -50,7 +50,9 @@ def stored_vectors(index) -> np.ndarray:
     """A read-only numpy view of the vectors a flat or HNSW FAISS index stores."""
     import faiss
 
-    flat = faiss.downcast_index(index.storage) if isinstance(index, faiss.IndexHNSW) else index
+    storage = faiss.downcast_index(index.storage) if isinstance(index, faiss.IndexHNSW) else index
+    # make_vector_index builds IndexFlatIP or IndexHNSWFlat, whose storage is an IndexFlat too.
+    flat = cast(faiss.IndexFlat, storage)
     view = faiss.rev_swig_ptr(flat.get_xb(), flat.ntotal * flat.d).reshape(flat.ntotal, flat.d)
     view.setflags(write=False)
     return view

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Response
 from service.deps import ENGINE_ERRORS, EngineDep, SettingsDep
 from service.engine import Engine
 from service.errors import ErrorCode, error_responses
-from service.schemas import AskRequest, AskResponse, FilterSpec, SearchResponse
+from service.schemas import AnswerSpan, AskRequest, AskResponse, FilterSpec, SearchResponse
 from service.validation import FILTER_ERRORS, HISTORY_ERRORS, QUESTION_ERRORS, check_history, check_question, to_filters
 
 router = APIRouter()
@@ -39,7 +39,7 @@ def ask(body: AskRequest, engine: EngineDep, settings: SettingsDep, response: Re
         citations=result.citations,
         related=result.related,
         took_ms=result.took_ms,
-        answer_span=result.answer_span,
+        answer_span=AnswerSpan.model_validate(result.answer_span) if result.answer_span is not None else None,
         explain=result.explain,
     )
 

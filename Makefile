@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 CLI := $(VENV)/bin/minutes-qa
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: install encoder index serve test test-fast browser-deps eval train screenshots bench clean
+.PHONY: install encoder index serve lint test test-fast browser-deps eval train screenshots bench clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -41,7 +41,14 @@ browser-deps:
 	else echo "browser-deps: chromium missing and cannot be installed here; browser tests will be skipped"; \
 	  [ -z "$$CI" ]; fi
 
-test: install browser-deps index
+# The gates (settings in pyproject.toml): ruff lint and format check on all the Python, mypy on
+# the three packages. `make test` runs them first.
+lint: install
+	$(VENV)/bin/ruff check indexer service eval tests bench && \
+	  $(VENV)/bin/ruff format --check indexer service eval tests bench && \
+	  $(VENV)/bin/mypy indexer service eval
+
+test: install lint browser-deps index
 	$(PY) -m pytest -q
 
 test-fast: install

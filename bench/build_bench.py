@@ -1,4 +1,5 @@
 """Index build cost on the real corpus: cold (everything embedded) and incremental (one paper changed)."""
+
 from __future__ import annotations
 
 import shutil
@@ -26,17 +27,24 @@ def run() -> dict:
         warm = build_index(corpus, root, embedder, progress=False)
         warm_s = time.perf_counter() - started
         embed_started = time.perf_counter()
-        sample = [c for c in (REPO / "corpus" / "wcc-cabinet-agenda-2017-12-14.md").read_text().split("\n") if c.strip()][:512]
+        sample = [
+            c for c in (REPO / "corpus" / "wcc-cabinet-agenda-2017-12-14.md").read_text().split("\n") if c.strip()
+        ][:512]
         embedder.encode(sample)
         embed_rate = len(sample) / (time.perf_counter() - embed_started)
         return {
-            "papers": cold.documents, "chunks": cold.chunks, "sentences": cold.sentences,
-            "cold_seconds": round(cold.seconds, 2), "cold_papers_per_s": round(cold.documents / cold.seconds, 3),
+            "papers": cold.documents,
+            "chunks": cold.chunks,
+            "sentences": cold.sentences,
+            "cold_seconds": round(cold.seconds, 2),
+            "cold_papers_per_s": round(cold.documents / cold.seconds, 3),
             "cold_chunks_per_s": round(cold.chunks / cold.seconds, 1),
             "cold_vectors_embedded": cold.vectors_embedded,
             "embedding_texts_per_s": round(embed_rate, 1),
-            "incremental_seconds": round(warm_s, 2), "incremental_vectors_embedded": warm.vectors_embedded,
-            "incremental_chunks_added": warm.chunks_added, "incremental_chunks_removed": warm.chunks_removed,
+            "incremental_seconds": round(warm_s, 2),
+            "incremental_vectors_embedded": warm.vectors_embedded,
+            "incremental_chunks_added": warm.chunks_added,
+            "incremental_chunks_removed": warm.chunks_removed,
             "index_size_mb": dir_size_mb(warm.version_dir),
         }
     finally:

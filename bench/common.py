@@ -1,4 +1,5 @@
 """Shared helpers for the benchmarks (never imported by tests' timing assertions: there are none)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -34,8 +35,14 @@ def machine() -> dict:
     except OSError:
         pass
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return {"date": dt.date.today().isoformat(), "cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(mem, 1),
-            "python": platform.python_version(), "platform": platform.platform()}
+    return {
+        "date": dt.date.today().isoformat(),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": round(mem, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
 
 
 def gold_questions() -> list[str]:
@@ -62,10 +69,14 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         environment = dict(os.environ, MINUTES_QA_INDEX_DIR=str(index_dir), **env)
         cli = shutil.which("minutes-qa", path=str(Path(sys.executable).parent)) or "minutes-qa"
-        self.proc = subprocess.Popen([cli, "serve", "--port", str(self.port), "--log-level", "warning"], env=environment,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.proc = subprocess.Popen(
+            [cli, "serve", "--port", str(self.port), "--log-level", "warning"],
+            env=environment,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
 
-    def __enter__(self) -> "Server":
+    def __enter__(self) -> Server:
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

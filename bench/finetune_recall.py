@@ -9,6 +9,7 @@ sentences: what the answer scorer's meaning features see). Test questions are ne
 
     .venv/bin/python bench/finetune_recall.py [--sentence-pairs] [--hard-negatives 1] [--epochs 4] [--no-stock]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,8 +53,11 @@ def main() -> None:
     parser.add_argument("--no-stock", action="store_true", help="skip the stock encoder's figures")
     args = parser.parse_args()
     recipe = load_recipe()
-    variant = {"sentence_pairs": args.sentence_pairs, "hard_negatives": args.hard_negatives,
-               "mask_same_question": args.sentence_pairs or args.hard_negatives > 0}
+    variant = {
+        "sentence_pairs": args.sentence_pairs,
+        "hard_negatives": args.hard_negatives,
+        "mask_same_question": args.sentence_pairs or args.hard_negatives > 0,
+    }
     if args.epochs:
         variant["epochs"] = args.epochs
     recipe = replace(recipe, **variant)
@@ -64,14 +68,17 @@ def main() -> None:
         vectors = embedder.encode([c.search_text for _, c in chunks])
         out: dict[str, list[int]] = {}
         for it in held_out:
-            gold = {i for i, (d, c) in enumerate(chunks) if overlaps(c.start, c.end, passage_spans(d.text, it.passages))}
+            gold = {
+                i for i, (d, c) in enumerate(chunks) if overlaps(c.start, c.end, passage_spans(d.text, it.passages))
+            }
             if not gold:
                 continue
             q = embedder.encode([analyzer.run(it.question, it.history).text])[0]
             order = np.argsort(-(vectors @ q))
             out.setdefault(it.style, []).append(next(r for r, j in enumerate(order) if j in gold))
-        chunk_recall = {s: [round(100 * sum(r < k for r in v) / len(v), 1) for k in (5, 10, 20)] + [len(v)]
-                        for s, v in out.items()}
+        chunk_recall = {
+            s: [round(100 * sum(r < k for r in v) / len(v), 1) for k in (5, 10, 20)] + [len(v)] for s, v in out.items()
+        }
         svectors = embedder.encode([d.text[s:e] for d, s, e in sentences])
         sout: dict[str, list[int]] = {}
         for it in held_out:

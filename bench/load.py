@@ -5,6 +5,7 @@ its RSS before and after. Only ever targets 127.0.0.1.
 
     python bench/load.py --url http://127.0.0.1:8000 --clients 32 --seconds 60 [--pid N]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,8 +36,9 @@ def percentile(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
 
 
-async def run_load(url: str, clients: int, seconds: float, max_requests: int = 1_000_000,
-                   questions: list[str] | None = None) -> dict:
+async def run_load(
+    url: str, clients: int, seconds: float, max_requests: int = 1_000_000, questions: list[str] | None = None
+) -> dict:
     host = urlparse(url).hostname
     if host not in ("127.0.0.1", "localhost", "::1"):
         raise SystemExit("load tests only target this machine's loopback address")
@@ -69,10 +71,14 @@ async def run_load(url: str, clients: int, seconds: float, max_requests: int = 1
         await asyncio.gather(*(client(n, http) for n in range(clients)))
     elapsed = time.perf_counter() - started
     return {
-        "clients": clients, "seconds": round(elapsed, 1), "requests": len(latencies) + len(errors),
-        "errors": len(errors), "error_kinds": sorted(set(errors)),
+        "clients": clients,
+        "seconds": round(elapsed, 1),
+        "requests": len(latencies) + len(errors),
+        "errors": len(errors),
+        "error_kinds": sorted(set(errors)),
         "throughput_rps": round(len(latencies) / elapsed, 1),
-        "p50_ms": round(percentile(latencies, 0.50), 1), "p95_ms": round(percentile(latencies, 0.95), 1),
+        "p50_ms": round(percentile(latencies, 0.50), 1),
+        "p95_ms": round(percentile(latencies, 0.95), 1),
         "p99_ms": round(percentile(latencies, 0.99), 1),
         "mean_ms": round(statistics.fmean(latencies), 1) if latencies else 0.0,
     }

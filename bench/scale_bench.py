@@ -10,6 +10,7 @@ measured embedding throughput and reported separately, never mixed into measured
 Run one factor per process (so RSS is that factor's own):
     python -m bench.scale_bench --factor 100
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,16 +38,17 @@ def _real_version() -> Path:
 
 
 def build_scaled(factor: int, root: Path, seed: int = 7) -> dict:
+    import faiss
+
     from indexer.lexical import LexicalIndex
     from indexer.store import IndexWriter, read_manifest
     from indexer.vectors import make_vector_index
-    import faiss
 
     src = _real_version()
     manifest = read_manifest(src)
     docs = json.loads((src / "documents.json").read_text())
     chunk_data = json.loads((src / "chunks.json").read_text())
-    chunks, keys = chunk_data["chunks"], chunk_data["keys"]
+    chunks = chunk_data["chunks"]
     sentences = json.loads((src / "sentences.json").read_text())
     vectors = np.load(src / "vectors.npy")
     n_chunks = len(chunks)
@@ -109,16 +111,30 @@ def build_scaled(factor: int, root: Path, seed: int = 7) -> dict:
     LexicalIndex.build(chunk_lex).save(writer.path("bm25"))
     LexicalIndex.build(sent_lex).save(writer.path("bm25_sentences"))
     t_lex = time.perf_counter() - t3
-    vdir = writer.publish({k: manifest[k] for k in ("model", "dimension", "normalized", "metric")} |
-                          {"corpus_hash": f"synthetic-x{factor}", "documents": len(out_docs),
-                           "chunk_count": len(out_chunks), "sentence_count": len(out_sents)})
-    return {"documents": len(out_docs), "chunks": len(out_chunks), "sentences": len(out_sents),
-            "build_measured_s": round(time.perf_counter() - t0, 1),
-            "build_split_s": {"copy": round(t_copy, 1), "store": round(t_store, 1), "vector_index": round(t_vec, 1),
-                              "bm25": round(t_lex, 1)},
-            "vector_index_type": "HNSW" if len(out_chunks) > EXACT_LIMIT else "exact",
-            "sentence_index_type": "HNSW" if len(out_sents) > EXACT_LIMIT else "exact",
-            "index_size_mb": dir_size_mb(vdir)}
+    vdir = writer.publish(
+        {k: manifest[k] for k in ("model", "dimension", "normalized", "metric")}
+        | {
+            "corpus_hash": f"synthetic-x{factor}",
+            "documents": len(out_docs),
+            "chunk_count": len(out_chunks),
+            "sentence_count": len(out_sents),
+        }
+    )
+    return {
+        "documents": len(out_docs),
+        "chunks": len(out_chunks),
+        "sentences": len(out_sents),
+        "build_measured_s": round(time.perf_counter() - t0, 1),
+        "build_split_s": {
+            "copy": round(t_copy, 1),
+            "store": round(t_store, 1),
+            "vector_index": round(t_vec, 1),
+            "bm25": round(t_lex, 1),
+        },
+        "vector_index_type": "HNSW" if len(out_chunks) > EXACT_LIMIT else "exact",
+        "sentence_index_type": "HNSW" if len(out_sents) > EXACT_LIMIT else "exact",
+        "index_size_mb": dir_size_mb(vdir),
+    }
 
 
 def query_and_recall(root: Path) -> dict:
@@ -138,22 +154,32 @@ def query_and_recall(root: Path) -> dict:
     # recall@10 of the index in use against exact search, on the gold questions' vectors
     qv = engine.index.embedder.encode(questions)
     recalls = []
-    for name, index, vecs in (("chunks", engine.index.faiss_index, engine.index.chunk_vectors),
-                              ("sentences", engine.index.sentence_faiss, engine.index.sentence_vectors)):
+    for name, index, vecs in (
+        ("chunks", engine.index.faiss_index, engine.index.chunk_vectors),
+        ("sentences", engine.index.sentence_faiss, engine.index.sentence_vectors),
+    ):
         _, approx = index.search(qv, 10)
         exact = np.argsort(-(qv @ vecs.T), axis=1)[:, :10]
-        recalls.append((name, float(np.mean([len(set(a) & set(e)) / 10 for a, e in zip(approx, exact)]))))
-    return {"load_s": round(load_s, 1), "p50_ms": percentile(lat, .5), "p95_ms": percentile(lat, .95),
-            "recall_at_10": {n: round(r, 4) for n, r in recalls},
-            "rss_mb": round(psutil.Process().memory_info().rss / 2**20, 1)}
+        recalls.append((name, float(np.mean([len(set(a) & set(e)) / 10 for a, e in zip(approx, exact, strict=True)]))))
+    return {
+        "load_s": round(load_s, 1),
+        "p50_ms": percentile(lat, 0.5),
+        "p95_ms": percentile(lat, 0.95),
+        "recall_at_10": {n: round(r, 4) for n, r in recalls},
+        "rss_mb": round(psutil.Process().memory_info().rss / 2**20, 1),
+    }
 
 
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--factor", type=int)
     p.add_argument("--query-only", type=Path, help="(internal) load this index in a fresh process and query it")
-    p.add_argument("--embedding-texts-per-s", type=float, default=0.0,
-                   help="measured embedding throughput, to project the embedding share of a real build")
+    p.add_argument(
+        "--embedding-texts-per-s",
+        type=float,
+        default=0.0,
+        help="measured embedding throughput, to project the embedding share of a real build",
+    )
     args = p.parse_args()
     if args.query_only:
         print(json.dumps(query_and_recall(args.query_only)))
@@ -164,11 +190,18 @@ def main() -> None:
         # A fresh process loads and queries, so its RSS is the service's, not the builder's.
         import subprocess
 
-        child = subprocess.run([sys.executable, "-m", "bench.scale_bench", "--query-only", str(work / "index")],
-                               capture_output=True, text=True, check=True, cwd=REPO)
+        child = subprocess.run(
+            [sys.executable, "-m", "bench.scale_bench", "--query-only", str(work / "index")],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=REPO,
+        )
         result = {"factor": args.factor, **built, **json.loads(child.stdout.strip().splitlines()[-1])}
         if args.embedding_texts_per_s:
-            result["embedding_projected_s"] = round((built["chunks"] + built["sentences"]) / args.embedding_texts_per_s, 0)
+            result["embedding_projected_s"] = round(
+                (built["chunks"] + built["sentences"]) / args.embedding_texts_per_s, 0
+            )
         print(json.dumps(result))
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -5,6 +5,7 @@ This is the one module that sees both sides: `service.cli` knows nothing of `eva
 evaluation commands as registrars. It lives in `eval/` because `eval/` already depends on the
 service, so the dependency still points one way.
 """
+
 from __future__ import annotations
 
 from eval.commands import register

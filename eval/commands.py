@@ -4,6 +4,7 @@ They live here, beside the code they run, because the service never imports `eva
 evaluation uses the service, not the other way round). `register` adds them to the service's
 parser; the `minutes-qa` console script (`eval/cli.py`) passes it to `service.cli.main`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,21 +36,30 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     e.add_argument("--gold", default=None, help="gold set (default eval/gold.yaml)")
     e.add_argument("--url", help="run against a live server instead of in-process")
     e.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
-    e.add_argument("--split", choices=["test", "train", "all"], default="test",
-                   help="which side of the frozen split to score (default test; the report shows train too)")
+    e.add_argument(
+        "--split",
+        choices=["test", "train", "all"],
+        default="test",
+        help="which side of the frozen split to score (default test; the report shows train too)",
+    )
     e.add_argument("--compare", action="store_true", help="also run the ablations (each component removed)")
     e.add_argument("--report", default="-", help="write a markdown report here (make eval writes eval/REPORT.md)")
     e.add_argument("--validate", action="store_true", help="only check the gold set against the corpus")
-    e.add_argument("--assign-split", action="store_true",
-                   help="give new gold items a side of the split (never moves old ones)")
+    e.add_argument(
+        "--assign-split", action="store_true", help="give new gold items a side of the split (never moves old ones)"
+    )
     e.set_defaults(func=cmd_eval)
 
     t = sub.add_parser("train", help="fit the answer scorer on the gold set's train split")
-    t.add_argument("--no-cross-fit", action="store_true",
-                   help="use the service's encoder for every train question (faster; optimistic)")
+    t.add_argument(
+        "--no-cross-fit",
+        action="store_true",
+        help="use the service's encoder for every train question (faster; optimistic)",
+    )
     t.set_defaults(func=cmd_train)
 
-    te = sub.add_parser("train-encoder",
-                        help="build the fine-tuned encoder from its recipe (service/data/encoder.json)")
+    te = sub.add_parser(
+        "train-encoder", help="build the fine-tuned encoder from its recipe (service/data/encoder.json)"
+    )
     te.add_argument("--refit", action="store_true", help="write a new recipe from the current gold train split")
     te.set_defaults(func=cmd_train_encoder)

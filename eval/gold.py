@@ -1,4 +1,5 @@
 """The gold question set: loading, normalisation and self-validation against the corpus."""
+
 from __future__ import annotations
 
 import re
@@ -8,11 +9,33 @@ from pathlib import Path
 import yaml
 
 GOLD_PATH = Path(__file__).with_name("gold.yaml")
-KINDS = {"number", "date", "person", "reason", "table", "meeting", "cross_paper", "follow_up", "unanswerable",
-         "list", "yes_no", "front_matter"}
+KINDS = {
+    "number",
+    "date",
+    "person",
+    "reason",
+    "table",
+    "meeting",
+    "cross_paper",
+    "follow_up",
+    "unanswerable",
+    "list",
+    "yes_no",
+    "front_matter",
+}
 # The failure classes the set measures (an item may carry several).
-TAGS = {"list", "label", "front_matter", "named_meeting", "everyday", "reason", "table", "follow_up", "yes_no",
-        "unanswerable"}
+TAGS = {
+    "list",
+    "label",
+    "front_matter",
+    "named_meeting",
+    "everyday",
+    "reason",
+    "table",
+    "follow_up",
+    "yes_no",
+    "unanswerable",
+}
 STYLES = {"member", "keyword"}  # member: everyday wording, at most one content word shared with the answer
 
 
@@ -45,13 +68,20 @@ def load_gold(path: Path = GOLD_PATH) -> list[GoldItem]:
     items = []
     for q in data["questions"]:
         doc = q.get("gold_document")
-        items.append(GoldItem(
-            id=q["id"], kind=q["kind"], question=q["question"], history=list(q.get("history", [])),
-            answer_patterns=list(q.get("answer_patterns", [])), gold_document=aliases.get(doc, doc),
-            passages=[p for p in [q.get("gold_passage")] + list(q.get("alt_passages", [])) if p],
-            also_cites=[aliases.get(d, d) for d in q.get("also_cites", [])],
-            style=q.get("style", "keyword"), tags=list(q.get("tags", [])),
-        ))
+        items.append(
+            GoldItem(
+                id=q["id"],
+                kind=q["kind"],
+                question=q["question"],
+                history=list(q.get("history", [])),
+                answer_patterns=list(q.get("answer_patterns", [])),
+                gold_document=aliases.get(doc, doc),
+                passages=[p for p in [q.get("gold_passage")] + list(q.get("alt_passages", [])) if p],
+                also_cites=[aliases.get(d, d) for d in q.get("also_cites", [])],
+                style=q.get("style", "keyword"),
+                tags=list(q.get("tags", [])),
+            )
+        )
     return items
 
 
@@ -92,7 +122,8 @@ def validate(items: list[GoldItem], documents: dict[str, str], labelled: dict[st
             if item.gold_document or item.answer_patterns:
                 problems.append(f"{where}: an unanswerable question must not name a gold document or patterns")
             continue
-        text = documents.get(item.gold_document or "")
+        gold_document = item.gold_document or ""
+        text = documents.get(gold_document)
         if text is None:
             problems.append(f"{where}: unknown gold document '{item.gold_document}'")
             continue
@@ -110,7 +141,7 @@ def validate(items: list[GoldItem], documents: dict[str, str], labelled: dict[st
             except re.error as exc:
                 problems.append(f"{where}: bad pattern {pattern!r}: {exc}")
                 continue
-            matched_gold |= bool(rx.search(searchable[item.gold_document]))
+            matched_gold |= bool(rx.search(searchable[gold_document]))
             if rx.search(normalise(" ".join(item.history + [item.question]))):
                 problems.append(f"{where}: pattern {pattern!r} matches the question's own words")
             if not any(rx.search(t) for t in searchable.values()):
@@ -118,4 +149,3 @@ def validate(items: list[GoldItem], documents: dict[str, str], labelled: dict[st
         if item.answer_patterns and not matched_gold:
             problems.append(f"{where}: no answer pattern matches {item.gold_document}")
     return problems
-

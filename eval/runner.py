@@ -5,6 +5,7 @@ to show the train–test gap. In-process by default (the same Engine.ask that PO
 `--url` runs against a live server over HTTP. `--compare` measures each component by building
 engines without it, composed here from the service's stages — the production path has no ablation switches.
 """
+
 from __future__ import annotations
 
 import json
@@ -14,8 +15,12 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from eval.gold import GOLD_PATH, GoldItem, load_gold, normalise, overlaps, passage_spans, validate
+
+if TYPE_CHECKING:
+    from service.engine import Engine
 
 EVAL_DIR = Path(__file__).resolve().parent
 THRESHOLDS_PATH = EVAL_DIR / "thresholds.json"
@@ -44,7 +49,7 @@ class Outcome:
 class Backend:
     """Runs one question; in-process over an Engine, or over HTTP."""
 
-    engine: object | None = None
+    engine: Engine | None = None
     url: str | None = None
     texts: dict[str, str] = field(default_factory=dict)
 
@@ -52,23 +57,41 @@ class Backend:
         if self.engine is not None:
             r = self.engine.ask(item.question, item.history)
             chunks = self.engine.index.chunks
-            retrieved = [{"document_id": chunks[h.chunk].doc_id, "start": chunks[h.chunk].start,
-                          "end": chunks[h.chunk].end} for h in r.hits]
-            return Outcome(item, r.answer, r.abstained, r.confidence, [c.__dict__ for c in r.citations], retrieved,
-                           r.took_ms, r.answer_span)
+            retrieved = [
+                {"document_id": chunks[h.chunk].doc_id, "start": chunks[h.chunk].start, "end": chunks[h.chunk].end}
+                for h in r.hits
+            ]
+            return Outcome(
+                item,
+                r.answer,
+                r.abstained,
+                r.confidence,
+                [c.__dict__ for c in r.citations],
+                retrieved,
+                r.took_ms,
+                r.answer_span,
+            )
         import httpx
 
         history = []
         for q in item.history:
             history += [{"role": "user", "content": q}, {"role": "assistant", "content": "…"}]
         started = time.perf_counter()
-        r = httpx.post(f"{self.url}/ask", json={"question": item.question, "history": history}, timeout=60)
+        resp = httpx.post(f"{self.url}/ask", json={"question": item.question, "history": history}, timeout=60)
         latency = (time.perf_counter() - started) * 1000
-        r.raise_for_status()
-        body = r.json()
+        resp.raise_for_status()
+        body = resp.json()
         s = httpx.get(f"{self.url}/search", params={"q": body["query"][:2000], "k": 20}, timeout=60).json()["results"]
-        return Outcome(item, body["answer"], body["abstained"], body["confidence"], body["citations"], s, latency,
-                       body.get("answer_span"))
+        return Outcome(
+            item,
+            body["answer"],
+            body["abstained"],
+            body["confidence"],
+            body["citations"],
+            s,
+            latency,
+            body.get("answer_span"),
+        )
 
 
 def judge(o: Outcome, texts: dict[str, str]) -> Outcome:
@@ -85,7 +108,7 @@ def judge(o: Outcome, texts: dict[str, str]) -> Outcome:
     o.also_cited = all(d in cited_docs for d in item.also_cites)
     if o.answer_span and o.fact:
         c = o.citations[o.answer_span["citation"] - 1]
-        short = normalise(texts[c["document_id"]][o.answer_span["start"]:o.answer_span["end"]])
+        short = normalise(texts[c["document_id"]][o.answer_span["start"] : o.answer_span["end"]])
         o.span_ok = any(re.search(p, short) for p in item.answer_patterns)
     for i, r in enumerate(o.retrieved, 1):
         if overlaps(r["start"], r["end"], spans.get(r["document_id"], [])):
@@ -116,13 +139,16 @@ def metrics(outcomes: list[Outcome]) -> dict:
     def recall(k: int, group: list[Outcome]) -> float:
         return _share(group, lambda o: o.rank is not None and o.rank <= k)
 
-    m = {
-        "questions": len(outcomes), "answerable": len(answerable), "unanswerable": len(unanswerable),
+    m: dict[str, Any] = {
+        "questions": len(outcomes),
+        "answerable": len(answerable),
+        "unanswerable": len(unanswerable),
         "fact_accuracy": _share(answerable, lambda o: o.fact),
         "citation_accuracy": _share(answerable, lambda o: o.cited),
         "fact_and_citation": _share(answerable, lambda o: o.fact and o.cited),
         "also_cites_accuracy": _share(multi, lambda o: o.fact and o.also_cited) if multi else 100.0,
-        "recall_at_1": recall(1, answerable), "recall_at_5": recall(5, answerable),
+        "recall_at_1": recall(1, answerable),
+        "recall_at_5": recall(5, answerable),
         "recall_at_10": recall(10, answerable),
         "mrr": round(sum(1 / o.rank for o in answerable if o.rank) / max(1, len(answerable)), 3),
         "abstention_precision": _share(abstained, lambda o: not o.item.answerable) if abstained else 100.0,
@@ -140,37 +166,63 @@ def metrics(outcomes: list[Outcome]) -> dict:
     def group_stats(group: list[Outcome]) -> dict:
         ans = [o for o in group if o.item.answerable]
         una = [o for o in group if not o.item.answerable]
-        out = {"n": len(group)}
+        out: dict[str, float] = {"n": len(group)}
         if ans:
-            out.update(fact=_share(ans, lambda o: o.fact), citation=_share(ans, lambda o: o.cited),
-                       recall_at_5=recall(5, ans), recall_at_10=recall(10, ans),
-                       false_abstention=_share(ans, lambda o: o.abstained))
+            out.update(
+                fact=_share(ans, lambda o: o.fact),
+                citation=_share(ans, lambda o: o.cited),
+                recall_at_5=recall(5, ans),
+                recall_at_10=recall(10, ans),
+                false_abstention=_share(ans, lambda o: o.abstained),
+            )
         if una:
             out["abstained"] = _share(una, lambda o: o.abstained)
         return out
 
-    m["by_kind"] = {k: group_stats([o for o in outcomes if o.item.kind == k])
-                    for k in sorted({o.item.kind for o in outcomes})}
-    m["by_tag"] = {t: group_stats([o for o in outcomes if t in o.item.tags])
-                   for t in sorted({t for o in outcomes for t in o.item.tags})}
-    m["by_style"] = {s: group_stats([o for o in outcomes if o.item.style == s])
-                     for s in sorted({o.item.style for o in outcomes})}
-    m["by_paper"] = {p: group_stats([o for o in outcomes if o.item.gold_document == p])
-                     for p in sorted({o.item.gold_document for o in outcomes if o.item.gold_document})}
+    m["by_kind"] = {
+        k: group_stats([o for o in outcomes if o.item.kind == k]) for k in sorted({o.item.kind for o in outcomes})
+    }
+    m["by_tag"] = {
+        t: group_stats([o for o in outcomes if t in o.item.tags])
+        for t in sorted({t for o in outcomes for t in o.item.tags})
+    }
+    m["by_style"] = {
+        s: group_stats([o for o in outcomes if o.item.style == s]) for s in sorted({o.item.style for o in outcomes})
+    }
+    m["by_paper"] = {
+        p: group_stats([o for o in outcomes if o.item.gold_document == p])
+        for p in sorted({o.item.gold_document for o in outcomes if o.item.gold_document})
+    }
     return m
 
 
 def run(backend: Backend, items: list[GoldItem]) -> list[Outcome]:
     cache = getattr(backend.engine, "_embed_cached", None)
-    if hasattr(cache, "cache_clear"):
+    if cache is not None and hasattr(cache, "cache_clear"):
         cache.cache_clear()  # each configuration pays for its own query embeddings (honest latency)
     return [judge(backend.ask(item), backend.texts) for item in items]
 
 
-HEADLINE = ["fact_accuracy", "citation_accuracy", "fact_and_citation", "also_cites_accuracy", "recall_at_1",
-            "recall_at_5", "recall_at_10", "mrr", "abstention_precision", "abstention_recall",
-            "false_abstention_rate", "confident_answers", "confident_correct", "answer_span_given",
-            "answer_span_correct", "median_answer_chars", "latency_p50_ms", "latency_p95_ms"]
+HEADLINE = [
+    "fact_accuracy",
+    "citation_accuracy",
+    "fact_and_citation",
+    "also_cites_accuracy",
+    "recall_at_1",
+    "recall_at_5",
+    "recall_at_10",
+    "mrr",
+    "abstention_precision",
+    "abstention_recall",
+    "false_abstention_rate",
+    "confident_answers",
+    "confident_correct",
+    "answer_span_given",
+    "answer_span_correct",
+    "median_answer_chars",
+    "latency_p50_ms",
+    "latency_p95_ms",
+]
 
 
 def table(rows: dict[str, dict], keys: list[str] = HEADLINE) -> str:
@@ -179,11 +231,16 @@ def table(rows: dict[str, dict], keys: list[str] = HEADLINE) -> str:
 
 
 def group_table(title: str, groups: dict[str, dict]) -> list[str]:
-    lines = [f"\n## {title}\n", "| group | n | fact % | citation % | recall@5 % | recall@10 % | false abstention % "
-             "| unanswerable refused % |", "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"\n## {title}\n",
+        "| group | n | fact % | citation % | recall@5 % | recall@10 % | false abstention % | unanswerable refused % |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for name, g in groups.items():
-        lines.append(f"| {name} | {g['n']} | {g.get('fact', '')} | {g.get('citation', '')} | {g.get('recall_at_5', '')}"
-                     f" | {g.get('recall_at_10', '')} | {g.get('false_abstention', '')} | {g.get('abstained', '')} |")
+        lines.append(
+            f"| {name} | {g['n']} | {g.get('fact', '')} | {g.get('citation', '')} | {g.get('recall_at_5', '')}"
+            f" | {g.get('recall_at_10', '')} | {g.get('false_abstention', '')} | {g.get('abstained', '')} |"
+        )
     return lines
 
 
@@ -206,28 +263,53 @@ def write_report(path: Path, results: dict[str, dict], outcomes: list[Outcome], 
     ]
     ablations = {k: v for k, v in results.items() if k not in ("test", "train")}
     if ablations:
-        lines += ["\n## Ablations (test split; each component removed)\n",
-                  table({"full": test, **ablations}, ["fact_accuracy", "fact_and_citation", "recall_at_5",
-                                                      "recall_at_10", "abstention_recall", "false_abstention_rate",
-                                                      "confident_correct", "median_answer_chars"])]
+        lines += [
+            "\n## Ablations (test split; each component removed)\n",
+            table(
+                {"full": test, **ablations},
+                [
+                    "fact_accuracy",
+                    "fact_and_citation",
+                    "recall_at_5",
+                    "recall_at_10",
+                    "abstention_recall",
+                    "false_abstention_rate",
+                    "confident_correct",
+                    "median_answer_chars",
+                ],
+            ),
+        ]
     lines += group_table("Test by phrasing style", test["by_style"])
     lines += group_table("Test by failure class (tag)", test["by_tag"])
     lines += group_table("Test by kind", test["by_kind"])
     lines += group_table("Test by paper", test["by_paper"])
-    misses = [o for o in outcomes if (o.item.answerable and not (o.fact and o.cited)) or
-              (not o.item.answerable and not o.abstained)]
+    misses = [
+        o
+        for o in outcomes
+        if (o.item.answerable and not (o.fact and o.cited)) or (not o.item.answerable and not o.abstained)
+    ]
     lines.append(f"\n## Test misses ({len(misses)})\n")
     for o in misses:
-        what = "answered an unanswerable question" if not o.item.answerable else \
-            ("abstained" if o.abstained else ("wrong fact" if not o.fact else "") +
-             (" · gold passage not cited" if not o.cited else ""))
+        what = (
+            "answered an unanswerable question"
+            if not o.item.answerable
+            else (
+                "abstained"
+                if o.abstained
+                else ("wrong fact" if not o.fact else "") + (" · gold passage not cited" if not o.cited else "")
+            )
+        )
         lines.append(f"### {o.item.id} ({o.item.kind}, {o.item.style}): {what.strip(' ·')}\n")
-        lines.append(f"- **Question:** {o.item.question}" + (f" (after: {' / '.join(o.item.history)})" if o.item.history else ""))
+        lines.append(
+            f"- **Question:** {o.item.question}" + (f" (after: {' / '.join(o.item.history)})" if o.item.history else "")
+        )
         if o.item.answerable:
             lines.append(f"- **Expected:** `{' | '.join(o.item.answer_patterns)}` citing “{o.item.passages[0][:160]}”")
         lines.append(f"- **Got** (confidence {o.confidence}): {o.answer[:400]}")
         for c in o.citations[:3]:
-            lines.append(f"  - [{c['n']}] {c['document_id']} {c.get('section') or ''}: “{' '.join(c['quote'].split())[:200]}”")
+            lines.append(
+                f"  - [{c['n']}] {c['document_id']} {c.get('section') or ''}: “{' '.join(c['quote'].split())[:200]}”"
+            )
         lines.append("")
     path.write_text("\n".join(lines), encoding="utf-8")
 
@@ -246,7 +328,7 @@ def check_thresholds(m: dict, path: Path = THRESHOLDS_PATH, population: str = "t
     return failures
 
 
-def ablation_engines(index) -> dict[str, object]:
+def ablation_engines(index) -> dict[str, Engine]:
     """Engines with one component removed each, composed here from the service's stages (the
     production pipeline has no switch for them)."""
     from service.engine import Engine, PipelineOptions
@@ -290,7 +372,9 @@ def main(args, settings) -> int:
     if args.assign_split:
         split = assign(items, load_split())
         save_split(split)
-        print(f"split: {sum(v == 'train' for v in split.values())} train, {sum(v == 'test' for v in split.values())} test")
+        print(
+            f"split: {sum(v == 'train' for v in split.values())} train, {sum(v == 'test' for v in split.values())} test"
+        )
         return 0
     try:
         engine = Engine(load_index(settings.index_dir, load_embedder(settings.model)))
@@ -328,10 +412,13 @@ def main(args, settings) -> int:
             for name, variant in ablation_engines(engine.index).items():
                 results[name] = metrics(run(Backend(engine=variant, texts=texts), chosen))
     if writing:
-        meta = {"date": dt.date.today().isoformat(), "index": engine.index.version,
-                "machine": f"{platform.machine()}, Python {platform.python_version()}, {os.cpu_count()} cores",
-                "trained_on": f"{engine.scorer.model.trained_on.get('questions', '?')} train questions "
-                              f"({engine.scorer.model.trained_on.get('date', 'never')})"}
+        meta = {
+            "date": dt.date.today().isoformat(),
+            "index": engine.index.version,
+            "machine": f"{platform.machine()}, Python {platform.python_version()}, {os.cpu_count()} cores",
+            "trained_on": f"{engine.scorer.model.trained_on.get('questions', '?')} train questions "
+            f"({engine.scorer.model.trained_on.get('date', 'never')})",
+        }
         if args.split != "test":
             print("the report is written for the test split only (use --split test)", file=sys.stderr)
         else:

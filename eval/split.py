@@ -11,6 +11,7 @@ questions written later, independently from the papers by people who never saw t
 answers, stratified by kind × paper: within each stratum, items are ordered by a hash of their id
 and the first share goes to test.
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -14,6 +14,7 @@ gold passage and its rendered text matches an accept pattern. Then:
 4. the final model refitted on all of train and written to `service/data/scorer.json` with the
    hash of the train items it saw. The test split is never read here.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -34,7 +35,8 @@ FOLDS = 5
 # when a date is asked") at a few sizes.
 CONFIGS = [("logistic", {"C": c}) for c in (0.03, 0.3, 3.0)] + [
     ("lightgbm", {"num_leaves": leaves, "n_estimators": trees, "learning_rate": 0.05, "min_child_samples": 10})
-    for leaves, trees in ((7, 150), (15, 300), (31, 300))]
+    for leaves, trees in ((7, 150), (15, 300), (31, 300))
+]
 
 
 @dataclass
@@ -45,7 +47,7 @@ class QuestionData:
     weight: float = 1.0  # how much this question counts (styles balanced, see style_weights)
 
 
-def style_weights(data: list["QuestionData"]) -> None:
+def style_weights(data: list[QuestionData]) -> None:
     """Members' everyday phrasing and officers' keyword phrasing count equally in fitting and in
     choosing the cut, whatever their numbers in train: the service must serve both (the gold set
     is at least half Members' phrasing by design; train happens to hold more keyword questions)."""
@@ -68,8 +70,9 @@ def candidate_matrix(engine, item: GoldItem, texts: dict[str, str]) -> QuestionD
             rendered = normalise(engine.composer.render(c))
             # Right when it quotes a gold passage (or an accepted alternative) and says the accepted
             # answer: a pattern alone would also credit any sentence that merely names the answer.
-            if overlaps(c.start, c.end, spans.get(c.doc_id, [])) and \
-                    any(re.search(p, rendered) for p in item.answer_patterns):
+            if overlaps(c.start, c.end, spans.get(c.doc_id, [])) and any(
+                re.search(p, rendered) for p in item.answer_patterns
+            ):
                 y[i] = 1.0
     return QuestionData(item, x, y)
 
@@ -92,17 +95,25 @@ def fit(data: list[QuestionData], kind: str, params: dict) -> ScorerModel:
         from sklearn.linear_model import LogisticRegression
 
         m = LogisticRegression(C=params["C"], class_weight="balanced", max_iter=3000).fit(
-            (xs - mean) / scale, ys, sample_weight=row_weights)
-        return ScorerModel(names, mean.round(6).tolist(), scale.round(6).tolist(), m.coef_[0].round(6).tolist(),
-                           round(float(m.intercept_[0]), 6))
+            (xs - mean) / scale, ys, sample_weight=row_weights
+        )
+        return ScorerModel(
+            names,
+            mean.round(6).tolist(),
+            scale.round(6).tolist(),
+            m.coef_[0].round(6).tolist(),
+            round(float(m.intercept_[0]), 6),
+        )
     import lightgbm
 
-    ranker = lightgbm.LGBMRanker(objective="lambdarank", random_state=0, n_jobs=1, verbose=-1,
-                                 deterministic=True, force_row_wise=True, **params)
+    ranker = lightgbm.LGBMRanker(
+        objective="lambdarank", random_state=0, n_jobs=1, verbose=-1, deterministic=True, force_row_wise=True, **params
+    )
     ranker.fit(xs, ys.astype(int), group=[len(d.x) for d in rows], sample_weight=row_weights)
     zeros = [0.0] * len(names)
-    return ScorerModel(names, zeros, [1.0] * len(names), zeros, 0.0, kind="lightgbm",
-                       booster=ranker.booster_.model_to_string())
+    return ScorerModel(
+        names, zeros, [1.0] * len(names), zeros, 0.0, kind="lightgbm", booster=ranker.booster_.model_to_string()
+    )
 
 
 def _folds(data: list[QuestionData], k: int) -> list[int]:
@@ -115,8 +126,8 @@ def out_of_fold(data: list[QuestionData], kind: str, params: dict, k: int = FOLD
     folds = _folds(data, k)
     result: list[tuple[float, bool]] = [(float("-inf"), False)] * len(data)
     for f in range(k):
-        model = fit([d for d, g in zip(data, folds) if g != f], kind, params)
-        for i, (d, g) in enumerate(zip(data, folds)):
+        model = fit([d for d, g in zip(data, folds, strict=True) if g != f], kind, params)
+        for i, (d, g) in enumerate(zip(data, folds, strict=True)):
             if g != f or not len(d.x):
                 continue
             raw = model.raw(d.x)
@@ -125,15 +136,16 @@ def out_of_fold(data: list[QuestionData], kind: str, params: dict, k: int = FOLD
     return result
 
 
-def platt(scores: list[tuple[float, bool]], weights: list[float] | None = None,
-          unknown: list[float] | None = None) -> tuple[float, float, float]:
+def platt(
+    scores: list[tuple[float, bool]], weights: list[float] | None = None, unknown: list[float] | None = None
+) -> tuple[float, float, float]:
     """Platt scaling of the top candidate's raw score, with the share of the question's words the
     papers never use as a second input: (a, b, c) in sigmoid(a·raw + c·unknown + b)."""
     from sklearn.linear_model import LogisticRegression
 
     weights = weights or [1.0] * len(scores)
     unknown = unknown or [0.0] * len(scores)
-    usable = [(s, ok, w, u) for (s, ok), w, u in zip(scores, weights, unknown) if np.isfinite(s)]
+    usable = [(s, ok, w, u) for (s, ok), w, u in zip(scores, weights, unknown, strict=True) if np.isfinite(s)]
     x = np.array([[s, u] for s, _, _, u in usable])
     y = np.array([ok for _, ok, _, _ in usable], dtype=int)
     if len(set(y)) < 2:
@@ -149,8 +161,13 @@ WRONG_ANSWER_COST = 1.0
 FALSE_ABSTENTION_COST = 1.0
 
 
-def choose_cut(probs: list[float], right: list[bool], answerable: list[bool],
-               weights: list[float] | None = None, allowed=lambda cut: True) -> float:
+def choose_cut(
+    probs: list[float],
+    right: list[bool],
+    answerable: list[bool],
+    weights: list[float] | None = None,
+    allowed=lambda cut: True,
+) -> float:
     """The cut maximising right answers + unanswerable questions refused − wrong answers given −
     answerable questions refused, among the cuts `allowed` accepts (the gate's floors)."""
     weights = weights or [1.0] * len(probs)
@@ -160,7 +177,7 @@ def choose_cut(probs: list[float], right: list[bool], answerable: list[bool],
         if not allowed(cut):
             continue
         gain = 0.0
-        for p, ok, a, w in zip(probs, right, answerable, weights):
+        for p, ok, a, w in zip(probs, right, answerable, weights, strict=True):
             if p >= cut:
                 gain += w if (ok and a) else -WRONG_ANSWER_COST * w
             else:
@@ -191,49 +208,66 @@ def floors_allow(engine, model: ScorerModel, items: list[GoldItem], texts: dict[
         judged = []
         for o in outcomes:  # what each round-1 question would get with this cut
             refused = o.confidence < cut
-            judged.append(dataclasses.replace(o, abstained=refused, fact=o.fact and not refused,
-                                              cited=o.cited and not refused))
+            judged.append(
+                dataclasses.replace(o, abstained=refused, fact=o.fact and not refused, cited=o.cited and not refused)
+            )
         return not check_thresholds(metrics(judged), population="round1")
 
     log(f"round-1 floors checked on {len(floor_items)} train questions")
     return allowed
 
 
-def train(engine, items: list[GoldItem], texts: dict[str, str], log=print,
-          data: list[QuestionData] | None = None) -> ScorerModel:
+def train(
+    engine, items: list[GoldItem], texts: dict[str, str], log=print, data: list[QuestionData] | None = None
+) -> ScorerModel:
     data = data if data is not None else [candidate_matrix(engine, it, texts) for it in items]
     style_weights(data)
     weights = [d.weight for d in data]
     answerable = [d.item.answerable for d in data]
     reachable = sum(1 for d in data if d.y.any())
-    log(f"train: {len(data)} questions, {sum(answerable)} answerable, {reachable} with a correct candidate; "
-        f"{sum(len(d.x) for d in data)} candidates")
-    best, best_acc, best_oof = CONFIGS[0], -1.0, None
+    log(
+        f"train: {len(data)} questions, {sum(answerable)} answerable, {reachable} with a correct candidate; "
+        f"{sum(len(d.x) for d in data)} candidates"
+    )
+    best, best_acc = CONFIGS[0], -1.0
+    best_oof: list[tuple[float, bool]] = []  # set by the first configuration (accuracy is never negative)
     for kind, params in CONFIGS:
         oof = out_of_fold(data, kind, params)
-        acc = sum(w for (_, ok), a, w in zip(oof, answerable, weights) if a and ok) / \
-            max(1e-9, sum(w for a, w in zip(answerable, weights) if a))
+        acc = sum(w for (_, ok), a, w in zip(oof, answerable, weights, strict=True) if a and ok) / max(
+            1e-9, sum(w for a, w in zip(answerable, weights, strict=True) if a)
+        )
         log(f"  {kind} {params}: out-of-fold top-1 accuracy on answerable (styles weighted equally) {100 * acc:.1f}%")
         if acc > best_acc:
             best, best_acc, best_oof = (kind, params), acc, oof
     unknown = [engine.scorer.unknown_share(engine.analyzer.run(d.item.question, d.item.history)) for d in data]
     a, b, c = platt(best_oof, weights, unknown)
-    probs = [1 / (1 + np.exp(-(a * s + c * u + b))) if np.isfinite(s) else 0.0 for (s, _), u in zip(best_oof, unknown)]
+    probs = [
+        1 / (1 + np.exp(-(a * s + c * u + b))) if np.isfinite(s) else 0.0
+        for (s, _), u in zip(best_oof, unknown, strict=True)
+    ]
     model = fit(data, *best)
     model.platt_a, model.platt_b, model.platt_unknown = round(a, 6), round(b, 6), round(c, 6)
     allowed = floors_allow(engine, model, items, texts, log)
     cut = choose_cut([float(p) for p in probs], [ok for _, ok in best_oof], answerable, weights, allowed)
     model.abstain_below = cut
     ids = hashlib.sha256("\n".join(sorted(it.id + "\0" + it.question for it in items)).encode()).hexdigest()
-    model.trained_on = {"split": "train", "questions": len(items), "items_sha256": ids, "model": best[0],
-                        "params": best[1], "oof_top1_answerable": round(100 * best_acc, 1),
-                        "date": dt.date.today().isoformat()}
-    kept = [(ok and an) for p, (_, ok), an in zip(probs, best_oof, answerable) if p >= cut]
-    refused = sum(1 for p, an in zip(probs, answerable) if p < cut and not an)
-    log(f"chosen {best}; Platt a={a:.3f} b={b:.3f} unknown-words c={c:.3f}; abstain below {cut}: out of fold, "
+    model.trained_on = {
+        "split": "train",
+        "questions": len(items),
+        "items_sha256": ids,
+        "model": best[0],
+        "params": best[1],
+        "oof_top1_answerable": round(100 * best_acc, 1),
+        "date": dt.date.today().isoformat(),
+    }
+    kept = [(ok and an) for p, (_, ok), an in zip(probs, best_oof, answerable, strict=True) if p >= cut]
+    refused = sum(1 for p, an in zip(probs, answerable, strict=True) if p < cut and not an)
+    answered = sum(1 for p, an in zip(probs, answerable, strict=True) if p >= cut and an)
+    log(
+        f"chosen {best}; Platt a={a:.3f} b={b:.3f} unknown-words c={c:.3f}; abstain below {cut}: out of fold, "
         f"{sum(kept)} right / {len(kept) - sum(kept)} wrong answers given, {refused}/{answerable.count(False)} "
-        f"unanswerable refused, {sum(answerable) - sum(1 for p, an in zip(probs, answerable) if p >= cut and an)} "
-        f"answerable refused")
+        f"unanswerable refused, {sum(answerable) - answered} answerable refused"
+    )
     return model
 
 
@@ -264,7 +298,7 @@ def main(args, settings) -> int:
     model.save(MODEL_FILE)
     print(f"wrote {MODEL_FILE}")
     if model.kind == "logistic":
-        print(json.dumps(dict(zip(model.names, model.coef)), indent=1))
+        print(json.dumps(dict(zip(model.names, model.coef, strict=True)), indent=1))
     return 0
 
 
@@ -276,11 +310,22 @@ def cross_fitted_data(items: list[GoldItem], texts: dict[str, str], settings, re
     takes two encoder fine-tunes and two index builds, and refitting the scorer alone needs none."""
     import pickle
 
-    from indexer.store import current_version_dir
+    from indexer.store import IndexLoadError, current_version_dir
 
-    key = hashlib.sha256(json.dumps([recipe.name, current_version_dir(settings.index_dir).name, feature_names(),
-                                     [(it.id, it.question, it.history, it.passages, it.answer_patterns)
-                                      for it in items]], sort_keys=True).encode()).hexdigest()[:16]
+    version = current_version_dir(settings.index_dir)
+    if version is None:  # (the caller has loaded the index, so there is a live version)
+        raise IndexLoadError(f"there is no index in {settings.index_dir}")
+    key = hashlib.sha256(
+        json.dumps(
+            [
+                recipe.name,
+                version.name,
+                feature_names(),
+                [(it.id, it.question, it.history, it.passages, it.answer_patterns) for it in items],
+            ],
+            sort_keys=True,
+        ).encode()
+    ).hexdigest()[:16]
     cache = settings.index_dir / f"crossfit-{key}.pkl"
     if cache.exists():
         print(f"cross-fitted features from {cache}")
@@ -312,16 +357,18 @@ def _cross_fit(items: list[GoldItem], texts: dict[str, str], settings, recipe) -
     by_id: dict[str, QuestionData] = {}
     with tempfile.TemporaryDirectory(prefix="minutes-qa-crossfit-") as tmp:
         for f in range(CROSS_FIT_FOLDS):
-            rest = [it for it, g in zip(items, folds) if g != f]
+            rest = [it for it, g in zip(items, folds, strict=True) if g != f]
             pairs = encoder_pairs(rest, settings.corpus_dir, recipe.sentence_pairs, recipe.hard_negatives)
             fold_recipe = replace(recipe, pairs_sha256=pairs_hash(pairs), pairs=len(pairs))
-            print(f"cross-fit fold {f + 1}/{CROSS_FIT_FOLDS}: encoder on {len(pairs)} pairs of the other fold …",
-                  flush=True)
+            print(
+                f"cross-fit fold {f + 1}/{CROSS_FIT_FOLDS}: encoder on {len(pairs)} pairs of the other fold …",
+                flush=True,
+            )
             folder = finetune(pairs, fold_recipe, Path(tmp) / f"encoder-{f}")
             embedder = MiniLMEmbedder(path=str(folder), name=fold_recipe.name)
             build_index(settings.corpus_dir, Path(tmp) / f"index-{f}", embedder, progress=False)
             engine = Engine(load_index(Path(tmp) / f"index-{f}", embedder), model=default_model(), query_cache_size=0)
-            for it, g in zip(items, folds):
+            for it, g in zip(items, folds, strict=True):
                 if g == f:
                     by_id[it.id] = candidate_matrix(engine, it, texts)
     return [by_id[it.id] for it in items]
@@ -334,8 +381,9 @@ def _folds_of(items: list[GoldItem], k: int, salt: str = "") -> list[int]:
 
 
 # -- the encoder -------------------------------------------------------------------------------
-def encoder_pairs(items: list[GoldItem], corpus_dir, sentence_pairs: bool = False,
-                  hard_negatives: int = 0) -> list[tuple[str, ...]]:
+def encoder_pairs(
+    items: list[GoldItem], corpus_dir, sentence_pairs: bool = False, hard_negatives: int = 0
+) -> list[tuple[str, ...]]:
     """Training examples for the encoder from train questions, from the corpus as the indexer
     splits it (no index or encoder needed): (standalone question, text of a passage holding its gold
     answer), and with `sentence_pairs` also (question, each sentence holding it). With
@@ -381,8 +429,9 @@ def _hard_negatives(lexical, chunks, question: str, item: GoldItem, n: int) -> l
     out: list[str] = []
     for j in order[:50]:
         doc, c = chunks[int(j)]
-        if overlaps(c.start, c.end, passage_spans(doc.text, item.passages)) or \
-                any(re.search(p, normalise(c.search_text)) for p in item.answer_patterns):
+        if overlaps(c.start, c.end, passage_spans(doc.text, item.passages)) or any(
+            re.search(p, normalise(c.search_text)) for p in item.answer_patterns
+        ):
             continue
         out.append(c.search_text)
         if len(out) == n:
@@ -407,10 +456,21 @@ def main_encoder(args, settings) -> int:
         # train folds they lifted sentence-level recall (keyword 62.4 → 69.3% first) but not
         # everyday passage recall@20 (67.6 → 64.8%), and the cross-fitted scorer's out-of-fold
         # top-1 accuracy on train fell from 56.9 to 54.3% (bench/RESULTS.md, 2026-11-28).
-        options = {"sentence_pairs": False, "hard_negatives": 0, "mask_same_question": False}
-        pairs = encoder_pairs(train_items, settings.corpus_dir, options["sentence_pairs"], options["hard_negatives"])
-        recipe = Recipe(base=MINILM_NAME, epochs=3, learning_rate=3e-5, batch_size=16, scale=20.0, seed=0,
-                        pairs_sha256=pairs_hash(pairs), pairs=len(pairs), **options)
+        sentence_pairs, hard_negatives, mask_same_question = False, 0, False
+        pairs = encoder_pairs(train_items, settings.corpus_dir, sentence_pairs, hard_negatives)
+        recipe = Recipe(
+            base=MINILM_NAME,
+            epochs=3,
+            learning_rate=3e-5,
+            batch_size=16,
+            scale=20.0,
+            seed=0,
+            pairs_sha256=pairs_hash(pairs),
+            pairs=len(pairs),
+            sentence_pairs=sentence_pairs,
+            hard_negatives=hard_negatives,
+            mask_same_question=mask_same_question,
+        )
         save_recipe(recipe)
     else:
         pairs = encoder_pairs(train_items, settings.corpus_dir, recipe.sentence_pairs, recipe.hard_negatives)

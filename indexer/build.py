@@ -1,4 +1,5 @@
 """`build_index`: corpus folder → a new published index version (incremental, atomic)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -7,6 +8,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -80,7 +82,9 @@ def _previous_vectors(root: Path, model: str) -> tuple[dict[str, np.ndarray], se
         keys = json.loads((vdir / "vector_keys.json").read_text(encoding="utf-8"))
         vectors = np.load(vdir / "vectors.npy", allow_pickle=False)
         chunk_keys = set(json.loads((vdir / "chunks.json").read_text(encoding="utf-8"))["keys"])
-        return dict(zip(keys, vectors)), chunk_keys
+        # Not strict: a version may carry no keys at all (the scale benchmark writes synthetic
+        # vectors with an empty key list), and then nothing is reused.
+        return dict(zip(keys, vectors, strict=False)), chunk_keys
     except (IndexLoadError, OSError, ValueError, KeyError):
         return {}, set()
 
@@ -97,8 +101,15 @@ def index_status(corpus_dir: Path, root: Path, model: str) -> tuple[bool, str]:
     return True, f"index {vdir.name} is up to date"
 
 
-def build_index(corpus_dir: Path, root: Path, embedder: Embedder, *, force: bool = False,
-                on_error: str = "fail", progress: bool = True) -> BuildReport:
+def build_index(
+    corpus_dir: Path,
+    root: Path,
+    embedder: Embedder,
+    *,
+    force: bool = False,
+    on_error: str = "fail",
+    progress: bool = True,
+) -> BuildReport:
     started = time.perf_counter()
     metas = load_manifest(corpus_dir)
     chash = corpus_hash(corpus_dir, metas, PARSER_VERSION)
@@ -125,13 +136,15 @@ def build_index(corpus_dir: Path, root: Path, embedder: Embedder, *, force: bool
     chunk_texts = [c.search_text for d in docs for c in d.chunks]
     sentence_texts = [d.text[s:e] for d in docs for (_, s, e) in d.sentences]
     # Lexical text of a sentence: itself plus where it sits and which meeting it is from.
-    sentence_lexical = [f"{_meta_line(d)}\n{d.chunks[ci].section or ''}\n{d.text[s:e]}" for d in docs for (ci, s, e) in d.sentences]
+    sentence_lexical = [
+        f"{_meta_line(d)}\n{d.chunks[ci].section or ''}\n{d.text[s:e]}" for d in docs for (ci, s, e) in d.sentences
+    ]
     chunk_lexical = [f"{_meta_line(d)}\n{c.search_text}" for d in docs for c in d.chunks]
     all_texts = chunk_texts + sentence_texts
     keys = [_key(model, t) for t in all_texts]
     old_vectors, old_chunk_keys = ({}, set()) if force else _previous_vectors(root, model)
 
-    missing = sorted({k: t for k, t in zip(keys, all_texts) if k not in old_vectors}.items())
+    missing = sorted({k: t for k, t in zip(keys, all_texts, strict=True) if k not in old_vectors}.items())
     new_vectors: dict[str, np.ndarray] = {}
     if missing:
         batch = 256
@@ -141,17 +154,21 @@ def build_index(corpus_dir: Path, root: Path, embedder: Embedder, *, force: bool
 
             bar = tqdm(total=len(missing), desc="embedding", unit="text")
         for i in range(0, len(missing), batch):
-            part = missing[i:i + batch]
+            part = missing[i : i + batch]
             vecs = embedder.encode([t for _, t in part])
-            new_vectors.update({k: v for (k, _), v in zip(part, vecs)})
+            new_vectors.update({k: v for (k, _), v in zip(part, vecs, strict=True)})
             if bar:
                 bar.update(len(part))
         if bar:
             bar.close()
     lookup = {**old_vectors, **new_vectors}
-    vectors = np.stack([lookup[k] for k in keys]).astype(np.float32) if keys else np.zeros((0, embedder.dimension), np.float32)
+    vectors = (
+        np.stack([lookup[k] for k in keys]).astype(np.float32)
+        if keys
+        else np.zeros((0, embedder.dimension), np.float32)
+    )
 
-    chunk_keys = keys[:len(chunk_texts)]
+    chunk_keys = keys[: len(chunk_texts)]
     writer = IndexWriter(root)
     try:
         _write_version(writer, docs, vectors, keys, chunk_keys, len(chunk_texts), chunk_lexical, sentence_lexical)
@@ -200,11 +217,22 @@ def _meta_line(d: ParsedDocument) -> str:
     return " ".join(x for x in (m.title, m.body, date) if x)
 
 
-def _write_version(writer: IndexWriter, docs: list[ParsedDocument], vectors: np.ndarray, keys: list[str],
-                   chunk_keys: list[str], n_chunks: int, chunk_lexical: list[str], sentence_lexical: list[str]) -> None:
+def _write_version(
+    writer: IndexWriter,
+    docs: list[ParsedDocument],
+    vectors: np.ndarray,
+    keys: list[str],
+    chunk_keys: list[str],
+    n_chunks: int,
+    chunk_lexical: list[str],
+    sentence_lexical: list[str],
+) -> None:
     import faiss
 
-    documents, chunks, sentences, units = [], [], [], []
+    documents: list[dict[str, Any]] = []
+    chunks: list[dict[str, Any]] = []
+    sentences: list[list[int]] = []
+    units: list[dict[str, Any]] = []
     for d in docs:
         documents.append({**d.meta.to_dict(), "text": d.text, "sections": [s.__dict__ for s in d.sections]})
         base = len(chunks)

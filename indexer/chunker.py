@@ -5,9 +5,10 @@ too long). Each table row becomes a self-describing passage that repeats the col
 headers beside its cells; a row too long for the model is split into one passage per
 cell. Chunks carry their section path and the innermost minute/item number.
 """
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from indexer.models import Chunk, Section, TableCell
 from indexer.sentences import split_sentences
@@ -19,8 +20,13 @@ BLANK = "(blank)"
 
 
 class Chunker:
-    def __init__(self, count_budget_tokens: Callable[[str], int], count_model_tokens: Callable[[str], int],
-                 model_max_tokens: int, budget: int = TEXT_TOKEN_BUDGET) -> None:
+    def __init__(
+        self,
+        count_budget_tokens: Callable[[str], int],
+        count_model_tokens: Callable[[str], int],
+        model_max_tokens: int,
+        budget: int = TEXT_TOKEN_BUDGET,
+    ) -> None:
         self.count_budget = count_budget_tokens
         self.count_model = count_model_tokens
         self.model_max = model_max_tokens
@@ -50,15 +56,27 @@ class Chunker:
                 self._table(doc_id, text, block, path, item, chunks, sentences)
                 label = None
                 continue
-            body = text[block.start:block.end]
+            body = text[block.start : block.end]
             head = "\n".join(x for x in (path, label) if x)
             self._text(doc_id, text, block.start, block.end, path, item, chunks, sentences, prefix=head)
             label = body if _is_label(body) else None
         return sections, chunks, sentences
 
     # -- text -------------------------------------------------------------------------
-    def _text(self, doc_id, text, start, end, path, item, chunks, sentences, kind="text",
-              prefix: str | None = None, extra: dict | None = None) -> None:
+    def _text(
+        self,
+        doc_id,
+        text,
+        start,
+        end,
+        path,
+        item,
+        chunks,
+        sentences,
+        kind="text",
+        prefix: str | None = None,
+        extra: dict | None = None,
+    ) -> None:
         head = prefix if prefix is not None else (path or "")
         spans = split_sentences(text[start:end], start) or [(start, end)]
         window: list[tuple[int, int]] = []
@@ -71,7 +89,7 @@ class Chunker:
 
         for span in spans:
             candidate = window + [span]
-            if window and not self.fits(f"{head}\n{text[candidate[0][0]:candidate[-1][1]]}"):
+            if window and not self.fits(f"{head}\n{text[candidate[0][0] : candidate[-1][1]]}"):
                 emit(window)
                 window = [span]
             else:
@@ -89,8 +107,10 @@ class Chunker:
             filled_cells = [c for c in row if c.text] or row
             start, end = filled_cells[0].start, filled_cells[-1].end  # quote from first to last filled cell
             if headers is not None and r > block.header_row:
-                cells = [TableCell(headers[c] if c < len(headers) else "", cell.text, cell.start, cell.end)
-                         for c, cell in enumerate(row)]
+                cells = [
+                    TableCell(headers[c] if c < len(headers) else "", cell.text, cell.start, cell.end)
+                    for c, cell in enumerate(row)
+                ]
                 label_i = next((i for i, c in enumerate(cells) if c.header and c.text), None)
                 if label_i is None:
                     continue
@@ -115,9 +135,19 @@ class Chunker:
                 if not cell.text or (cell.text == label and cell.header):
                     continue
                 prefix = f"{lead}\n{label} — {cell.header or label}:"
-                self._text(doc_id, text, cell.start, cell.end, path, item, chunks, sentences,
-                           kind="table_cell", prefix=prefix, extra={"caption": block.caption, "row_label": label,
-                                                                     "cells": [cell]})
+                self._text(
+                    doc_id,
+                    text,
+                    cell.start,
+                    cell.end,
+                    path,
+                    item,
+                    chunks,
+                    sentences,
+                    kind="table_cell",
+                    prefix=prefix,
+                    extra={"caption": block.caption, "row_label": label, "cells": [cell]},
+                )
 
 
 def _is_label(body: str) -> bool:
@@ -130,7 +160,7 @@ def _sections(text: str, blocks: list[Block]) -> list[Section]:
     sections = []
     for i, h in enumerate(heads):
         end = len(text)
-        for later in heads[i + 1:]:
+        for later in heads[i + 1 :]:
             if later.depth <= h.depth:
                 end = later.start
                 break

@@ -1,4 +1,5 @@
 """The corpus folder: papers plus `manifest.yaml`, checked against each other."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -98,7 +99,8 @@ def load_manifest(corpus_dir: Path) -> list[DocumentMeta]:
 
     listed = {m.file for m in metas}
     unlisted = sorted(
-        p.name for p in corpus_dir.iterdir()
+        p.name
+        for p in corpus_dir.iterdir()
         if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES and p.name not in listed
     )
     if unlisted:

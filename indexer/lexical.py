@@ -3,28 +3,41 @@
 The tokenizer keeps what council papers are searched by: amounts ("£4.6", "4.6"),
 percentages ("83%", "83"), years and minute numbers ("1839"), as well as words.
 """
+
 from __future__ import annotations
 
 import functools
 import re
 from pathlib import Path
 
-import snowballstemmer
-
 import numpy as np
+import snowballstemmer
 
 _STEMMER = snowballstemmer.stemmer("english")
 # A few equivalences that council papers need and stemming cannot give ("chaired" / "Chairman").
-_SYNONYMS = {"percentage": "percent", "percentages": "percent", "cent": "percent",
-             "chairman": "chair", "chairwoman": "chair", "chairperson": "chair", "chaired": "chair", "chairs": "chair",
-             "finish": "end", "finished": "end", "finishes": "end", "ended": "end", "ends": "end"}
+_SYNONYMS = {
+    "percentage": "percent",
+    "percentages": "percent",
+    "cent": "percent",
+    "chairman": "chair",
+    "chairwoman": "chair",
+    "chairperson": "chair",
+    "chaired": "chair",
+    "chairs": "chair",
+    "finish": "end",
+    "finished": "end",
+    "finishes": "end",
+    "ended": "end",
+    "ends": "end",
+}
 _TOKEN = re.compile(r"£?\d+(?:[.,]\d+)*%?|[a-z]+(?:'[a-z]+)?", re.I)
 STOPWORDS = frozenset(
     """a an the and or of to in on at by for from with without as is are was were be been being it its this that
     these those there their they them he she his her we our you your i me my what which who whom whose when where
     why how did do does done has have had will would shall should can could may might must not no nor so than then
     too very into onto over under about also any all each such only own same other some more most just if but
-    s t any up out off again further once here both few before after above below between through during get got""".split()
+    s t any up out off again further once here both few before after above below between through
+    during get got""".split()
 )
 
 
@@ -61,7 +74,7 @@ class LexicalIndex:
         self.size = int(bm25.scores["num_docs"])
 
     @classmethod
-    def build(cls, texts: list[str]) -> "LexicalIndex":
+    def build(cls, texts: list[str]) -> LexicalIndex:
         import bm25s
 
         bm25 = bm25s.BM25()
@@ -72,7 +85,7 @@ class LexicalIndex:
         self._bm25.save(str(directory), show_progress=False)
 
     @classmethod
-    def load(cls, directory: Path) -> "LexicalIndex":
+    def load(cls, directory: Path) -> LexicalIndex:
         import bm25s
 
         return cls(bm25s.BM25.load(str(directory), show_progress=False))

@@ -3,6 +3,7 @@
 Every span (`start`, `end`) indexes the document's canonical clean text, so
 `document.text[start:end]` reproduces the chunk, sentence or cell exactly.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -69,7 +70,7 @@ class Chunk:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Chunk":
+    def from_dict(cls, d: dict[str, Any]) -> Chunk:
         d = dict(d)
         d["cells"] = [TableCell(**c) for c in d.get("cells", [])]
         return cls(**d)

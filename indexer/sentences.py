@@ -3,6 +3,7 @@
 pysbd occasionally splits inside a token ("c." | "£7.5m"); a split with no white space
 between the two pieces cannot be a sentence boundary, so such pieces are re-joined.
 """
+
 from __future__ import annotations
 
 import functools
@@ -48,7 +49,7 @@ def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
                 spans = [[0, len(line)]]
                 break
             end = found + len(stripped)
-            if spans and found == spans[-1][1] and not _WS.match(line[found - 1:found] or " "):
+            if spans and found == spans[-1][1] and not _WS.match(line[found - 1 : found] or " "):
                 spans[-1][1] = end  # split inside a token: not a boundary
             else:
                 spans.append([found, end])

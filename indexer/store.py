@@ -11,6 +11,7 @@ and only then rewrites CURRENT, so a crash at any point leaves the previous inde
 The manifest records a sha256 of every file, so truncation or corruption is detected
 on load instead of answering from a half-written index.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -89,7 +90,8 @@ def verify_files(version_dir: Path, manifest: dict[str, Any]) -> None:
 def check_compatible(manifest: dict[str, Any], model_name: str) -> None:
     if manifest.get("format_version") != FORMAT_VERSION:
         raise IndexLoadError(
-            f"the index has format version {manifest.get('format_version')}, this program reads version {FORMAT_VERSION}"
+            f"the index has format version {manifest.get('format_version')}, "
+            f"this program reads version {FORMAT_VERSION}"
         )
     if manifest.get("model") != model_name:
         raise IndexLoadError(

@@ -6,10 +6,12 @@ spans. Headings are recognised from markdown `#` lines, bold-only lines, numbere
 lines ("319 Alternative Delivery Model", "6.4. Option 3 …", "D5. …") and the
 number-on-its-own-line form of web minutes ("1839." then the title).
 """
+
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Literal
 
 from indexer.inline import clean_inline
 
@@ -92,8 +94,13 @@ def _join_split_bold(lines: list[str]) -> list[str]:
     i = 0
     while i < len(lines):
         line = lines[i]
-        if line.lstrip().startswith("**") and line.count("**") == 1 and i + 1 < len(lines) \
-                and lines[i + 1].rstrip().endswith("**") and lines[i + 1].count("**") == 1:
+        if (
+            line.lstrip().startswith("**")
+            and line.count("**") == 1
+            and i + 1 < len(lines)
+            and lines[i + 1].rstrip().endswith("**")
+            and lines[i + 1].count("**") == 1
+        ):
             out.append(line.rstrip() + " " + lines[i + 1].strip())
             i += 2
             continue
@@ -102,11 +109,21 @@ def _join_split_bold(lines: list[str]) -> list[str]:
     return out
 
 
-def _raw_blocks(source: str) -> list[tuple[str, object]]:
+# A raw block: its kind and what the kind carries.
+RawBlock = (
+    tuple[Literal["numbered"], tuple[str, str]]  # (number, title line)
+    | tuple[Literal["md_heading"], str]
+    | tuple[Literal["bullet"], tuple[int, str]]  # (level, text)
+    | tuple[Literal["para"], list[str]]  # lines
+    | tuple[Literal["table"], list[str]]  # tab-separated rows
+)
+
+
+def _raw_blocks(source: str) -> list[RawBlock]:
     """Group source lines into raw blocks before any text is written."""
     lines = source.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ").replace("\ufeff", "").split("\n")
     lines = _join_split_bold(lines)
-    blocks: list[tuple[str, object]] = []
+    blocks: list[RawBlock] = []
     para: list[str] = []
 
     def flush() -> None:
@@ -123,7 +140,7 @@ def _raw_blocks(source: str) -> list[tuple[str, object]]:
             continue
         if "\t" in line:
             flush()
-            rows = []
+            rows: list[str] = []
             while i < len(lines) and "\t" in lines[i]:
                 rows.append(lines[i])
                 i += 1
@@ -151,8 +168,9 @@ def _raw_blocks(source: str) -> list[tuple[str, object]]:
             blocks.append(("bullet", (level, b.group("text"))))
             i += 1
             continue
-        if blocks and blocks[-1][0] == "bullet" and not para and line.startswith((" ", "\t")):
-            level, text = blocks[-1][1]  # indented continuation of a bullet
+        last = blocks[-1] if blocks else None
+        if last is not None and last[0] == "bullet" and not para and line.startswith((" ", "\t")):
+            level, text = last[1]  # indented continuation of a bullet
             blocks[-1] = ("bullet", (level, text + " " + line.strip()))
             i += 1
             continue
@@ -171,7 +189,7 @@ def parse_structure(source: str) -> tuple[str, list[Block]]:
         if not blocks:
             return
         prev = blocks[-1].kind
-        same_run = (kind == prev == "bullet")
+        same_run = kind == prev == "bullet"
         w.write("\n" if same_run else "\n\n")
 
     def add_heading(number: str | None, label: str) -> None:
@@ -189,8 +207,13 @@ def parse_structure(source: str) -> tuple[str, list[Block]]:
             return
         prev = blocks[-1] if blocks else None
         # A paragraph cut by a page break continues in lower case: re-join it.
-        if prev and prev.kind in ("paragraph", "bullet") and kind == "paragraph" and text[:1].islower() \
-                and not w.parts[-1].rstrip().endswith(_TERMINAL[:1] + ("?", "!", ":")):
+        if (
+            prev
+            and prev.kind in ("paragraph", "bullet")
+            and kind == "paragraph"
+            and text[:1].islower()
+            and not w.parts[-1].rstrip().endswith(_TERMINAL[:1] + ("?", "!", ":"))
+        ):
             _, end = w.write(" " + text)
             prev.end = end
             return
@@ -199,12 +222,12 @@ def parse_structure(source: str) -> tuple[str, list[Block]]:
         start, end = w.write(prefix + text)
         blocks.append(Block(kind, start, end, depth=depth))
 
-    for kind, payload in _raw_blocks(source):
-        if kind == "numbered":
-            number, title = payload  # type: ignore[misc]
+    for block in _raw_blocks(source):
+        if block[0] == "numbered":
+            number, title = block[1]
             add_heading(number, f"{number}. {title.strip()}")
-        elif kind == "md_heading":
-            text = clean_inline(str(payload)).replace("\n", " ")
+        elif block[0] == "md_heading":
+            text = clean_inline(block[1]).replace("\n", " ")
             if not text:
                 continue
             if len(text.split()) > 14 or text.endswith("."):
@@ -212,11 +235,11 @@ def parse_structure(source: str) -> tuple[str, list[Block]]:
                 continue
             numbered = _numbered_heading(text)
             add_heading(numbered[0] if numbered else None, text)
-        elif kind == "bullet":
-            level, text = payload  # type: ignore[misc]
+        elif block[0] == "bullet":
+            level, text = block[1]
             add_text("bullet", text, depth=level)
-        elif kind == "para":
-            lines = payload  # type: ignore[assignment]
+        elif block[0] == "para":
+            lines = block[1]
             if len(lines) == 1:
                 bold = _BOLD_LINE.match(lines[0])
                 line = clean_inline(lines[0])
@@ -228,8 +251,8 @@ def parse_structure(source: str) -> tuple[str, list[Block]]:
                     add_heading(None, bold.group(1))
                     continue
             add_text("paragraph", "\n".join(lines))
-        elif kind == "table":
-            _add_table(w, blocks, payload, separate)  # type: ignore[arg-type]
+        elif block[0] == "table":
+            _add_table(w, blocks, block[1], separate)
     _attach_captions(blocks, w.text())
     return w.text(), blocks
 
@@ -271,7 +294,7 @@ def _attach_captions(blocks: list[Block], text: str) -> None:
             continue
         for j in (i + 1, i - 1):
             if 0 <= j < len(blocks) and blocks[j].kind == "paragraph":
-                para = text[blocks[j].start:blocks[j].end]
+                para = text[blocks[j].start : blocks[j].end]
                 if _FIGURE.match(para) and len(para.split()) <= 25:
                     block.caption = para
                     break

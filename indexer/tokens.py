@@ -4,6 +4,7 @@ tiktoken downloads its BPE file on first use, which fails on a machine without
 internet. It looks in TIKTOKEN_CACHE_DIR first, under the sha1 of the file's URL, so
 we seed that cache once, after checking the file's sha256.
 """
+
 from __future__ import annotations
 
 import functools

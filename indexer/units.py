@@ -9,6 +9,7 @@ Sentences are already retrievable on their own; these units are what a sentence 
 Headings, titles and captions become `label` context, never units of their own. Genre patterns
 live in `indexer/data/genre.yaml`.
 """
+
 from __future__ import annotations
 
 import bisect
@@ -33,8 +34,9 @@ def genre() -> dict:
     data = yaml.safe_load(GENRE_FILE.read_text(encoding="utf-8"))
     flags = re.I | re.M
     data["field_roles_rx"] = {role: re.compile(rx, re.I) for role, rx in data["field_roles"].items()}
-    data["sentence_facts_rx"] = {role: re.compile(rx, flags if role != "resolution" else re.M)
-                                 for role, rx in data["sentence_facts"].items()}
+    data["sentence_facts_rx"] = {
+        role: re.compile(rx, flags if role != "resolution" else re.M) for role, rx in data["sentence_facts"].items()
+    }
     data["lead_in_rx"] = re.compile(data["lead_in"], re.I)
     data["list_label_rx"] = re.compile(data["list_label"], re.I)
     data["heading_time_rx"] = re.compile(data["heading_time"], re.I)
@@ -62,7 +64,7 @@ class _ChunkLocator:
 
     def overlapping(self, start: int, end: int) -> list[int]:
         hi = bisect.bisect_left(self.starts, end)
-        out = [i for i in self.order[max(0, hi - 64):hi] if self.chunks[i].end > start]
+        out = [i for i in self.order[max(0, hi - 64) : hi] if self.chunks[i].end > start]
         return sorted(out)
 
 
@@ -72,7 +74,7 @@ def build_units(doc_id: str, text: str, blocks: list[Block], chunks: list[Chunk]
     units += _fields(doc_id, text, blocks)
     for block in blocks:
         if block.kind == "table" and block.header_row is not None:
-            units += _table_units(doc_id, block)
+            units += _table_units(doc_id, block, block.header_row)
     return assign_chunks(units, chunks)
 
 
@@ -103,16 +105,22 @@ def _lists(doc_id: str, text: str, blocks: list[Block]) -> list[Unit]:
     for i, block in enumerate(blocks):
         if block.kind == "heading":
             heading = block.title
-        body = text[block.start:block.end]
+        body = text[block.start : block.end]
         label: str | None = None
         lead_start: int | None = None
-        if block.kind == "paragraph" and g["lead_in_rx"].search(body.rstrip()) \
-                and (not is_label_line(body) or _items_after(text, blocks, i + 1)
-                     or _numbered_lines_next(text, blocks, i + 1)):
+        if (
+            block.kind == "paragraph"
+            and g["lead_in_rx"].search(body.rstrip())
+            and (
+                not is_label_line(body)
+                or _items_after(text, blocks, i + 1)
+                or _numbered_lines_next(text, blocks, i + 1)
+            )
+        ):
             # A short lead-in ("The Committee raised the following points:") is still a lead-in
             # when items follow it; otherwise a short line ending in ':' is a form label.
             lead_start = _last_sentence_start(text, block.start, block.end)
-            label = " ".join(text[lead_start:block.end].split())
+            label = " ".join(text[lead_start : block.end].split())
         elif block.kind == "heading" and g["list_label_rx"].search(block.title or ""):
             label = block.title
         elif block.kind == "paragraph" and is_label_line(body) and g["list_label_rx"].search(body.strip()):
@@ -129,8 +137,19 @@ def _lists(doc_id: str, text: str, blocks: list[Block]) -> list[Unit]:
         end = items[-1][1]
         if end - start > g["max_list_chars"]:
             continue
-        out.append(Unit("list", doc_id, start, end, items[0][0], end, label=label,
-                        header=heading, parts=[list(p) for p in items]))
+        out.append(
+            Unit(
+                "list",
+                doc_id,
+                start,
+                end,
+                items[0][0],
+                end,
+                label=label,
+                header=heading,
+                parts=[list(p) for p in items],
+            )
+        )
     return out
 
 
@@ -140,7 +159,7 @@ def _items_after(text: str, blocks: list[Block], j: int) -> list[tuple[int, int]
     top_depth: int | None = None
     while j < len(blocks):
         b = blocks[j]
-        body = text[b.start:b.end]
+        body = text[b.start : b.end]
         if b.kind == "bullet":
             if top_depth is None or b.depth <= top_depth:
                 top_depth = b.depth if top_depth is None else top_depth
@@ -185,18 +204,26 @@ def _fields(doc_id: str, text: str, blocks: list[Block]) -> list[Unit]:
     for i, block in enumerate(blocks):
         if block.kind != "paragraph":
             continue
-        body = text[block.start:block.end]
+        body = text[block.start : block.end]
         nxt = blocks[i + 1] if i + 1 < len(blocks) else None
-        if i not in consumed and is_label_line(body) and not _ANSWER_WORD.match(body.strip()) \
-                and nxt is not None and nxt.kind == "paragraph" and not _ORDERED.match(text[nxt.start:nxt.end]):
-            value = text[nxt.start:nxt.end]
+        if (
+            i not in consumed
+            and is_label_line(body)
+            and not _ANSWER_WORD.match(body.strip())
+            and nxt is not None
+            and nxt.kind == "paragraph"
+            and not _ORDERED.match(text[nxt.start : nxt.end])
+        ):
+            value = text[nxt.start : nxt.end]
             label = body.strip().rstrip(":").strip()
             # A known form label, or one that ends in ':' or '?', takes even a label-like value
             # ("Ward(s) Affected" → "All"); otherwise the value must read as content.
-            named = field_role(label) is not None or body.rstrip().endswith((":", "?")) \
+            named = (
+                field_role(label) is not None
+                or body.rstrip().endswith((":", "?"))
                 or bool(_ANSWER_WORD.match(value.strip()))
-            if len(value.split()) <= 60 and not value.rstrip().endswith(":") \
-                    and (named or not is_label_line(value)):
+            )
+            if len(value.split()) <= 60 and not value.rstrip().endswith(":") and (named or not is_label_line(value)):
                 out.append(Unit("field", doc_id, block.start, nxt.end, nxt.start, nxt.end, label=label))
                 consumed.add(i + 1)
                 continue
@@ -206,8 +233,17 @@ def _fields(doc_id: str, text: str, blocks: list[Block]) -> list[Unit]:
             lead = len(line) - len(line.lstrip())
             if m and len(m.group("label").split()) <= 5:
                 s = pos + lead
-                out.append(Unit("field", doc_id, s, s + len(line.strip()), s + m.start("value"),
-                                s + m.end("value"), label=m.group("label").strip()))
+                out.append(
+                    Unit(
+                        "field",
+                        doc_id,
+                        s,
+                        s + len(line.strip()),
+                        s + m.start("value"),
+                        s + m.end("value"),
+                        label=m.group("label").strip(),
+                    )
+                )
             pos += len(line) + 1
     return out
 
@@ -223,10 +259,10 @@ def _number(cell_text: str) -> float | None:
         return None
 
 
-def _table_units(doc_id: str, block: Block) -> list[Unit]:
-    headers = [c.text for c in block.rows[block.header_row]]
+def _table_units(doc_id: str, block: Block, header_row: int) -> list[Unit]:
+    headers = [c.text for c in block.rows[header_row]]
     out: list[Unit] = []
-    rows = [(r, row) for r, row in enumerate(block.rows) if r > block.header_row]
+    rows = [(r, row) for r, row in enumerate(block.rows) if r > header_row]
     labelled: list[tuple[str, list]] = []
     for _, row in rows:
         label_i = next((i for i, c in enumerate(row) if c.text and i < len(headers) and headers[i]), None)
@@ -243,28 +279,45 @@ def _table_units(doc_id: str, block: Block) -> list[Unit]:
             if cell.text:
                 out.append(Unit("cell", doc_id, rs, re_, cell.start, cell.end, label=label, header=headers[c]))
         # Highest / lowest across this row's numeric columns (e.g. which option scored most on a criterion).
-        numeric = [(headers[c], _number(cell.text), cell) for c, cell in enumerate(row)
-                   if c != label_i and c < len(headers) and headers[c] and _number(cell.text) is not None]
+        numeric = [
+            (headers[c], _number(cell.text), cell)
+            for c, cell in enumerate(row)
+            if c != label_i and c < len(headers) and headers[c] and _number(cell.text) is not None
+        ]
         out += _row_extremes(doc_id, rs, re_, label, numeric)
     # Highest / lowest down each numeric column (e.g. which option had the top overall score).
     for c, header in enumerate(headers):
         if not header:
             continue
-        column = [(label, _number(row[c].text), row[c]) for label, row in labelled
-                  if c < len(row) and _number(row[c].text) is not None and row[c].text != label]
+        column = [
+            (label, _number(row[c].text), row[c])
+            for label, row in labelled
+            if c < len(row) and _number(row[c].text) is not None and row[c].text != label
+        ]
         if len(column) < 3:
             continue
         for role, pick in (("column_highest", max), ("column_lowest", min)):
-            best = pick(v for _, v, _ in column)
+            best = pick(v for _, v, _ in column if v is not None)  # (all are: the list keeps numbers only)
             winners = [(label, cell) for label, v, cell in column if v == best]
             if len(winners) != 1:
                 continue  # a tie has no single answer; the cells still answer directly
             label, cell = winners[0]
             row = next(r for lbl, r in labelled if lbl == label)
             filled = [x for x in row if x.text]
-            out.append(Unit("column_fact", doc_id, filled[0].start, filled[-1].end, cell.start, cell.end,
-                            label=label, header=header, role=role,
-                            parts=[[x.start, x.end] for _, _, x in column]))
+            out.append(
+                Unit(
+                    "column_fact",
+                    doc_id,
+                    filled[0].start,
+                    filled[-1].end,
+                    cell.start,
+                    cell.end,
+                    label=label,
+                    header=header,
+                    role=role,
+                    parts=[[x.start, x.end] for _, _, x in column],
+                )
+            )
     return out
 
 
@@ -278,6 +331,18 @@ def _row_extremes(doc_id: str, rs: int, re_: int, label: str, numeric: list) -> 
         if len(winners) != 1:
             continue
         header, cell = winners[0]
-        out.append(Unit("column_fact", doc_id, rs, re_, cell.start, cell.end, label=label, header=header,
-                        role=role, parts=[[x.start, x.end] for _, _, x in numeric]))
+        out.append(
+            Unit(
+                "column_fact",
+                doc_id,
+                rs,
+                re_,
+                cell.start,
+                cell.end,
+                label=label,
+                header=header,
+                role=role,
+                parts=[[x.start, x.end] for _, _, x in numeric],
+            )
+        )
     return out

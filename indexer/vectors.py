@@ -1,9 +1,11 @@
 """FAISS index choice by size: exact inner product for small corpora, HNSW above a threshold.
 
 Exact search costs O(n) per query; at the real corpus (~2.5k vectors) it takes well under a
-millisecond and is perfectly accurate. Past EXACT_LIMIT vectors (where an exact scan reads ~75 MB per query and becomes memory-bound) HNSW keeps query time
-roughly logarithmic, at a recall cost the benchmark measures (bench/RESULTS.md).
+millisecond and is perfectly accurate. Past EXACT_LIMIT vectors (where an exact scan reads ~75 MB
+per query and becomes memory-bound) HNSW keeps query time roughly logarithmic, at a recall cost
+the benchmark measures (bench/RESULTS.md).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -18,12 +20,14 @@ def make_vector_index(vectors: np.ndarray, exact_limit: int = EXACT_LIMIT):
     import faiss
 
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    index: faiss.Index
     if len(vectors) <= exact_limit:
         index = faiss.IndexFlatIP(vectors.shape[1])
     else:
-        index = faiss.IndexHNSWFlat(vectors.shape[1], HNSW_M, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-        index.hnsw.efSearch = HNSW_EF_SEARCH
+        hnsw = faiss.IndexHNSWFlat(vectors.shape[1], HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        hnsw.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        hnsw.hnsw.efSearch = HNSW_EF_SEARCH
+        index = hnsw
     index.add(vectors)
     return index
 
@@ -32,6 +36,10 @@ def search_params(index, selector):
     """Search parameters restricting results to `selector`, for whichever index type is in use."""
     import faiss
 
+    # faiss's bundled stubs lack SearchParametersHNSW and the keyword constructors its Python
+    # wrappers add to every SearchParameters class (faiss/class_wrappers.py); both exist at run time.
     if isinstance(index, faiss.IndexHNSW):
-        return faiss.SearchParametersHNSW(sel=selector, efSearch=max(HNSW_EF_SEARCH, index.hnsw.efSearch))
-    return faiss.SearchParameters(sel=selector)
+        return faiss.SearchParametersHNSW(  # type: ignore[attr-defined]
+            sel=selector, efSearch=max(HNSW_EF_SEARCH, index.hnsw.efSearch)
+        )
+    return faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]

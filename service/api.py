@@ -1,5 +1,6 @@
 """The FastAPI app: start-up (loading the index), request limits and security headers, error
 handling, the web chat page, and the routers (`service.routers`) that hold the endpoints."""
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -20,7 +21,7 @@ from service.state import EngineHolder
 SECURITY_HEADERS = {
     # Only the app's own scripts and styles run; nothing a paper contains can execute.
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-                               "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
@@ -49,16 +50,24 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
                 raise SystemExit(f"minutes-qa: cannot start: {exc}") from None
         yield
 
-    app = FastAPI(title="minutes-qa", version="0.1.0", lifespan=lifespan,
-                  description="Extractive question answering over council meeting papers, with exact citations.")
+    app = FastAPI(
+        title="minutes-qa",
+        version="0.1.0",
+        lifespan=lifespan,
+        description="Extractive question answering over council meeting papers, with exact citations.",
+    )
     app.state.settings = settings
     install_error_handlers(app)
 
     if settings.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 
-        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
-                           allow_headers=["Content-Type", "Authorization"])
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type", "Authorization"],
+        )
 
     @app.middleware("http")
     async def limits_and_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

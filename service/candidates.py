@@ -6,6 +6,7 @@ computed column fact); the meeting facts of the retrieved papers (and of the pap
 names) are added when the question asks for their role (chair, apologies, author …). Nothing is
 scored here: `service.scoring` does that.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -50,8 +51,11 @@ class CandidateBuilder:
         # Row label and column header terms of every table cell and computed table fact, so a
         # question that names a row and a column reaches the cell even when retrieval ranked
         # its row low ("How did outsourcing rate on keeping staff?": row "Staff retention").
-        self._table_units = [(row, frozenset(tokenize(u.label or "")), frozenset(tokenize(u.header or "")))
-                             for row, u in enumerate(index.units) if u.kind in ("cell", "column_fact")]
+        self._table_units = [
+            (row, frozenset(tokenize(u.label or "")), frozenset(tokenize(u.header or "")))
+            for row, u in enumerate(index.units)
+            if u.kind in ("cell", "column_fact")
+        ]
 
     def unit_sentences(self, row: int) -> list[int]:
         """Sentence rows inside a unit's spans (their vectors stand for the unit's meaning)."""
@@ -76,8 +80,19 @@ class CandidateBuilder:
             docs_seen.setdefault(chunk.doc_id, hit)
             for srow in self.index.chunk_sentences[hit.chunk]:
                 _, s, e = (int(x) for x in self.index.sentence_spans[srow])
-                c = Candidate("sentence", chunk.doc_id, hit.chunk, s, e, s, e, hit.rank, hit.score,
-                              sentence=srow, sentences=[srow])
+                c = Candidate(
+                    "sentence",
+                    chunk.doc_id,
+                    hit.chunk,
+                    s,
+                    e,
+                    s,
+                    e,
+                    hit.rank,
+                    hit.score,
+                    sentence=srow,
+                    sentences=[srow],
+                )
                 out.setdefault(c.key, c)
             for urow in self.index.chunk_units[hit.chunk]:
                 u = self.index.units[urow]
@@ -94,19 +109,25 @@ class CandidateBuilder:
         terms = set(query.own_terms) | set(query.carried_terms) | set(tokenize(query.expansion))
         if not terms or not self._table_units:
             return
-        weight = lambda found: sum(self.idf.get(t, 1.0) for t in found)
+
+        def weight(found: frozenset[str]) -> float:
+            return sum(self.idf.get(t, 1.0) for t in found)
+
         cells, extremes = [], []
         for row, label, header in self._table_units:
             u = self.index.units[row]
             on_row, on_column = label & terms, header & terms
             if u.kind == "cell" and on_row and on_column:
                 cells.append((weight(on_row | on_column), row))
-            elif u.kind == "column_fact" and query.extreme and u.role.endswith(query.extreme):
+            elif u.kind == "column_fact" and query.extreme and u.role is not None and u.role.endswith(query.extreme):
                 named = on_row if u.role.startswith("row_") else on_column
                 if named:
                     extremes.append((weight(named), row))
         last = hits[-1] if hits else None
-        for picked in (sorted(cells, reverse=True)[:ADDRESSED_CELLS], sorted(extremes, reverse=True)[:ADDRESSED_EXTREMES]):
+        for picked in (
+            sorted(cells, reverse=True)[:ADDRESSED_CELLS],
+            sorted(extremes, reverse=True)[:ADDRESSED_EXTREMES],
+        ):
             for _, row in picked:
                 u = self.index.units[row]
                 hit = Hit(u.chunks[0], 0.0, 0.0, 0.0, (last.rank + 1) if last else 0)
@@ -115,11 +136,23 @@ class CandidateBuilder:
 
     def _unit_candidate(self, urow: int, hit: Hit) -> Candidate:
         u = self.index.units[urow]
-        return Candidate(u.kind, u.doc_id, hit.chunk, u.start, u.end, u.value_start, u.value_end, hit.rank,
-                         hit.score, unit=urow, sentences=self.unit_sentences(urow))
+        return Candidate(
+            u.kind,
+            u.doc_id,
+            hit.chunk,
+            u.start,
+            u.end,
+            u.value_start,
+            u.value_end,
+            hit.rank,
+            hit.score,
+            unit=urow,
+            sentences=self.unit_sentences(urow),
+        )
 
-    def _add_facts(self, query: AnalyzedQuery, hits: list[Hit], docs_seen: dict[str, Hit],
-                   out: dict[tuple, Candidate]) -> None:
+    def _add_facts(
+        self, query: AnalyzedQuery, hits: list[Hit], docs_seen: dict[str, Hit], out: dict[tuple, Candidate]
+    ) -> None:
         """Facts of the asked role from the retrieved papers and from the papers the question names,
         even when their line was not retrieved ("Who chaired?" shares no word with "(Chairman)")."""
         named = query.constraints.named_documents(doc.meta for doc in self.index.documents.values())

@@ -7,6 +7,7 @@ never imports `eval/`; the `minutes-qa` console script (`eval/cli.py`) passes th
 `ask` and `search` apply the same checks as the API (`service.validation`), so a question the API
 refuses is refused here with the same message, as one line and exit code 2.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,8 +49,9 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> None:
         print(reason)
         raise SystemExit(0 if fresh else 1)
     try:
-        report = build_index(corpus, root, _embedder(settings), force=args.force,
-                             on_error=args.on_error or settings.on_parse_error)
+        report = build_index(
+            corpus, root, _embedder(settings), force=args.force, on_error=args.on_error or settings.on_parse_error
+        )
     except CorpusError as exc:
         _die(f"corpus problem: {exc}\n  nothing was changed; the previous index (if any) is still live")
     print(report.summary())
@@ -142,7 +144,9 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> None:
     if result.answer_span:
         c = result.citations[result.answer_span["citation"] - 1]
         doc = engine.index.documents[c.document_id].text
-        print(f"\nshort answer [{c.n}]: {' '.join(doc[result.answer_span['start']:result.answer_span['end']].split())}")
+        print(
+            f"\nshort answer [{c.n}]: {' '.join(doc[result.answer_span['start'] : result.answer_span['end']].split())}"
+        )
     print(f"\nconfidence {result.confidence:.2f} · {result.took_ms:.0f} ms")
     if args.explain:
         print_explain(result.explain)
@@ -151,14 +155,18 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> None:
 def print_explain(x: dict[str, Any]) -> None:
     a = x["analysis"]
     print("\n== question analysis ==")
-    print(f"  standalone: {a['standalone']}\n  answer type: {a['answer_type']}  fact roles: {a['fact_roles'] or '-'}"
-          f"  extreme: {a['extreme'] or '-'}  follow-up: {a['follow_up']}")
+    print(
+        f"  standalone: {a['standalone']}\n  answer type: {a['answer_type']}  fact roles: {a['fact_roles'] or '-'}"
+        f"  extreme: {a['extreme'] or '-'}  follow-up: {a['follow_up']}"
+    )
     named = {k: v for k, v in a["constraints"].items() if v}
     print(f"  names: {named or 'no meeting, body or paper'}")
     print("== retrieval (fused ranking) ==")
     for h in x["retrieval"]:
-        print(f"  {h['rank']:>2}. {h['document_id']} · {h['section'] or ''} · rrf {h['fused']} dense {h['dense']}"
-              f" bm25 {h['bm25']}")
+        print(
+            f"  {h['rank']:>2}. {h['document_id']} · {h['section'] or ''} · rrf {h['fused']} dense {h['dense']}"
+            f" bm25 {h['bm25']}"
+        )
     print("== top candidates ==")
     for c in x["candidates"]:
         feats = " ".join(f"{k}={v}" for k, v in c["features"].items() if v)
@@ -207,20 +215,26 @@ def build_parser(commands: Sequence[CommandRegistrar] = ()) -> argparse.Argument
     i.add_argument("--index", help="index folder (default: MINUTES_QA_INDEX_DIR or ./index)")
     i.add_argument("--force", action="store_true", help="rebuild everything, re-embedding all text")
     i.add_argument("--check", action="store_true", help="exit 0 if the index is up to date, 1 if missing or stale")
-    i.add_argument("--on-error", choices=["fail", "skip"],
-                   help="a paper that cannot be parsed: refuse the build (fail) or skip it")
+    i.add_argument(
+        "--on-error", choices=["fail", "skip"], help="a paper that cannot be parsed: refuse the build (fail) or skip it"
+    )
     i.set_defaults(func=cmd_index)
 
     a = sub.add_parser("ask", help="ask a question")
     a.add_argument("question")
     a.add_argument("--json", action="store_true", help="print the /ask JSON")
-    a.add_argument("--filter", action="append", metavar="KEY=VALUE",
-                   help="document_id, body, doc_type, date_from, date_to")
-    a.add_argument("--history", action="append", metavar="QUESTION",
-                   help="an earlier question in the conversation (repeatable)")
+    a.add_argument(
+        "--filter", action="append", metavar="KEY=VALUE", help="document_id, body, doc_type, date_from, date_to"
+    )
+    a.add_argument(
+        "--history", action="append", metavar="QUESTION", help="an earlier question in the conversation (repeatable)"
+    )
     a.add_argument("--top-k", type=int, default=3, choices=range(1, 21), metavar="1..20")
-    a.add_argument("--explain", action="store_true",
-                   help="show the question analysis, retrieval ranking, candidates with features, and the decision")
+    a.add_argument(
+        "--explain",
+        action="store_true",
+        help="show the question analysis, retrieval ranking, candidates with features, and the decision",
+    )
     a.set_defaults(func=cmd_ask)
 
     s = sub.add_parser("search", help="list the passages that match a query")

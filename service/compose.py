@@ -9,6 +9,7 @@ in date order, so a changed position is visible) or a different date/figure for 
 Quotes are verbatim; only table cells and computed table facts are rendered with their row and
 column names, since a bare "80" answers nothing.
 """
+
 from __future__ import annotations
 
 import re
@@ -25,21 +26,37 @@ SECOND_CITATION_RATIO = 0.5  # a second citation must score at least this share 
 # scoring.VALUE_PATTERNS; these take the whole value — "£4.6 million", "1 April 2019", "12.53 pm").
 _MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
 _SPAN = {
-    "amount": re.compile(r"(?:c\.?\s?)?£\s?\d[\d,]*(?:\.\d+)?\s?(?:m\b|k\b|bn\b|million|billion|thousand)?"
-                         r"(?:\s?(?:to|-|–)\s?(?:c\.?\s?)?£?\s?\d[\d,]*(?:\.\d+)?\s?(?:m\b|k\b|bn\b|million|billion)?)?", re.I),
-    "percentage": re.compile(r"\d[\d.,]*\s?(?:%|per ?cent)(?:\s?(?:to|-|–)\s?\d[\d.,]*\s?(?:%|per ?cent))?"
-                             r"|\b(?:over |under |about |around )?(?:a|one|two) (?:third|quarter|half)s?\b", re.I),
-    "date": re.compile(rf"\b\d{{1,2}}(?:st|nd|rd|th)?\s{_MONTH}(?:\s(?:19|20)\d\d)?\b|\b{_MONTH}\s\d{{1,2}}(?:st|nd|rd|th)?,?\s(?:19|20)\d\d\b"
-                       rf"|\b{_MONTH}\s(?:19|20)\d\d\b|\b\d{{1,2}}[.:]\d{{2}}\s?[ap]\.?\s?m\.?|\b\d+(?:-\d+)?[\s-](?:weeks?|months?|years?|days?)\b"
-                       r"|\b(?:19|20)\d\d\b", re.I),
-    "count": re.compile(r"\b\d[\d,]*(?:\.\d+)?(?:\s?(?:fte|staff|members|options|criteria|posts|people|children))?\b", re.I),
+    "amount": re.compile(
+        r"(?:c\.?\s?)?£\s?\d[\d,]*(?:\.\d+)?\s?(?:m\b|k\b|bn\b|million|billion|thousand)?"
+        r"(?:\s?(?:to|-|–)\s?(?:c\.?\s?)?£?\s?\d[\d,]*(?:\.\d+)?\s?(?:m\b|k\b|bn\b|million|billion)?)?",
+        re.I,
+    ),
+    "percentage": re.compile(
+        r"\d[\d.,]*\s?(?:%|per ?cent)(?:\s?(?:to|-|–)\s?\d[\d.,]*\s?(?:%|per ?cent))?"
+        r"|\b(?:over |under |about |around )?(?:a|one|two) (?:third|quarter|half)s?\b",
+        re.I,
+    ),
+    "date": re.compile(
+        rf"\b\d{{1,2}}(?:st|nd|rd|th)?\s{_MONTH}(?:\s(?:19|20)\d\d)?\b|\b{_MONTH}\s\d{{1,2}}(?:st|nd|rd|th)?,?\s(?:19|20)\d\d\b"
+        rf"|\b{_MONTH}\s(?:19|20)\d\d\b|\b\d{{1,2}}[.:]\d{{2}}\s?[ap]\.?\s?m\.?|\b\d+(?:-\d+)?[\s-](?:weeks?|months?|years?|days?)\b"
+        r"|\b(?:19|20)\d\d\b",
+        re.I,
+    ),
+    "count": re.compile(
+        r"\b\d[\d,]*(?:\.\d+)?(?:\s?(?:fte|staff|members|options|criteria|posts|people|children))?\b", re.I
+    ),
     "score": re.compile(r"\b\d[\d,]*(?:\.\d+)?%?"),
-    "person": re.compile(r"\b(?:Mr|Mrs|Ms|Miss|Dr|Councillor|Cllr)\.?\s(?:[A-Z]\.?\s?){0,3}[A-Z][a-zA-Z'’-]+(?:\s[A-Z][a-zA-Z'’-]+)?"
-                         r"|\b(?:the\s)?(?:Assistant\s|Deputy\s)?(?:Director|Chief Executive|Commissioner|Cabinet Member|Chairman)"
-                         r"(?:\s(?:of|for|with)\s[A-Z][\w ,()'’&-]{2,80}?(?=[.;,]|\sand\s|$))?"),
+    "person": re.compile(
+        r"\b(?:Mr|Mrs|Ms|Miss|Dr|Councillor|Cllr)\.?\s(?:[A-Z]\.?\s?){0,3}[A-Z][a-zA-Z'’-]+(?:\s[A-Z][a-zA-Z'’-]+)?"
+        r"|\b(?:the\s)?(?:Assistant\s|Deputy\s)?(?:Director|Chief Executive|Commissioner|Cabinet Member|Chairman)"
+        r"(?:\s(?:of|for|with)\s[A-Z][\w ,()'’&-]{2,80}?(?=[.;,]|\sand\s|$))?"
+    ),
 }
-_REASON_CLAUSE = re.compile(r"\b(because|due to|as a result of|in order to|so that|so as to|since|given that|"
-                            r"to ensure|owing to|as it|as they|as this|which would|therefore)\b.*", re.I)
+_REASON_CLAUSE = re.compile(
+    r"\b(because|due to|as a result of|in order to|so that|so as to|since|given that|"
+    r"to ensure|owing to|as it|as they|as this|which would|therefore)\b.*",
+    re.I,
+)
 
 
 @dataclass
@@ -65,8 +82,14 @@ class Composer:
         best = scored[0]
         related = _distinct_chunks(scored)[: self.max_related]
         if best.score < self.abstain_below:
-            return Composed("", True, best.score, [], related,
-                            reason=f"best candidate's probability {best.score:.3f} < cut {self.abstain_below:.3f}")
+            return Composed(
+                "",
+                True,
+                best.score,
+                [],
+                related,
+                reason=f"best candidate's probability {best.score:.3f} < cut {self.abstain_below:.3f}",
+            )
         cited = [best] + self._extra(best, scored, query)[: max_citations - 1]
         if len({c.doc_id for c in cited}) > 1:
             cited.sort(key=lambda c: (self.index.documents[c.doc_id].meta.sort_date(), c.start))
@@ -75,8 +98,15 @@ class Composer:
         answer = " ".join(f"{self.render(c)} [{n}]" for n, c in enumerate(cited, 1))
         n = cited.index(best) + 1
         span = self.answer_span(best, query)
-        return Composed(answer, False, best.score, cited, [], (n, *span) if span else None,
-                        reason=f"{best.kind} scored {best.score:.3f} ≥ cut {self.abstain_below:.3f}")
+        return Composed(
+            answer,
+            False,
+            best.score,
+            cited,
+            [],
+            (n, *span) if span else None,
+            reason=f"{best.kind} scored {best.score:.3f} ≥ cut {self.abstain_below:.3f}",
+        )
 
     # -- what else to cite ---------------------------------------------------------------
     def _extra(self, best: Candidate, scored: list[Candidate], query: AnalyzedQuery) -> list[Candidate]:
@@ -104,24 +134,29 @@ class Composer:
         return out
 
     def _values(self, c: Candidate, query: AnalyzedQuery) -> set[str]:
-        rx = VALUE_PATTERNS.get(query.answer_type) if query.answer_type in ("date", "amount", "percentage", "count") else None
+        rx = (
+            VALUE_PATTERNS.get(query.answer_type)
+            if query.answer_type in ("date", "amount", "percentage", "count")
+            else None
+        )
         if rx is None:
             return set()
-        return {m.group(0) for m in rx.finditer(self.index.documents[c.doc_id].text[c.start:c.end])}
+        return {m.group(0) for m in rx.finditer(self.index.documents[c.doc_id].text[c.start : c.end])}
 
     # -- rendering -----------------------------------------------------------------------
     def render(self, c: Candidate) -> str:
         text = self.index.documents[c.doc_id].text
         if c.kind in ("cell", "column_fact") and c.unit is not None:
             u = self.index.units[c.unit]
-            value = text[c.value_start:c.value_end]
+            value = text[c.value_start : c.value_end]
             if c.kind == "cell":
                 return f"{u.label} — {u.header}: {value}"
+            assert u.role is not None, "a column fact always names its role (row_/column_ highest/lowest)"
             word = "Highest" if u.role.endswith("highest") else "Lowest"
             if u.role.startswith("row_"):
                 return f"{word} on {u.label}: {u.header} ({value})"
             return f"{word} {u.header}: {u.label} ({value})"
-        return " ".join(text[c.start:c.end].split())
+        return " ".join(text[c.start : c.end].split())
 
     def answer_span(self, c: Candidate, query: AnalyzedQuery) -> tuple[int, int] | None:
         """The exact short answer inside the evidence: a unit's value, or inside a sentence the
@@ -131,13 +166,17 @@ class Composer:
                 return None
             return c.value_start, c.value_end
         text = self.index.documents[c.doc_id].text
-        sentence = text[c.start:c.end]
+        sentence = text[c.start : c.end]
         if query.answer_type == "reason":
             m = _REASON_CLAUSE.search(sentence)
         else:
             rx = _SPAN.get(query.answer_type)
             asked = query.question.lower()
-            m = next((m for m in rx.finditer(sentence) if m.group(0).strip().lower() not in asked), None) if rx else None
+            m = (
+                next((m for m in rx.finditer(sentence) if m.group(0).strip().lower() not in asked), None)
+                if rx
+                else None
+            )
         if not m or (m.start(), m.end()) == (0, len(sentence)):
             return None
         return c.start + m.start(), c.start + len(sentence[: m.end()].rstrip(" .,;"))

@@ -7,6 +7,7 @@ Two kinds of follow-up are resolved:
   words are carried into the query as context.
 Carried words weigh less than the user's own words when sentences are scored.
 """
+
 from __future__ import annotations
 
 import re
@@ -14,10 +15,18 @@ from dataclasses import dataclass
 
 from indexer.lexical import tokenize
 
-_ELLIPTICAL = re.compile(r"^\s*(?:and|but|also|so)?\s*(?:what about|how about|and for|same for|and|as for)\s+(?:the\s+)?(?P<subject>.+?)[?.!]*\s*$", re.I)
+_ELLIPTICAL = re.compile(
+    r"^\s*(?:and|but|also|so)?\s*(?:what about|how about|and for|same for|and|as for)\s+"
+    r"(?:the\s+)?(?P<subject>.+?)[?.!]*\s*$",
+    re.I,
+)
 _REFERRING = re.compile(r"\b(it|its|that|this|they|them|those|these|he|she|his|her|there|then|the same)\b", re.I)
-_PROPER_PHRASE = re.compile(r"(?:\b(?:the\s+)?[A-Z][\w’'-]*(?:\s+(?:of|and|for|the|with)?\s*[A-Z][\w’'-]*)+|\b[A-Z]{2,}\b)")
-_QUESTION_WORD = re.compile(r"^(what|which|who|when|why|how|where|did|does|do|was|were|is|are|has|have|can|could|would|will)\b", re.I)
+_PROPER_PHRASE = re.compile(
+    r"(?:\b(?:the\s+)?[A-Z][\w’'-]*(?:\s+(?:of|and|for|the|with)?\s*[A-Z][\w’'-]*)+|\b[A-Z]{2,}\b)"
+)
+_QUESTION_WORD = re.compile(
+    r"^(what|which|who|when|why|how|where|did|does|do|was|were|is|are|has|have|can|could|would|will)\b", re.I
+)
 
 
 @dataclass
@@ -58,11 +67,12 @@ def resolve(question: str, history_user_turns: list[str]) -> StandaloneQuery:
         subject = "the " + ellipsis.group("subject").strip()
         span = _subject_span(previous)
         if span:
-            rewritten = previous.text[:span[0]] + subject + previous.text[span[1]:]
+            rewritten = previous.text[: span[0]] + subject + previous.text[span[1] :]
             rewritten = re.sub(r"\bthe the\b", "the", rewritten)
             return StandaloneQuery(rewritten, own, _carried(rewritten, own), True, subject)
         return StandaloneQuery(f"{previous.text} — {question}", own, _carried(previous.text, own), True)
     if _REFERRING.search(question) or len(own) <= 2:
-        return StandaloneQuery(f"{question} (following: {previous.text})", own, _carried(previous.text, own), True,
-                               previous.subject)
+        return StandaloneQuery(
+            f"{question} (following: {previous.text})", own, _carried(previous.text, own), True, previous.subject
+        )
     return StandaloneQuery(question, own, [])

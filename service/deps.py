@@ -4,6 +4,7 @@ engine and the admin check.
 A dependency that can refuse a request lists the codes it raises (`ENGINE_ERRORS`, `ADMIN_ERRORS`),
 so a route that uses it documents them in its OpenAPI `responses=`.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -43,13 +44,17 @@ EngineDep = Annotated[Engine, Depends(get_engine)]
 def require_admin(settings: SettingsDep, authorization: Annotated[str | None, Header()] = None) -> None:
     """Admin operations need MINUTES_QA_ADMIN_TOKEN set, and that token as a bearer token."""
     if not settings.admin_token:
-        raise ApiError(ErrorCode.ADMIN_DISABLED,
-                       "admin operations are disabled: set MINUTES_QA_ADMIN_TOKEN to enable them")
+        raise ApiError(
+            ErrorCode.ADMIN_DISABLED, "admin operations are disabled: set MINUTES_QA_ADMIN_TOKEN to enable them"
+        )
     supplied = (authorization or "").removeprefix("Bearer ").strip()
     # compare_digest: the time taken does not reveal how much of a guessed token was right
     if not supplied or not hmac.compare_digest(supplied.encode(), settings.admin_token.encode()):
-        raise ApiError(ErrorCode.UNAUTHORIZED, "a valid admin token is required (Authorization: Bearer <token>)",
-                       headers={"WWW-Authenticate": "Bearer"})
+        raise ApiError(
+            ErrorCode.UNAUTHORIZED,
+            "a valid admin token is required (Authorization: Bearer <token>)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
 
 
 AdminDep = Depends(require_admin)

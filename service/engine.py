@@ -1,4 +1,5 @@
 """The question-answering pipeline as one typed entry point, shared by the API, CLI and eval."""
+
 from __future__ import annotations
 
 import functools
@@ -77,8 +78,13 @@ class Engine:
     """One loaded index version and the answer pipeline built for it (immutable once made):
     QueryAnalyzer → retrieve → CandidateBuilder → Scorer → Composer."""
 
-    def __init__(self, index: LoadedIndex, query_cache_size: int = 1024, model: ScorerModel | None = None,
-                 options: PipelineOptions = PipelineOptions()) -> None:
+    def __init__(
+        self,
+        index: LoadedIndex,
+        query_cache_size: int = 1024,
+        model: ScorerModel | None = None,
+        options: PipelineOptions = PipelineOptions(),
+    ) -> None:
         self.index = index
         self.options = options
         self.analyzer = QueryAnalyzer(d.meta for d in index.documents.values())
@@ -87,7 +93,9 @@ class Engine:
         self.composer = Composer(index, self.scorer.model.abstain_below)
         # The query embedding is ~75% of an answer's CPU time; repeated questions (starter
         # questions, re-asked follow-ups, clients retrying) skip it.
-        self._embed_cached = functools.lru_cache(maxsize=query_cache_size)(self._embed) if query_cache_size else self._embed
+        self._embed_cached = (
+            functools.lru_cache(maxsize=query_cache_size)(self._embed) if query_cache_size else self._embed
+        )
 
     def _embed(self, text: str) -> np.ndarray:
         # At most as many model forward passes at once as there are cores: more only queue inside
@@ -104,9 +112,18 @@ class Engine:
         doc = self.index.documents[doc_id]
         chunk = self.index.chunks[chunk_i]
         return Citation(
-            n=n, document_id=doc_id, title=doc.meta.title, body=doc.meta.body, meeting_date=doc.meta.meeting_date,
-            section=chunk.section, item=chunk.item, quote=doc.text[start:end], start=start, end=end,
-            url=permalink(doc_id, start, end), score=round(float(score), 4),
+            n=n,
+            document_id=doc_id,
+            title=doc.meta.title,
+            body=doc.meta.body,
+            meeting_date=doc.meta.meeting_date,
+            section=chunk.section,
+            item=chunk.item,
+            quote=doc.text[start:end],
+            start=start,
+            end=end,
+            url=permalink(doc_id, start, end),
+            score=round(float(score), 4),
         )
 
     def _cite(self, cands: list[Candidate]) -> list[Citation]:
@@ -119,22 +136,44 @@ class Engine:
         # BM25 also searches the council's words for the question's everyday words (the glossary);
         # the query vector is the question's own (adding words to it made dense retrieval worse).
         text = f"{query.text} {query.expansion}".strip() if o.glossary else query.text
-        hits = retrieve(self.index, text, qvec, filters, k=o.passages, mode=o.retrieval_mode,
-                        feedback=o.feedback, idf=self.scorer.idf)
+        hits = retrieve(
+            self.index,
+            text,
+            qvec,
+            filters,
+            k=o.passages,
+            mode=o.retrieval_mode,
+            feedback=o.feedback,
+            idf=self.scorer.idf,
+        )
         if o.named_pass and filters.is_empty() and not query.constraints.is_empty():
             named = tuple(query.constraints.named_documents(d.meta for d in self.index.documents.values()))
             if named and len(named) < len(self.index.doc_order):
                 have = {h.chunk for h in hits}
-                extra = retrieve(self.index, text, qvec, Filters(document_ids=named), k=o.named_passages,
-                                 mode=o.retrieval_mode, feedback=o.feedback, idf=self.scorer.idf)
+                extra = retrieve(
+                    self.index,
+                    text,
+                    qvec,
+                    Filters(document_ids=named),
+                    k=o.named_passages,
+                    mode=o.retrieval_mode,
+                    feedback=o.feedback,
+                    idf=self.scorer.idf,
+                )
                 hits += [h for h in extra if h.chunk not in have]
         return hits
 
     def candidates(self, query: AnalyzedQuery, hits: list[Hit]) -> list[Candidate]:
         return self.builder.run(query, hits)
 
-    def ask(self, question: str, history_user_turns: list[str] | None = None, filters: Filters = Filters(),
-            top_k: int = 3, explain: bool = False) -> AskResult:
+    def ask(
+        self,
+        question: str,
+        history_user_turns: list[str] | None = None,
+        filters: Filters = Filters(),
+        top_k: int = 3,
+        explain: bool = False,
+    ) -> AskResult:
         t0 = time.perf_counter()
         query = self.analyzer.run(question, history_user_turns or [])
         qvec = self.embed_query(query.text)
@@ -150,11 +189,17 @@ class Engine:
             n, s, e = composed.answer_span
             span = {"citation": n, "start": s, "end": e}
         return AskResult(
-            answer=composed.answer if not composed.abstained else NOT_FOUND, abstained=composed.abstained,
-            confidence=round(composed.confidence, 4), query=query.text, citations=citations, related=related,
-            took_ms=round((t3 - t0) * 1000, 2), top_score=scored[0].score if scored else 0.0,
+            answer=composed.answer if not composed.abstained else NOT_FOUND,
+            abstained=composed.abstained,
+            confidence=round(composed.confidence, 4),
+            query=query.text,
+            citations=citations,
+            related=related,
+            took_ms=round((t3 - t0) * 1000, 2),
+            top_score=scored[0].score if scored else 0.0,
             timings_ms={"embed": (t1 - t0) * 1000, "retrieve": (t2 - t1) * 1000, "compose": (t3 - t2) * 1000},
-            hits=hits, answer_span=span,
+            hits=hits,
+            answer_span=span,
             explain=explain_report(self, query, hits, scored, composed) if explain else None,
         )
 
@@ -168,25 +213,55 @@ class Engine:
         return out
 
 
-def explain_report(engine: Engine, query: AnalyzedQuery, hits: list[Hit], scored: list[Candidate], composed,
-                   top: int = 8) -> dict:
+def explain_report(
+    engine: Engine, query: AnalyzedQuery, hits: list[Hit], scored: list[Candidate], composed, top: int = 8
+) -> dict:
     """What explain mode shows: the question analysis, the retrieval ranking, the best candidates
     with their features and probabilities, and why the pipeline answered or abstained."""
     index = engine.index
     c = query.constraints
     return {
-        "analysis": {"standalone": query.text, "answer_type": query.answer_type, "fact_roles": list(query.roles),
-                     "extreme": query.extreme, "follow_up": query.is_follow_up,
-                     "constraints": {"bodies": list(c.bodies), "councils": list(c.councils),
-                                     "doc_types": list(c.doc_types), "dates": list(c.dates), "items": list(c.items)}},
-        "retrieval": [{"rank": h.rank + 1, "document_id": index.chunks[h.chunk].doc_id,
-                       "section": index.chunks[h.chunk].section, "fused": round(h.score, 5),
-                       "dense": round(h.dense, 4), "bm25": round(h.lexical, 3),
-                       "text": index.chunks[h.chunk].search_text[:160]} for h in hits[:10]],
-        "candidates": [{"kind": x.kind, "document_id": x.doc_id, "start": x.start, "end": x.end,
-                        "text": " ".join(index.documents[x.doc_id].text[x.start:x.end].split())[:200],
-                        "probability": round(x.score, 4),
-                        "features": {k: round(v, 4) for k, v in x.features.items()}} for x in scored[:top]],
-        "decision": {"abstained": composed.abstained, "cut": round(engine.composer.abstain_below, 4),
-                     "reason": composed.reason},
+        "analysis": {
+            "standalone": query.text,
+            "answer_type": query.answer_type,
+            "fact_roles": list(query.roles),
+            "extreme": query.extreme,
+            "follow_up": query.is_follow_up,
+            "constraints": {
+                "bodies": list(c.bodies),
+                "councils": list(c.councils),
+                "doc_types": list(c.doc_types),
+                "dates": list(c.dates),
+                "items": list(c.items),
+            },
+        },
+        "retrieval": [
+            {
+                "rank": h.rank + 1,
+                "document_id": index.chunks[h.chunk].doc_id,
+                "section": index.chunks[h.chunk].section,
+                "fused": round(h.score, 5),
+                "dense": round(h.dense, 4),
+                "bm25": round(h.lexical, 3),
+                "text": index.chunks[h.chunk].search_text[:160],
+            }
+            for h in hits[:10]
+        ],
+        "candidates": [
+            {
+                "kind": x.kind,
+                "document_id": x.doc_id,
+                "start": x.start,
+                "end": x.end,
+                "text": " ".join(index.documents[x.doc_id].text[x.start : x.end].split())[:200],
+                "probability": round(x.score, 4),
+                "features": {k: round(v, 4) for k, v in x.features.items()},
+            }
+            for x in scored[:top]
+        ],
+        "decision": {
+            "abstained": composed.abstained,
+            "cut": round(engine.composer.abstain_below, 4),
+            "reason": composed.reason,
+        },
     }

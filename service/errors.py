@@ -14,6 +14,7 @@ Every refusal is an `ApiError` carrying an `ErrorCode`; the code fixes the HTTP 
 The CLI reuses the vocabulary too: service-layer checks (`service.validation`) raise `ApiError`,
 and the CLI prints its message.
 """
+
 from __future__ import annotations
 
 import logging
@@ -61,27 +62,54 @@ class ErrorCode(StrEnum):
 
 
 STATUS: dict[ErrorCode, int] = {
-    ErrorCode.INVALID_JSON: 400, ErrorCode.INVALID_REQUEST: 422, ErrorCode.EMPTY_QUESTION: 422,
-    ErrorCode.QUESTION_TOO_LONG: 422, ErrorCode.HISTORY_TOO_LONG: 422, ErrorCode.UNKNOWN_FILTER_VALUE: 422,
-    ErrorCode.BAD_DATE_RANGE: 422, ErrorCode.DOCUMENT_NOT_FOUND: 404, ErrorCode.UNAUTHORIZED: 401,
-    ErrorCode.ADMIN_DISABLED: 403, ErrorCode.RELOAD_FAILED: 409, ErrorCode.REQUEST_TOO_LARGE: 413,
-    ErrorCode.INDEX_UNAVAILABLE: 503, ErrorCode.INTERNAL_ERROR: 500, ErrorCode.BAD_REQUEST: 400,
-    ErrorCode.FORBIDDEN: 403, ErrorCode.NOT_FOUND: 404, ErrorCode.METHOD_NOT_ALLOWED: 405,
-    ErrorCode.NOT_ACCEPTABLE: 406, ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415, ErrorCode.UNAVAILABLE: 503,
+    ErrorCode.INVALID_JSON: 400,
+    ErrorCode.INVALID_REQUEST: 422,
+    ErrorCode.EMPTY_QUESTION: 422,
+    ErrorCode.QUESTION_TOO_LONG: 422,
+    ErrorCode.HISTORY_TOO_LONG: 422,
+    ErrorCode.UNKNOWN_FILTER_VALUE: 422,
+    ErrorCode.BAD_DATE_RANGE: 422,
+    ErrorCode.DOCUMENT_NOT_FOUND: 404,
+    ErrorCode.UNAUTHORIZED: 401,
+    ErrorCode.ADMIN_DISABLED: 403,
+    ErrorCode.RELOAD_FAILED: 409,
+    ErrorCode.REQUEST_TOO_LARGE: 413,
+    ErrorCode.INDEX_UNAVAILABLE: 503,
+    ErrorCode.INTERNAL_ERROR: 500,
+    ErrorCode.BAD_REQUEST: 400,
+    ErrorCode.FORBIDDEN: 403,
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.METHOD_NOT_ALLOWED: 405,
+    ErrorCode.NOT_ACCEPTABLE: 406,
+    ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,
+    ErrorCode.UNAVAILABLE: 503,
 }
 # The framework's own HTTP errors (unknown path, wrong method, ...) get a code by status.
 _FRAMEWORK_CODES: dict[int, ErrorCode] = {
-    400: ErrorCode.BAD_REQUEST, 401: ErrorCode.UNAUTHORIZED, 403: ErrorCode.FORBIDDEN, 404: ErrorCode.NOT_FOUND,
-    405: ErrorCode.METHOD_NOT_ALLOWED, 406: ErrorCode.NOT_ACCEPTABLE, 413: ErrorCode.REQUEST_TOO_LARGE,
-    415: ErrorCode.UNSUPPORTED_MEDIA_TYPE, 503: ErrorCode.UNAVAILABLE,
+    400: ErrorCode.BAD_REQUEST,
+    401: ErrorCode.UNAUTHORIZED,
+    403: ErrorCode.FORBIDDEN,
+    404: ErrorCode.NOT_FOUND,
+    405: ErrorCode.METHOD_NOT_ALLOWED,
+    406: ErrorCode.NOT_ACCEPTABLE,
+    413: ErrorCode.REQUEST_TOO_LARGE,
+    415: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+    503: ErrorCode.UNAVAILABLE,
 }
 
 
 class ApiError(Exception):
     """A refusal with a code from the vocabulary; `param` names the offending field when known."""
 
-    def __init__(self, code: ErrorCode, message: str, *, status: int | None = None,
-                 headers: dict[str, str] | None = None, param: str | None = None) -> None:
+    def __init__(
+        self,
+        code: ErrorCode,
+        message: str,
+        *,
+        status: int | None = None,
+        headers: dict[str, str] | None = None,
+        param: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.code, self.message, self.headers, self.param = code, message, headers, param
         self.status = status if status is not None else STATUS[code]
@@ -107,8 +135,9 @@ def render(request: Request, err: ApiError) -> JSONResponse:
         status, kind = openai_status_and_type(err.code, err.status)
         body: dict[str, Any] = {"message": err.message, "type": kind, "param": err.param, "code": err.code.value}
         return JSONResponse({"error": body}, status_code=status, headers=err.headers)
-    return JSONResponse({"error": {"code": err.code.value, "message": err.message}}, status_code=err.status,
-                        headers=err.headers)
+    return JSONResponse(
+        {"error": {"code": err.code.value, "message": err.message}}, status_code=err.status, headers=err.headers
+    )
 
 
 def error_responses(*codes: ErrorCode, openai: bool = False) -> dict[int | str, dict[str, Any]]:
@@ -121,8 +150,10 @@ def error_responses(*codes: ErrorCode, openai: bool = False) -> dict[int | str, 
         if code.value not in by_status.setdefault(status, []):
             by_status[status].append(code.value)
     model = OpenAIErrorResponse if openai else ErrorResponse
-    return {status: {"model": model, "description": "error code: " + ", ".join(names)}
-            for status, names in sorted(by_status.items())}
+    return {
+        status: {"model": model, "description": "error code: " + ", ".join(names)}
+        for status, names in sorted(by_status.items())
+    }
 
 
 # -- turning every exception into an ApiError ---------------------------------------------------

@@ -1,10 +1,11 @@
 """The loaded, read-only index the service answers from (one immutable object per version)."""
+
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -49,7 +50,9 @@ def stored_vectors(index) -> np.ndarray:
     """A read-only numpy view of the vectors a flat or HNSW FAISS index stores."""
     import faiss
 
-    flat = faiss.downcast_index(index.storage) if isinstance(index, faiss.IndexHNSW) else index
+    storage = faiss.downcast_index(index.storage) if isinstance(index, faiss.IndexHNSW) else index
+    # make_vector_index builds IndexFlatIP or IndexHNSWFlat, whose storage is an IndexFlat too.
+    flat = cast(faiss.IndexFlat, storage)
     view = faiss.rev_swig_ptr(flat.get_xb(), flat.ntotal * flat.d).reshape(flat.ntotal, flat.d)
     view.setflags(write=False)
     return view
@@ -81,8 +84,13 @@ def load_index(root: Path, embedder: Embedder) -> LoadedIndex:
         documents[meta.id] = Document(meta, d["text"], [Section(**s) for s in d["sections"]])
     chunks = [Chunk.from_dict(c) for c in chunk_data["chunks"]]
     n = len(chunks)
-    if vectors.shape[0] != n + len(sentences) or faiss_index.ntotal != n or lexical.size != n \
-            or sentence_faiss.ntotal != len(sentences) or sentence_lexical.size != len(sentences):
+    if (
+        vectors.shape[0] != n + len(sentences)
+        or faiss_index.ntotal != n
+        or lexical.size != n
+        or sentence_faiss.ntotal != len(sentences)
+        or sentence_lexical.size != len(sentences)
+    ):
         raise IndexLoadError(f"index {vdir} is inconsistent (vector and chunk counts differ)")
     if vectors.shape[1] != embedder.dimension:
         raise IndexLoadError(f"index {vdir} has {vectors.shape[1]}-d vectors, the model makes {embedder.dimension}-d")

@@ -8,6 +8,7 @@ type, item number — matched against the index's manifest. Constraints are *boo
 scorer weighs and an extra filtered retrieval pass), never hard filters: only the user's own
 filters filter. Cue words live in `service/data/question.yaml`.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -96,7 +97,9 @@ class AnalyzedQuery:
     question: str  # what the user typed this turn
     own_terms: list[str]
     carried_terms: list[str]
-    answer_type: str  # person | date | amount | count | percentage | score | place | reason | list | yes_no | description
+    answer_type: (
+        str  # person | date | amount | count | percentage | score | place | reason | list | yes_no | description
+    )
     roles: tuple[str, ...] = ()  # meeting-fact roles asked for
     extreme: str | None = None  # "highest" | "lowest" when the question asks for a table's extreme
     expansion: str = ""  # council words for the question's everyday words (searched as well)
@@ -108,14 +111,16 @@ class AnalyzedQuery:
         return StandaloneQuery(self.text, self.own_terms, self.carried_terms, self.is_follow_up, self.subject)
 
 
-_LEADING = [(re.compile(r"^\s*(?:and\s+|so\s+|but\s+)?why\b", re.I), "reason"),
-            (re.compile(r"^\s*(?:and\s+|so\s+|but\s+)?(?:who|whom|whose)\b", re.I), "person"),
-            (re.compile(r"^\s*(?:and\s+|so\s+|but\s+)?when\b", re.I), "date"),
-            (re.compile(r"^\s*(?:and\s+|so\s+|but\s+)?where\b", re.I), "place"),
-            (re.compile(r"^\s*(?:and\s+|so\s+|but\s+)?how many\b", re.I), "count"),
-            (re.compile(r"^\s*(?:and\s+|so\s+|but\s+)?how much\b(?! of)", re.I), "amount"),
-            # "Is it going to cost us anything?" asks for the amount, not for yes or no.
-            (re.compile(r"\b(cost|costs|spend|pay|charge)\b[^?]*\banything\b", re.I), "amount")]
+_LEADING = [
+    (re.compile(r"^\s*(?:and\s+|so\s+|but\s+)?why\b", re.I), "reason"),
+    (re.compile(r"^\s*(?:and\s+|so\s+|but\s+)?(?:who|whom|whose)\b", re.I), "person"),
+    (re.compile(r"^\s*(?:and\s+|so\s+|but\s+)?when\b", re.I), "date"),
+    (re.compile(r"^\s*(?:and\s+|so\s+|but\s+)?where\b", re.I), "place"),
+    (re.compile(r"^\s*(?:and\s+|so\s+|but\s+)?how many\b", re.I), "count"),
+    (re.compile(r"^\s*(?:and\s+|so\s+|but\s+)?how much\b(?! of)", re.I), "amount"),
+    # "Is it going to cost us anything?" asks for the amount, not for yes or no.
+    (re.compile(r"\b(cost|costs|spend|pay|charge)\b[^?]*\banything\b", re.I), "amount"),
+]
 _ORDER = ("reason", "yes_no", "percentage", "score", "date", "person", "count", "amount", "place", "list")
 
 
@@ -142,22 +147,37 @@ def extreme(question: str) -> str | None:
 # A meeting fact answers a question only when the question asks for its kind of value: "Who
 # chaired?" asks for the chair, "What concerns did the Chairman raise?" does not.
 _ROLE_TYPES = {
-    "chair": {"person", "yes_no"}, "vice_chair": {"person", "yes_no"}, "present": {"person", "list", "count", "yes_no"},
-    "also_attended": {"person", "list", "yes_no"}, "apologies": {"person", "list", "count", "yes_no"},
-    "author": {"person"}, "contact": {"person", "description"}, "accountable_officer": {"person"},
-    "portfolio_holder": {"person"}, "ended": {"date"}, "started": {"date"}, "venue": {"place", "description"},
-    "recommendations": {"list", "description"}, "resolutions": {"list", "description", "yes_no"},
-    "resolution": {"list", "description", "yes_no"}, "declarations": {"person", "yes_no", "description"},
-    "wards": {"place", "list", "description", "person"}, "key_decision": {"yes_no", "description"},
-    "background_papers": {"list", "description"}, "report_title": {"description"},
+    "chair": {"person", "yes_no"},
+    "vice_chair": {"person", "yes_no"},
+    "present": {"person", "list", "count", "yes_no"},
+    "also_attended": {"person", "list", "yes_no"},
+    "apologies": {"person", "list", "count", "yes_no"},
+    "author": {"person"},
+    "contact": {"person", "description"},
+    "accountable_officer": {"person"},
+    "portfolio_holder": {"person"},
+    "ended": {"date"},
+    "started": {"date"},
+    "venue": {"place", "description"},
+    "recommendations": {"list", "description"},
+    "resolutions": {"list", "description", "yes_no"},
+    "resolution": {"list", "description", "yes_no"},
+    "declarations": {"person", "yes_no", "description"},
+    "wards": {"place", "list", "description", "person"},
+    "key_decision": {"yes_no", "description"},
+    "background_papers": {"list", "description"},
+    "report_title": {"description"},
     "meeting": {"date", "description", "person"},
 }
 
 
 def fact_roles(question: str, kind: str | None = None) -> tuple[str, ...]:
     kind = kind or answer_type(question)
-    return tuple(role for role, rx in cues()["fact_roles_rx"].items()
-                 if rx.search(question) and kind in _ROLE_TYPES.get(role, {kind}))
+    return tuple(
+        role
+        for role, rx in cues()["fact_roles_rx"].items()
+        if rx.search(question) and kind in _ROLE_TYPES.get(role, {kind})
+    )
 
 
 def _head(body: str) -> str:
@@ -197,14 +217,18 @@ def constraints(question: str, metas) -> Constraints:
     if names:
         rx = re.compile(c["council_cue"].format(councils="|".join(map(re.escape, names))), re.I)
         councils = {names[m.group(1).lower()] for m in rx.finditer(question)}
-    doc_types = tuple(sorted(k for k, rx in c["doc_types_rx"].items() if rx.search(question)
-                             and any(m.doc_type == k for m in metas)))
+    doc_types = tuple(
+        sorted(k for k, rx in c["doc_types_rx"].items() if rx.search(question) and any(m.doc_type == k for m in metas))
+    )
     dates: list[str] = []
     for m in _DATE.finditer(question):
         month = _MONTHS.index(m.group(2).lower()) + 1
         try:
-            dates.append(dt.date(int(m.group(3)), month, int(m.group(1))).isoformat() if m.group(1)
-                         else f"{m.group(3)}-{month:02d}")
+            dates.append(
+                dt.date(int(m.group(3)), month, int(m.group(1))).isoformat()
+                if m.group(1)
+                else f"{m.group(3)}-{month:02d}"
+            )
         except ValueError:
             continue
     dates += [m.group(1) for m in _YEAR.finditer(question)] if not dates else []
@@ -229,7 +253,15 @@ class QueryAnalyzer:
             # question asks.
             kind, own = answer_type(sq.text), sq.text
         return AnalyzedQuery(
-            text=sq.text, question=question.strip(), own_terms=sq.own_terms, carried_terms=sq.carried_terms,
-            answer_type=kind, roles=fact_roles(own, kind), extreme=extreme(own), expansion=expansion(sq.text), constraints=constraints(sq.text, self.metas),
-            is_follow_up=sq.is_follow_up, subject=sq.subject,
+            text=sq.text,
+            question=question.strip(),
+            own_terms=sq.own_terms,
+            carried_terms=sq.carried_terms,
+            answer_type=kind,
+            roles=fact_roles(own, kind),
+            extreme=extreme(own),
+            expansion=expansion(sq.text),
+            constraints=constraints(sq.text, self.metas),
+            is_follow_up=sq.is_follow_up,
+            subject=sq.subject,
         )

@@ -3,6 +3,7 @@
 One format for both, e.g. `[1] Cabinet, 14 December 2017, minute 319 — "quote"`, so a reference
 reads the same in a terminal and in a chat client.
 """
+
 from __future__ import annotations
 
 import datetime as dt

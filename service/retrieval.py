@@ -1,4 +1,5 @@
 """Hybrid retrieval: dense (FAISS, MiniLM) and lexical (BM25) rankings fused by RRF."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -105,9 +106,16 @@ def feedback_terms(index: LoadedIndex, query: str, chunk_ids: list[int], idf: di
     return [t for t, _ in sorted(weight.items(), key=lambda kv: (-kv[1], kv[0]))[:n]]
 
 
-def retrieve(index: LoadedIndex, query: str, qvec: np.ndarray, filters: Filters = Filters(),
-             k: int = 10, mode: str = "hybrid", feedback: tuple[int, int, float] | None = None,
-             idf: dict[str, float] | None = None) -> list[Hit]:
+def retrieve(
+    index: LoadedIndex,
+    query: str,
+    qvec: np.ndarray,
+    filters: Filters = Filters(),
+    k: int = 10,
+    mode: str = "hybrid",
+    feedback: tuple[int, int, float] | None = None,
+    idf: dict[str, float] | None = None,
+) -> list[Hit]:
     """Top-k passages for `query`. Rankings fused by reciprocal rank fusion: passages and single
     sentences, each by meaning (FAISS) and by words (BM25) — four in hybrid mode — plus, with
     `feedback`, two pseudo-relevance-feedback rankings (RM3 terms, a Rocchio vector). A sentence
@@ -122,7 +130,7 @@ def retrieve(index: LoadedIndex, query: str, qvec: np.ndarray, filters: Filters 
     def add(chunk_ids, scores, field: str) -> None:
         rank = 0
         seen: set[int] = set()
-        for cid, s in zip(chunk_ids, scores):
+        for cid, s in zip(chunk_ids, scores, strict=True):
             if cid in seen:
                 continue
             seen.add(cid)

@@ -1,4 +1,5 @@
 """Request and response models of the HTTP API (the contract other tools rely on)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -42,8 +43,10 @@ class AskRequest(BaseModel):
     history: list[Turn] = Field(default_factory=list)
     filters: FilterSpec | None = None
     top_k: int | None = Field(default=None, ge=1, le=20)
-    explain: bool = Field(default=False, description="add the question analysis, retrieval ranking, scored "
-                                                     "candidates and the answer/abstain decision")
+    explain: bool = Field(
+        default=False,
+        description="add the question analysis, retrieval ranking, scored candidates and the answer/abstain decision",
+    )
 
     _check = field_validator("question")(_no_control_chars)
 

@@ -12,6 +12,7 @@ LightGBM ranker, whichever cross-validates better; `scorer.json` says which) is 
 `service/data/scorer.json`, with a Platt calibration and the abstention cut chosen by
 cross-validation on the same split.
 """
+
 from __future__ import annotations
 
 import json
@@ -30,38 +31,89 @@ from service.query import AnalyzedQuery
 MODEL_FILE = Path(__file__).with_name("data") / "scorer.json"
 CARRIED_WEIGHT = 0.5
 KINDS = ("list", "field", "cell", "column_fact", "fact")
-ANSWER_TYPES = ("person", "date", "amount", "count", "percentage", "score", "place", "reason", "list", "yes_no",
-                "description")
+ANSWER_TYPES = (
+    "person",
+    "date",
+    "amount",
+    "count",
+    "percentage",
+    "score",
+    "place",
+    "reason",
+    "list",
+    "yes_no",
+    "description",
+)
 
 VALUE_PATTERNS = {
     "amount": re.compile(r"£\s?\d|\d\s?(m|k|bn|million|billion|thousand)\b|\bcosts?\b|\bfund", re.I),
     "percentage": re.compile(r"\d\s?%|\bper ?cent\b|\b(a|one) (third|quarter|half)\b", re.I),
-    "count": re.compile(r"\b\d[\d,.]*\b|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
-                        r"dozen|hundred|thousand)\b", re.I),
+    "count": re.compile(
+        r"\b\d[\d,.]*\b|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+        r"dozen|hundred|thousand)\b",
+        re.I,
+    ),
     "score": re.compile(r"\b\d[\d,.]*%?\b"),
-    "date": re.compile(r"\b(January|February|March|April|May|June|July|August|September|October|November|"
-                       r"December)\b|\b(19|20)\d\d\b|\b\d{1,2}(st|nd|rd|th)\b|\b\d{1,2}[.:]\d{2}\s?[ap]\.?m\b|"
-                       r"\b\d+\s?(weeks?|months?|years?|days?)\b", re.I),
-    "person": re.compile(r"\b(Mr|Mrs|Ms|Miss|Dr|Sir|Councillor|Cllr)\.? [A-Z]|\b[A-Z][a-z]+ [A-Z][a-z]+\b|"
-                         r"\b(Director|Officer|Commissioner|Chairman|Chair|Leader|Cabinet Member|Executive|Manager|"
-                         r"Advisor|Adviser|Council|Ventures|Partnership|Trust|DfE|Ofsted)\b"),
+    "date": re.compile(
+        r"\b(January|February|March|April|May|June|July|August|September|October|November|"
+        r"December)\b|\b(19|20)\d\d\b|\b\d{1,2}(st|nd|rd|th)\b|\b\d{1,2}[.:]\d{2}\s?[ap]\.?m\b|"
+        r"\b\d+\s?(weeks?|months?|years?|days?)\b",
+        re.I,
+    ),
+    "person": re.compile(
+        r"\b(Mr|Mrs|Ms|Miss|Dr|Sir|Councillor|Cllr)\.? [A-Z]|\b[A-Z][a-z]+ [A-Z][a-z]+\b|"
+        r"\b(Director|Officer|Commissioner|Chairman|Chair|Leader|Cabinet Member|Executive|Manager|"
+        r"Advisor|Adviser|Council|Ventures|Partnership|Trust|DfE|Ofsted)\b"
+    ),
     "place": re.compile(r"\b(Hall|House|Room|Chamber|Centre|Offices?|Street|Road)\b|\b[A-Z][a-z]+, [A-Z][a-z]+"),
-    "reason": re.compile(r"\b(because|due to|as a result|in order to|so that|so as to|reasons?|aim|driver|since|given "
-                         r"(that|the)|to ensure|would (allow|enable|mean)|as it|as they|owing to|therefore|thus|"
-                         r"meant that|which (would|will) (allow|enable|mean)|benefit|risk|concern)\b", re.I),
+    "reason": re.compile(
+        r"\b(because|due to|as a result|in order to|so that|so as to|reasons?|aim|driver|since|given "
+        r"(that|the)|to ensure|would (allow|enable|mean)|as it|as they|owing to|therefore|thus|"
+        r"meant that|which (would|will) (allow|enable|mean)|benefit|risk|concern)\b",
+        re.I,
+    ),
     "yes_no": re.compile(r"\b(would|will|could|can|should|must|did|was|were|is|are|had|has)( not|n't)?\b|\bno\b", re.I),
 }
 _NEGATION = re.compile(r"\b(no|not|none|never|nor|n't|cannot|neither)\b", re.I)
-_VERB = re.compile(r"\b(is|are|was|were|be|been|has|have|had|would|will|could|should|may|can|did|does|"
-                   r"[a-z]{3,}ed|[a-z]{3,}s)\b", re.I)
+_VERB = re.compile(
+    r"\b(is|are|was|were|be|been|has|have|had|would|will|could|should|may|can|did|does|"
+    r"[a-z]{3,}ed|[a-z]{3,}s)\b",
+    re.I,
+)
 
 
 def feature_names() -> list[str]:
-    return (["dense", "passage_dense", "dense_gap", "lexical", "lexical_own", "lexical_gap", "rank_prior", "rrf",
-             "type_match", "role_match", "list_match", "cell_address", "extreme_match", "meta_match",
-             "label_like", "lead_in_only", "heading_like", "length", "reason_asked_cue", "prev_lexical", "next_lexical", "glossary_match",
-             "negation", "roles_asked", "names_meeting"]
-            + [f"is_{k}" for k in KINDS] + [f"asks_{t}" for t in ANSWER_TYPES])
+    return (
+        [
+            "dense",
+            "passage_dense",
+            "dense_gap",
+            "lexical",
+            "lexical_own",
+            "lexical_gap",
+            "rank_prior",
+            "rrf",
+            "type_match",
+            "role_match",
+            "list_match",
+            "cell_address",
+            "extreme_match",
+            "meta_match",
+            "label_like",
+            "lead_in_only",
+            "heading_like",
+            "length",
+            "reason_asked_cue",
+            "prev_lexical",
+            "next_lexical",
+            "glossary_match",
+            "negation",
+            "roles_asked",
+            "names_meeting",
+        ]
+        + [f"is_{k}" for k in KINDS]
+        + [f"asks_{t}" for t in ANSWER_TYPES]
+    )
 
 
 @dataclass
@@ -94,7 +146,7 @@ class ScorerModel:
             self._booster = lightgbm.Booster(model_str=self.booster)
 
     @classmethod
-    def load(cls, path: Path = MODEL_FILE) -> "ScorerModel":
+    def load(cls, path: Path = MODEL_FILE) -> ScorerModel:
         data = json.loads(path.read_text(encoding="utf-8"))
         return cls(**data)
 
@@ -160,27 +212,29 @@ class Scorer:
             self._terms[key] = terms
         return terms
 
-    def _shape(self, c: Candidate) -> "_Shape":
+    def _shape(self, c: Candidate) -> _Shape:
         """What a candidate is, independent of the question (cached: the index never changes)."""
         key = (c.kind, c.doc_id, c.start, c.end, c.value_start, c.value_end, c.chunk, c.unit)
         shape = self._shapes.get(key)
         if shape is None:
             doc_text = self.index.documents[c.doc_id].text
-            text = doc_text[c.start:c.end]
-            value = doc_text[c.value_start:c.value_end]
+            text = doc_text[c.start : c.end]
+            value = doc_text[c.value_start : c.value_end]
             typed = value if c.kind != "sentence" else text
             words = text.split()
             heading = self.index.chunks[c.chunk].section or ""
             own = frozenset(tokenize(text))
             unit = self.index.units[c.unit] if c.unit is not None else None
             shape = _Shape(
-                own_terms=own, terms=own | self._context_terms(c),
+                own_terms=own,
+                terms=own | self._context_terms(c),
                 has={k: bool(rx.search(typed)) for k, rx in VALUE_PATTERNS.items()},
                 reason_cue=bool(VALUE_PATTERNS["reason"].search(text)),
                 label_like=len(words) <= 6 and not _VERB.search(text) and c.kind == "sentence",
                 lead_in_only=c.kind == "sentence" and text.rstrip().endswith(":"),
                 heading_like=c.kind == "sentence" and " ".join(words) in heading,
-                length=math.log1p(len(text)) / 8.0, negation=bool(_NEGATION.search(text)),
+                length=math.log1p(len(text)) / 8.0,
+                negation=bool(_NEGATION.search(text)),
                 row_terms=frozenset(tokenize(unit.label or "")) if unit else frozenset(),
                 col_terms=frozenset(tokenize(unit.header or "")) if unit else frozenset(),
             )
@@ -198,7 +252,7 @@ class Scorer:
         atype = query.answer_type
         # Meaning, in one matrix product: the similarity of every sentence the candidates hold.
         needed = sorted({s for c in cands for s in c.sentences})
-        sims = dict(zip(needed, (self.index.sentence_vectors[needed] @ qvec).tolist())) if needed else {}
+        sims = dict(zip(needed, (self.index.sentence_vectors[needed] @ qvec).tolist(), strict=True)) if needed else {}
         rows = []
         for c in cands:
             sh = self._shape(c)
@@ -219,8 +273,9 @@ class Scorer:
                 "list_match": float(c.kind == "list" and (atype == "list" or "recommendations" in query.roles)),
                 "cell_address": self._cell_address(c, sh, weights, total),
                 "extreme_match": self._extreme_match(query, c, unit, sh, weights, total),
-                "meta_match": query.constraints.matches(self.index.documents[c.doc_id].meta,
-                                                        self.index.chunks[c.chunk].item),
+                "meta_match": query.constraints.matches(
+                    self.index.documents[c.doc_id].meta, self.index.chunks[c.chunk].item
+                ),
                 "label_like": float(sh.label_like),
                 "lead_in_only": float(sh.lead_in_only),
                 "heading_like": float(sh.heading_like),
@@ -275,7 +330,7 @@ class Scorer:
                 out.append(frozenset())
         return out[0], out[1]
 
-    def _cell_address(self, c: Candidate, sh: "_Shape", weights: dict[str, float], total: float) -> float:
+    def _cell_address(self, c: Candidate, sh: _Shape, weights: dict[str, float], total: float) -> float:
         """How much of the question the cell's row label and column header cover (a question that
         names a row and a column, either way round, is asking for that cell)."""
         if c.kind not in ("cell", "column_fact"):
@@ -286,9 +341,15 @@ class Scorer:
             return 0.0
         return (row_hit + col_hit) / total
 
-    def _extreme_match(self, query: AnalyzedQuery, c: Candidate, unit, sh: "_Shape", weights: dict[str, float],
-                       total: float) -> float:
-        if c.kind != "column_fact" or unit is None or not query.extreme or not (unit.role or "").endswith(query.extreme):
+    def _extreme_match(
+        self, query: AnalyzedQuery, c: Candidate, unit, sh: _Shape, weights: dict[str, float], total: float
+    ) -> float:
+        if (
+            c.kind != "column_fact"
+            or unit is None
+            or not query.extreme
+            or not (unit.role or "").endswith(query.extreme)
+        ):
             return 0.0
         # A row extreme ("highest on Tax & VAT") is addressed by its row label; a column extreme
         # ("highest Overall Score") by its column header.
@@ -302,7 +363,7 @@ class Scorer:
         x = self.features(query, qvec, cands)
         raw = self.model.raw(x)
         probs = self.model.calibrated(raw, self.unknown_share(query))
-        for c, p in zip(cands, probs):
+        for c, p in zip(cands, probs, strict=True):
             c.score = float(p)
         cands.sort(key=lambda c: (-c.score, c.doc_id, c.start, c.kind))
         return cands

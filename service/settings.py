@@ -1,4 +1,5 @@
 """One Settings object for the service and CLI, read from MINUTES_QA_* environment variables."""
+
 from __future__ import annotations
 
 from functools import lru_cache

@@ -4,6 +4,7 @@ A request takes one reference to the engine when it starts and uses it to the en
 so a reload never mixes two index versions within one answer, and in-flight requests
 finish on the version they started with.
 """
+
 from __future__ import annotations
 
 import threading

@@ -6,6 +6,7 @@ the shared vocabulary (`service.errors`); the caller decides how to show it: a n
 OpenAI-shaped error, or a one-line CLI message. Each `*_ERRORS` tuple lists the codes a check can
 raise, so a route documents exactly what it runs (`error_responses(*QUESTION_ERRORS, ...)`).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -26,8 +27,10 @@ def check_question(question: str, settings: Settings, subject: str = "question")
     if not question.strip():
         raise ApiError(ErrorCode.EMPTY_QUESTION, f"the {subject} is empty; type a question about the papers")
     if len(question) > settings.max_question_chars:
-        raise ApiError(ErrorCode.QUESTION_TOO_LONG,
-                       f"the {subject} is {len(question)} characters; the limit is {settings.max_question_chars}")
+        raise ApiError(
+            ErrorCode.QUESTION_TOO_LONG,
+            f"the {subject} is {len(question)} characters; the limit is {settings.max_question_chars}",
+        )
     return question.strip()
 
 
@@ -39,11 +42,13 @@ def check_history(turns: Sequence[tuple[str, str]], settings: Settings) -> list[
     `--history` questions.
     """
     if len(turns) > settings.max_history_turns:
-        raise ApiError(ErrorCode.HISTORY_TOO_LONG,
-                       f"the history has {len(turns)} turns; the limit is {settings.max_history_turns}")
+        raise ApiError(
+            ErrorCode.HISTORY_TOO_LONG, f"the history has {len(turns)} turns; the limit is {settings.max_history_turns}"
+        )
     if sum(len(text) for _, text in turns) > settings.max_history_chars:
-        raise ApiError(ErrorCode.HISTORY_TOO_LONG,
-                       f"the history is longer than {settings.max_history_chars} characters")
+        raise ApiError(
+            ErrorCode.HISTORY_TOO_LONG, f"the history is longer than {settings.max_history_chars} characters"
+        )
     return [text for role, text in turns if role == "user" and text.strip()]
 
 
@@ -58,20 +63,26 @@ def to_filters(engine: Engine, spec: FilterSpec | None) -> Filters:
     silently return nothing)."""
     if spec is None:
         return Filters()
-    filters = Filters(_as_tuple(spec.document_id), _as_tuple(spec.body), _as_tuple(spec.doc_type), spec.date_from,
-                      spec.date_to)
+    filters = Filters(
+        _as_tuple(spec.document_id), _as_tuple(spec.body), _as_tuple(spec.doc_type), spec.date_from, spec.date_to
+    )
     docs = engine.index.documents
     unknown = [d for d in filters.document_ids if d not in docs]
     if unknown:
-        raise ApiError(ErrorCode.UNKNOWN_FILTER_VALUE,
-                       f"unknown document_id: {', '.join(unknown)} (see GET /documents)", param="document_id")
+        raise ApiError(
+            ErrorCode.UNKNOWN_FILTER_VALUE,
+            f"unknown document_id: {', '.join(unknown)} (see GET /documents)",
+            param="document_id",
+        )
     known_bodies = {(d.meta.body or "").lower() for d in docs.values()}
     unknown = [b for b in filters.bodies if b.lower() not in known_bodies]
     if unknown:
         known = ", ".join(sorted({d.meta.body for d in docs.values() if d.meta.body}))
-        raise ApiError(ErrorCode.UNKNOWN_FILTER_VALUE, f"unknown body: {', '.join(unknown)} (known: {known})",
-                       param="body")
+        raise ApiError(
+            ErrorCode.UNKNOWN_FILTER_VALUE, f"unknown body: {', '.join(unknown)} (known: {known})", param="body"
+        )
     if spec.date_from and spec.date_to and spec.date_from > spec.date_to:
-        raise ApiError(ErrorCode.BAD_DATE_RANGE, f"date_from {spec.date_from} is after date_to {spec.date_to}",
-                       param="date_from")
+        raise ApiError(
+            ErrorCode.BAD_DATE_RANGE, f"date_from {spec.date_from} is after date_to {spec.date_to}", param="date_from"
+        )
     return filters

@@ -1,4 +1,5 @@
 """pytest plugin: no silent skips in CI."""
+
 from __future__ import annotations
 
 import os

@@ -1,5 +1,6 @@
 """Shared fixtures. Unit tests use FakeEmbedder (offline, deterministic, instant); tests
 marked `real_model` use all-MiniLM-L6-v2 and the real corpus."""
+
 from __future__ import annotations
 
 import hashlib
@@ -68,8 +69,9 @@ def built_index(corpus_dir: Path, tmp_path: Path, fake_embedder):
 def app_settings(built_index: Path, corpus_dir: Path):
     from service.settings import Settings
 
-    return Settings(index_dir=built_index, corpus_dir=corpus_dir, model=FakeEmbedder.model_name,
-                    admin_token="test-token")
+    return Settings(
+        index_dir=built_index, corpus_dir=corpus_dir, model=FakeEmbedder.model_name, admin_token="test-token"
+    )
 
 
 @pytest.fixture
@@ -109,4 +111,3 @@ def real_engine(real_index_dir, real_embedder):
     from service.index import load_index
 
     return Engine(load_index(real_index_dir, real_embedder))
-

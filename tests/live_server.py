@@ -1,5 +1,6 @@
 """Run the real ASGI app under uvicorn on a free loopback port, in a thread, for tests that
 need a live server (browser, official OpenAI client, load, reload)."""
+
 from __future__ import annotations
 
 import contextlib

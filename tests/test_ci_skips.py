@@ -1,4 +1,5 @@
 """The CI rule: a skipped test fails when CI is set, and only then."""
+
 from __future__ import annotations
 
 pytest_plugins = ["pytester"]

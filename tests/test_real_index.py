@@ -1,4 +1,5 @@
 """The real index (all-MiniLM-L6-v2 over the five papers) and the answers users rely on."""
+
 import pytest
 
 pytestmark = pytest.mark.real_model
@@ -6,7 +7,7 @@ pytestmark = pytest.mark.real_model
 
 def _exact(engine, result):
     for c in result.citations + result.related:
-        assert engine.index.documents[c.document_id].text[c.start:c.end] == c.quote
+        assert engine.index.documents[c.document_id].text[c.start : c.end] == c.quote
 
 
 def test_every_chunk_span_reproduces_its_text(real_engine):
@@ -14,23 +15,42 @@ def test_every_chunk_span_reproduces_its_text(real_engine):
     assert len(ix.documents) == 5
     for chunk in ix.chunks:
         text = ix.documents[chunk.doc_id].text
-        assert chunk.end > chunk.start and text[chunk.start:chunk.end] == text[chunk.start:chunk.end].strip()
+        assert chunk.end > chunk.start and text[chunk.start : chunk.end] == text[chunk.start : chunk.end].strip()
         for cell in chunk.cells:
-            assert text[cell.start:cell.end] == cell.text
+            assert text[cell.start : cell.end] == cell.text
 
 
 def test_ranking_row_carries_1810_and_83_percent(real_engine):
-    rows = [c for c in real_engine.index.chunks if c.kind == "table_row" and c.row_label == "Wholly Owned Council Company"
-            and "1810" in c.search_text]
-    assert rows and all("% of total possible: 83%" in r.search_text and "Overall Score: 1810" in r.search_text for r in rows)
+    rows = [
+        c
+        for c in real_engine.index.chunks
+        if c.kind == "table_row" and c.row_label == "Wholly Owned Council Company" and "1810" in c.search_text
+    ]
+    assert rows and all(
+        "% of total possible: 83%" in r.search_text and "Overall Score: 1810" in r.search_text for r in rows
+    )
 
 
 def test_scoring_table_rows_repeat_headers(real_engine):
-    row = next(c for c in real_engine.index.chunks if c.kind == "table_row" and c.row_label == "Democratic accountability"
-               and c.caption and c.caption.startswith("Figure 15"))
-    assert "3. Wholly Owned Council Company: 100" in row.search_text and "Highest possible score: 100" in row.search_text
-    blank = next(c for c in real_engine.index.chunks if c.kind == "table_row" and c.row_label == "Prevents service fragmentation"
-                 and c.caption and c.caption.startswith("Figure 15"))
+    row = next(
+        c
+        for c in real_engine.index.chunks
+        if c.kind == "table_row"
+        and c.row_label == "Democratic accountability"
+        and c.caption
+        and c.caption.startswith("Figure 15")
+    )
+    assert (
+        "3. Wholly Owned Council Company: 100" in row.search_text and "Highest possible score: 100" in row.search_text
+    )
+    blank = next(
+        c
+        for c in real_engine.index.chunks
+        if c.kind == "table_row"
+        and c.row_label == "Prevents service fragmentation"
+        and c.caption
+        and c.caption.startswith("Figure 15")
+    )
     assert "4. Independent Organisation: (blank)" in blank.search_text
 
 
@@ -38,7 +58,7 @@ def test_minute_319_of_22_march_2018_is_a_section(real_engine):
     doc = real_engine.index.documents["wcc-cfosp-minutes-2018-03-22"]
     s = next(s for s in doc.sections if s.number == "319")
     assert s.title == "319 Alternative Delivery Model"
-    assert "£4.6 million required to establish" in doc.text[s.start:s.end]
+    assert "£4.6 million required to establish" in doc.text[s.start : s.end]
 
 
 def test_chunks_fit_the_model_window(real_engine, real_embedder):
@@ -79,7 +99,10 @@ def test_cli_ask_prints_answer_and_citations(real_index_dir, monkeypatch, capsys
     monkeypatch.setenv("MINUTES_QA_INDEX_DIR", str(real_index_dir))
     cli.main(["ask", "How much will it cost to set up the company?"])
     out = capsys.readouterr().out
-    assert "£4.6 million" in out and "[1] Children and Families Overview and Scrutiny Panel, 22 March 2018, minute 319" in out
+    assert (
+        "£4.6 million" in out
+        and "[1] Children and Families Overview and Scrutiny Panel, 22 March 2018, minute 319" in out
+    )
 
 
 def test_cli_rejects_an_empty_question(capsys):

@@ -1,4 +1,5 @@
 """Answers: POST /ask, GET /search and the starter questions of the empty chat."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -11,13 +12,14 @@ from fastapi import APIRouter, Query, Response
 from service.deps import ENGINE_ERRORS, EngineDep, SettingsDep
 from service.engine import Engine
 from service.errors import ErrorCode, error_responses
-from service.schemas import AskRequest, AskResponse, FilterSpec, SearchResponse
+from service.schemas import AnswerSpan, AskRequest, AskResponse, FilterSpec, SearchResponse
 from service.validation import FILTER_ERRORS, HISTORY_ERRORS, QUESTION_ERRORS, check_history, check_question, to_filters
 
 router = APIRouter()
 
-ASK_ERRORS = error_responses(ErrorCode.INVALID_JSON, ErrorCode.INVALID_REQUEST, *QUESTION_ERRORS, *HISTORY_ERRORS,
-                             *FILTER_ERRORS, *ENGINE_ERRORS)
+ASK_ERRORS = error_responses(
+    ErrorCode.INVALID_JSON, ErrorCode.INVALID_REQUEST, *QUESTION_ERRORS, *HISTORY_ERRORS, *FILTER_ERRORS, *ENGINE_ERRORS
+)
 SEARCH_ERRORS = error_responses(ErrorCode.INVALID_REQUEST, *QUESTION_ERRORS, *FILTER_ERRORS, *ENGINE_ERRORS)
 
 
@@ -29,19 +31,31 @@ def ask(body: AskRequest, engine: EngineDep, settings: SettingsDep, response: Re
     history = check_history([(t.role, t.content) for t in body.history], settings)
     filters = to_filters(engine, body.filters)
     result = engine.ask(question, history, filters, top_k=body.top_k or settings.default_top_k, explain=body.explain)
-    return AskResponse(answer=result.answer, abstained=result.abstained, confidence=result.confidence,
-                       query=result.query, citations=result.citations, related=result.related,
-                       took_ms=result.took_ms, answer_span=result.answer_span, explain=result.explain)
+    return AskResponse(
+        answer=result.answer,
+        abstained=result.abstained,
+        confidence=result.confidence,
+        query=result.query,
+        citations=result.citations,
+        related=result.related,
+        took_ms=result.took_ms,
+        answer_span=AnswerSpan.model_validate(result.answer_span) if result.answer_span is not None else None,
+        explain=result.explain,
+    )
 
 
 @router.get("/search", response_model=SearchResponse, responses=SEARCH_ERRORS, tags=["answers"])
-def search(engine: EngineDep, settings: SettingsDep,
-           q: Annotated[str, Query(max_length=2000, description="search text")],
-           k: Annotated[int, Query(ge=1, le=50)] = 10,
-           document_id: Annotated[list[str] | None, Query()] = None,
-           body: Annotated[list[str] | None, Query()] = None,
-           doc_type: Annotated[list[Literal["minutes", "agenda", "report"]] | None, Query()] = None,
-           date_from: dt.date | None = None, date_to: dt.date | None = None) -> SearchResponse:
+def search(
+    engine: EngineDep,
+    settings: SettingsDep,
+    q: Annotated[str, Query(max_length=2000, description="search text")],
+    k: Annotated[int, Query(ge=1, le=50)] = 10,
+    document_id: Annotated[list[str] | None, Query()] = None,
+    body: Annotated[list[str] | None, Query()] = None,
+    doc_type: Annotated[list[Literal["minutes", "agenda", "report"]] | None, Query()] = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+) -> SearchResponse:
     """Ranked passages (hybrid retrieval) with the same citation fields as /ask."""
     started = time.perf_counter()
     q = check_question(q, settings)
@@ -63,8 +77,12 @@ def starter_questions(engine: Engine, limit: int = 4) -> list[str]:
         if len(out) >= 2:
             break
     procedural = ("apolog", "minutes", "participation", "declaration", "interest", "welcome")
-    items = [(doc, re.sub(r"^\d+\.?\s*", "", s.title)) for doc in engine.index.documents.values()
-             for s in doc.sections if s.depth == 1 and s.number and not any(p in s.title.lower() for p in procedural)]
+    items = [
+        (doc, re.sub(r"^\d+\.?\s*", "", s.title))
+        for doc in engine.index.documents.values()
+        for s in doc.sections
+        if s.depth == 1 and s.number and not any(p in s.title.lower() for p in procedural)
+    ]
     for doc, title in sorted(items, key=lambda x: (-len(x[1].split()), x[1]))[: max(0, limit - len(out))]:
         out.append(f"What was said about {title} at the {doc.meta.body or 'meeting'}?")
     return out[:limit]

@@ -9,6 +9,7 @@ Errors under /v1 use OpenAI's shape (`{"error": {"message", "type", "param", "co
 same codes as the native API: `service.errors.openai_status_and_type` maps them (every invalid
 request is a 400 `invalid_request_error` here, a 422 on /ask).
 """
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,9 @@ from service.validation import HISTORY_ERRORS, QUESTION_ERRORS, check_history, c
 
 MODEL_ID = "minutes-qa"
 router = APIRouter(prefix=OPENAI_PREFIX, tags=["openai-compatible"])
-CHAT_ERRORS = error_responses(ErrorCode.INVALID_JSON, ErrorCode.INVALID_REQUEST, *QUESTION_ERRORS, *HISTORY_ERRORS,
-                              *ENGINE_ERRORS, openai=True)
+CHAT_ERRORS = error_responses(
+    ErrorCode.INVALID_JSON, ErrorCode.INVALID_REQUEST, *QUESTION_ERRORS, *HISTORY_ERRORS, *ENGINE_ERRORS, openai=True
+)
 
 
 class TextPart(BaseModel):
@@ -81,8 +83,9 @@ def models() -> dict[str, Any]:
 async def chat_completions(request: Request, engine: EngineDep, settings: SettingsDep) -> Any:
     req = _parse(await request.body())
     if not req.messages or req.messages[-1].role != "user":
-        raise ApiError(ErrorCode.INVALID_REQUEST, "'messages' must end with a user message (the question)",
-                       param="messages")
+        raise ApiError(
+            ErrorCode.INVALID_REQUEST, "'messages' must end with a user message (the question)", param="messages"
+        )
     question = check_question(req.messages[-1].text(), settings)
     history = check_history([("user", m.text()) for m in req.messages[:-1] if m.role == "user"], settings)
 
@@ -90,16 +93,30 @@ async def chat_completions(request: Request, engine: EngineDep, settings: Settin
     content = render_answer(engine, result)
     prompt_tokens = sum(count_tokens(m.text()) for m in req.messages)
     completion_tokens = count_tokens(content)
-    extra = {"citations": [c.__dict__ for c in result.citations], "abstained": result.abstained,
-             "query": result.query}
+    extra = {"citations": [c.__dict__ for c in result.citations], "abstained": result.abstained, "query": result.query}
     cid, created, model = f"chatcmpl-{uuid.uuid4().hex}", int(time.time()), req.model or MODEL_ID
-    usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-             "total_tokens": prompt_tokens + completion_tokens}
+    usage = {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
+    }
     if not req.stream:
-        return {"id": cid, "object": "chat.completion", "created": created, "model": model,
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
-                             "finish_reason": "stop", "logprobs": None}],
-                "usage": usage, **extra}
+        return {
+            "id": cid,
+            "object": "chat.completion",
+            "created": created,
+            "model": model,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": content},
+                    "finish_reason": "stop",
+                    "logprobs": None,
+                }
+            ],
+            "usage": usage,
+            **extra,
+        }
 
     def events() -> Iterator[str]:
         base = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model}
@@ -108,7 +125,7 @@ async def chat_completions(request: Request, engine: EngineDep, settings: Settin
         yield f"data: {json.dumps(first)}\n\n"
         words = content.split(" ")
         for i in range(0, len(words), 8):
-            piece = " ".join(words[i:i + 8]) + (" " if i + 8 < len(words) else "")
+            piece = " ".join(words[i : i + 8]) + (" " if i + 8 < len(words) else "")
             chunk = {**base, "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
             yield f"data: {json.dumps(chunk)}\n\n"
         last = {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}], "usage": usage, **extra}

@@ -1,4 +1,5 @@
 """The encoder's training examples: sentence pairs, and hard negatives that are really negatives."""
+
 from __future__ import annotations
 
 import re

@@ -1,6 +1,7 @@
 """The gold set is sound and split, and the regression gate: accuracy on the real index may not drop
 below eval/thresholds.json — on the frozen test split (the headline), and on the round-1 questions
 (the floor the first release set). Raise thresholds as the system improves; never lower them."""
+
 import json
 from collections import Counter
 
@@ -56,19 +57,27 @@ def test_validator_catches_a_broken_item(texts):
 @pytest.mark.parametrize("population", ["test", "round1"])
 def test_regression_gate(real_engine, texts, population):
     items, split = load_gold(), load_split()
-    chosen = side(items, split, "test") if population == "test" else \
-        [i for i in items if i.id.startswith(ROUND_ONE_PREFIXES)]
+    chosen = (
+        side(items, split, "test")
+        if population == "test"
+        else [i for i in items if i.id.startswith(ROUND_ONE_PREFIXES)]
+    )
     m = metrics(run(Backend(engine=real_engine, texts=texts), chosen))
     failures = check_thresholds(m, population=population)
     limits = json.loads(THRESHOLDS_PATH.read_text())[population]
-    assert not failures, f"{population}: accuracy regressed: {failures}; metrics: { {k.removeprefix('max_'): m[k.removeprefix('max_')] for k in limits} }"
+    assert not failures, (
+        f"{population}: accuracy regressed: {failures}; "
+        f"metrics: { {k.removeprefix('max_'): m[k.removeprefix('max_')] for k in limits} }"
+    )
 
 
 def test_gate_fails_when_a_threshold_is_not_met(tmp_path):
     path = tmp_path / "thresholds.json"
     path.write_text(json.dumps({"test": {"fact_accuracy": 99.9, "max_false_abstention_rate": 3.0}}))
-    assert check_thresholds({"fact_accuracy": 50.0, "false_abstention_rate": 9.0}, path) == \
-        ["fact_accuracy 50.0 < threshold 99.9", "false_abstention_rate 9.0 > limit 3.0"]
+    assert check_thresholds({"fact_accuracy": 50.0, "false_abstention_rate": 9.0}, path) == [
+        "fact_accuracy 50.0 < threshold 99.9",
+        "false_abstention_rate 9.0 > limit 3.0",
+    ]
 
 
 def test_cli_eval_json(real_index_dir, monkeypatch, capsys, tmp_path):

@@ -14,10 +14,10 @@ def test_every_chunk_and_sentence_span_reproduces_its_text(built_index: Path, fa
     ix = load_index(built_index, fake_embedder)
     for chunk in ix.chunks:
         text = ix.documents[chunk.doc_id].text
-        assert text[chunk.start:chunk.end].strip() == text[chunk.start:chunk.end]
+        assert text[chunk.start : chunk.end].strip() == text[chunk.start : chunk.end]
         assert chunk.start < chunk.end
         for cell in chunk.cells:
-            assert text[cell.start:cell.end] == cell.text
+            assert text[cell.start : cell.end] == cell.text
     for ci, s, e in ix.sentence_spans:
         assert ix.chunks[ci].start <= s < e <= ix.chunks[ci].end
 
@@ -35,7 +35,7 @@ def test_table_rows_carry_headers_and_blank_cells_stay_blank(built_index, fake_e
 
 def test_section_paths_and_minute_numbers(built_index, fake_embedder):
     ix = load_index(built_index, fake_embedder)
-    vat = next(c for c in ix.chunks if "liable for VAT" in ix.documents[c.doc_id].text[c.start:c.end])
+    vat = next(c for c in ix.chunks if "liable for VAT" in ix.documents[c.doc_id].text[c.start : c.end])
     assert vat.item == "319" and vat.section == "319 Alternative Delivery Model"
     html = [c for c in ix.chunks if c.doc_id == "web-minutes"]
     assert html and all(c.item == "1839" for c in html)
@@ -102,7 +102,9 @@ def test_missing_index_says_how_to_build_it(tmp_path, fake_embedder):
         load_index(tmp_path / "nowhere", fake_embedder)
 
 
-def test_unparseable_paper_fails_the_build_by_default_without_touching_the_index(corpus_dir, built_index, fake_embedder):
+def test_unparseable_paper_fails_the_build_by_default_without_touching_the_index(
+    corpus_dir, built_index, fake_embedder
+):
     before = current_version_dir(built_index)
     (corpus_dir / "web-minutes.html").write_bytes(b"\x00\x00junk\x00")
     with pytest.raises(CorpusError, match="web-minutes.html"):

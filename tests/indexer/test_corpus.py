@@ -23,12 +23,15 @@ def test_entry_without_file_is_named(corpus_dir: Path):
         load_manifest(corpus_dir)
 
 
-@pytest.mark.parametrize("old,new,message", [
-    ('meeting_date: "2018-03-22"', 'meeting_date: "22/03/2018"', "not an ISO date"),
-    ("id: web-minutes", "id: Web Minutes!", "lowercase slug"),
-    ("doc_type: agenda", "doc_type: leaflet", "doc_type must be one of"),
-    ("file: web-minutes.html", "file: ../web-minutes.html", "plain file name"),
-])
+@pytest.mark.parametrize(
+    "old,new,message",
+    [
+        ('meeting_date: "2018-03-22"', 'meeting_date: "22/03/2018"', "not an ISO date"),
+        ("id: web-minutes", "id: Web Minutes!", "lowercase slug"),
+        ("doc_type: agenda", "doc_type: leaflet", "doc_type must be one of"),
+        ("file: web-minutes.html", "file: ../web-minutes.html", "plain file name"),
+    ],
+)
 def test_bad_manifest_values_are_refused(corpus_dir: Path, old, new, message):
     manifest = corpus_dir / "manifest.yaml"
     manifest.write_text(manifest.read_text().replace(old, new, 1))
@@ -36,11 +39,14 @@ def test_bad_manifest_values_are_refused(corpus_dir: Path, old, new, message):
         load_manifest(corpus_dir)
 
 
-@pytest.mark.parametrize("content,message", [
-    (b"", "empty"),
-    (b"\x00\x01\x02binary\x00junk", "binary"),
-    ("Caf\u00e9 minutes".encode("latin-1"), "not valid UTF-8"),
-])
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        (b"", "empty"),
+        (b"\x00\x01\x02binary\x00junk", "binary"),
+        ("Caf\u00e9 minutes".encode("latin-1"), "not valid UTF-8"),
+    ],
+)
 def test_unreadable_papers_are_refused_by_name(tmp_path: Path, content: bytes, message: str):
     path = tmp_path / "bad-paper.txt"
     path.write_bytes(content)

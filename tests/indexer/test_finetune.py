@@ -2,14 +2,23 @@
 recipe does not name, and a clear error when the encoder has not been built on this machine.
 (The training itself runs in `make index` from the committed recipe; the real-model tests then
 use the index it built.)"""
+
 import pytest
 
 from indexer.finetune import NAME_PREFIX, Recipe, finetune, pairs_hash
 
 
 def _recipe(**kw):
-    base = dict(base="sentence-transformers/all-MiniLM-L6-v2", epochs=3, learning_rate=3e-5, batch_size=16,
-                scale=20.0, seed=0, pairs_sha256=pairs_hash([("q", "p")]), pairs=1)
+    base = dict(
+        base="sentence-transformers/all-MiniLM-L6-v2",
+        epochs=3,
+        learning_rate=3e-5,
+        batch_size=16,
+        scale=20.0,
+        seed=0,
+        pairs_sha256=pairs_hash([("q", "p")]),
+        pairs=1,
+    )
     return Recipe(**{**base, **kw})
 
 
@@ -39,8 +48,11 @@ def test_options_left_at_their_default_do_not_rename_an_encoder():
     """Recipes written before an option existed keep their name (and their weights on disk)."""
     from dataclasses import asdict
 
-    old = {k: v for k, v in asdict(_recipe()).items()
-           if k not in ("sentence_pairs", "hard_negatives", "mask_same_question")}
+    old = {
+        k: v
+        for k, v in asdict(_recipe()).items()
+        if k not in ("sentence_pairs", "hard_negatives", "mask_same_question")
+    }
     import hashlib
     import json
 

@@ -2,6 +2,7 @@
 typed units and meeting facts, the scorer refuses a model fitted on other features, the composer's
 short answer lies inside its citation, explain mode shows each stage, and the meeting facts are
 served by /meetings and /documents/{id} with exact spans."""
+
 import numpy as np
 import pytest
 
@@ -21,7 +22,7 @@ def test_a_who_chaired_question_reaches_the_chair_fact(engine):
     facts = [c for c in cands if c.kind == "fact" and engine.index.units[c.unit].role == "chair"]
     assert facts, "the chair fact must be a candidate even when its line was not retrieved"
     text = engine.index.documents[facts[0].doc_id].text
-    assert text[facts[0].value_start:facts[0].value_end] == "Mrs F M Oborski"
+    assert text[facts[0].value_start : facts[0].value_end] == "Mrs F M Oborski"
 
 
 def test_end_time_fact_and_its_short_answer(engine):
@@ -34,8 +35,8 @@ def test_end_time_fact_and_its_short_answer(engine):
     c = r.citations[span["citation"] - 1]
     doc = engine.index.documents[c.document_id].text
     assert c.start <= span["start"] < span["end"] <= c.end  # the short answer sits inside the evidence
-    assert doc[span["start"]:span["end"]] == "12.53 pm"
-    assert doc[c.start:c.end] == c.quote
+    assert doc[span["start"] : span["end"]] == "12.53 pm"
+    assert doc[c.start : c.end] == c.quote
 
 
 def test_table_cells_are_addressed_by_row_and_column(engine):
@@ -44,7 +45,7 @@ def test_table_cells_are_addressed_by_row_and_column(engine):
     cells = [c for c in cands if c.kind == "cell"]
     assert cells
     text = engine.index.documents[cells[0].doc_id].text
-    assert any(text[c.value_start:c.value_end] == "63%" for c in cells)
+    assert any(text[c.value_start : c.value_end] == "63%" for c in cells)
 
 
 def test_scorer_refuses_a_model_fitted_on_other_features(engine):
@@ -87,7 +88,7 @@ def test_answer_span_is_exact_over_http(client):
     span = body["answer_span"]
     c = body["citations"][span["citation"] - 1]
     text = client.get(f"/documents/{c['document_id']}").json()["text"]
-    assert text[span["start"]:span["end"]] == "12.53 pm" and text[c["start"]:c["end"]] == c["quote"]
+    assert text[span["start"] : span["end"]] == "12.53 pm" and text[c["start"] : c["end"]] == c["quote"]
 
 
 def test_meeting_facts_are_served_with_exact_spans(client):
@@ -96,7 +97,7 @@ def test_meeting_facts_are_served_with_exact_spans(client):
     assert {"chair", "present", "ended", "started"} <= set(roles)
     assert roles["chair"]["value"] == "Mrs F M Oborski" and roles["ended"]["value"] == "12.53 pm"
     for f in doc["facts"]:
-        assert doc["text"][f["value_start"]:f["value_end"]] == f["value"]
+        assert doc["text"][f["value_start"] : f["value_end"]] == f["value"]
         assert f["start"] <= f["value_start"] <= f["value_end"] <= f["end"]
     meetings = client.get("/meetings").json()
     panel = next(m for m in meetings if "panel-minutes-2018-03-22" in m["documents"])

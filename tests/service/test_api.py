@@ -9,7 +9,7 @@ def assert_citations_exact(client, payload):
     texts = {}
     for c in payload["citations"] + payload["related"]:
         text = texts.setdefault(c["document_id"], _doc_text(client, c["document_id"]))
-        assert text[c["start"]:c["end"]] == c["quote"]
+        assert text[c["start"] : c["end"]] == c["quote"]
         assert c["url"] == f"/documents/{c['document_id']}#{c['start']}-{c['end']}"
 
 
@@ -17,8 +17,17 @@ def test_ask_returns_the_contract_shape_with_exact_citations(client):
     r = client.post("/ask", json={"question": "How much money was required to set up the Company?"})
     assert r.status_code == 200
     body = r.json()
-    assert set(body) == {"answer", "abstained", "confidence", "query", "citations", "related", "took_ms",
-                         "answer_span", "explain"}
+    assert set(body) == {
+        "answer",
+        "abstained",
+        "confidence",
+        "query",
+        "citations",
+        "related",
+        "took_ms",
+        "answer_span",
+        "explain",
+    }
     assert body["explain"] is None  # only on request
     assert not body["abstained"] and 0 <= body["confidence"] <= 1
     assert "£4.6 million" in body["answer"]
@@ -29,23 +38,36 @@ def test_ask_returns_the_contract_shape_with_exact_citations(client):
 
 
 def test_table_question_quotes_the_row_and_names_the_cells(client):
-    body = client.post("/ask", json={"question": "What percentage of total possible did the Wholly Owned Council Company get?"}).json()
+    body = client.post(
+        "/ask", json={"question": "What percentage of total possible did the Wholly Owned Council Company get?"}
+    ).json()
     assert "83%" in body["answer"]
     assert body["citations"][0]["quote"] == "Wholly Owned Council Company\t1810\t83%\t1"
     assert_citations_exact(client, body)
 
 
 def test_follow_up_uses_the_history_and_reports_the_query(client):
-    body = client.post("/ask", json={
-        "question": "And the Joint Venture?",
-        "history": [{"role": "user", "content": "What percentage of total possible did the Wholly Owned Council Company get?"},
-                    {"role": "assistant", "content": "83%"}]}).json()
+    body = client.post(
+        "/ask",
+        json={
+            "question": "And the Joint Venture?",
+            "history": [
+                {
+                    "role": "user",
+                    "content": "What percentage of total possible did the Wholly Owned Council Company get?",
+                },
+                {"role": "assistant", "content": "83%"},
+            ],
+        },
+    ).json()
     assert body["query"] == "What percentage of total possible did the Joint Venture get?"
     assert "63%" in body["answer"]
 
 
 def test_filters_restrict_the_papers(client):
-    body = client.post("/ask", json={"question": "Wholly Owned Company", "filters": {"document_id": "web-minutes"}}).json()
+    body = client.post(
+        "/ask", json={"question": "Wholly Owned Company", "filters": {"document_id": "web-minutes"}}
+    ).json()
     assert all(c["document_id"] == "web-minutes" for c in body["citations"] + body["related"])
     body = client.post("/ask", json={"question": "Wholly Owned Company", "filters": {"date_from": "2018-01-01"}}).json()
     assert all(c["meeting_date"] >= "2018-01-01" for c in body["citations"] + body["related"])
@@ -66,7 +88,7 @@ def test_documents_meetings_and_health(client):
     titles = [s["title"] for s in doc["sections"]]
     assert "319 Alternative Delivery Model" in titles
     s = doc["sections"][titles.index("319 Alternative Delivery Model")]
-    assert doc["text"][s["start"]:s["end"]].startswith("319 Alternative Delivery Model")
+    assert doc["text"][s["start"] : s["end"]].startswith("319 Alternative Delivery Model")
     meetings = client.get("/meetings").json()
     panel = next(m for m in meetings if m["meeting_date"] == "2018-03-22")
     assert [i["number"] for i in panel["items"]] == ["318", "319"]

@@ -1,4 +1,5 @@
 """The web chat in a real browser: Debian Chromium driven by Playwright (never `playwright install`)."""
+
 import os
 import shutil
 import tempfile
@@ -21,9 +22,18 @@ def browser():
         pytest.skip("Debian chromium is not installed (make browser-deps installs it as root)")
     sync_api = pytest.importorskip("playwright.sync_api", reason="python playwright is not installed")
     with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
         yield b
         b.close()
 

@@ -1,4 +1,5 @@
 """A paper containing <script> and <img onerror> is shown literally and nothing runs."""
+
 import shutil
 
 import pytest
@@ -16,8 +17,10 @@ def test_markup_in_a_paper_is_shown_as_text(app_settings, fake_embedder):
     from service.api import create_app
 
     with live_server(create_app(app_settings, embedder=fake_embedder)) as url, sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=["--headless", "--no-sandbox", "--disable-gpu",
-                                                                    "--disable-background-networking"])
+        browser = p.chromium.launch(
+            executable_path=chromium,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
         page = browser.new_page()
         dialogs = []
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))

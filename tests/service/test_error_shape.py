@@ -1,26 +1,47 @@
 """Every 4xx/5xx of the native API has one shape: {"error": {"code": str, "message": str}} (cf. datasette).
 Under /v1 the same codes come in OpenAI's shape: {"error": {"message", "type", "param", "code"}}."""
+
 import pytest
 
 BAD_REQUESTS = [
     ("post", "/ask", {"json": {"question": ""}}, 422, "empty_question"),
     ("post", "/ask", {"json": {"question": "   \n "}}, 422, "empty_question"),
     ("post", "/ask", {"json": {"question": "x" * 2001}}, 422, "question_too_long"),
-    ("post", "/ask", {"json": {"question": "ok?", "history": [{"role": "user", "content": "q"}] * 21}}, 422,
-     "history_too_long"),
+    (
+        "post",
+        "/ask",
+        {"json": {"question": "ok?", "history": [{"role": "user", "content": "q"}] * 21}},
+        422,
+        "history_too_long",
+    ),
     ("post", "/ask", {"json": {"question": "bell\x07?"}}, 422, "invalid_request"),
     ("post", "/ask", {"json": {"question": 42}}, 422, "invalid_request"),
     ("post", "/ask", {"json": {"question": "ok?", "top_k": 0}}, 422, "invalid_request"),
     ("post", "/ask", {"json": {"question": "ok?", "top_k": 500}}, 422, "invalid_request"),
     ("post", "/ask", {"json": {"question": "ok?", "filters": {"colour": "red"}}}, 422, "invalid_request"),
     ("post", "/ask", {"json": {"question": "ok?", "filters": {"document_id": "nope"}}}, 422, "unknown_filter_value"),
-    ("post", "/ask", {"json": {"question": "ok?", "filters": {"body": "Parish Pump Club"}}}, 422,
-     "unknown_filter_value"),
+    (
+        "post",
+        "/ask",
+        {"json": {"question": "ok?", "filters": {"body": "Parish Pump Club"}}},
+        422,
+        "unknown_filter_value",
+    ),
     ("post", "/ask", {"json": {"question": "ok?", "filters": {"date_from": "2018-13-45"}}}, 422, "invalid_request"),
-    ("post", "/ask", {"json": {"question": "ok?", "filters": {"date_from": "2018-05-01", "date_to": "2018-01-01"}}},
-     422, "bad_date_range"),
-    ("post", "/ask", {"content": b'{"question": "\xff\xfe"}', "headers": {"content-type": "application/json"}}, 400,
-     "invalid_json"),
+    (
+        "post",
+        "/ask",
+        {"json": {"question": "ok?", "filters": {"date_from": "2018-05-01", "date_to": "2018-01-01"}}},
+        422,
+        "bad_date_range",
+    ),
+    (
+        "post",
+        "/ask",
+        {"content": b'{"question": "\xff\xfe"}', "headers": {"content-type": "application/json"}},
+        400,
+        "invalid_json",
+    ),
     ("post", "/ask", {"content": b"{not json", "headers": {"content-type": "application/json"}}, 400, "invalid_json"),
     ("post", "/ask", {"json": {"question": "x" * 70000}}, 413, "request_too_large"),
     ("get", "/search", {"params": {"q": ""}}, 422, "empty_question"),
@@ -37,17 +58,42 @@ BAD_REQUESTS = [
 # (request, status, OpenAI type, code, param): the native code, mapped to OpenAI's status and type.
 OPENAI_BAD_REQUESTS = [
     ({"json": {"messages": []}}, 400, "invalid_request_error", "invalid_request", "messages"),
-    ({"json": {"model": "x", "messages": [{"role": "wizard", "content": "hi"}]}}, 400, "invalid_request_error",
-     "invalid_request", "messages.0.role"),
+    (
+        {"json": {"model": "x", "messages": [{"role": "wizard", "content": "hi"}]}},
+        400,
+        "invalid_request_error",
+        "invalid_request",
+        "messages.0.role",
+    ),
     ({"json": {"messages": [{"role": "user", "content": "  "}]}}, 400, "invalid_request_error", "empty_question", None),
-    ({"json": {"messages": [{"role": "user", "content": "x" * 2001}]}}, 400, "invalid_request_error",
-     "question_too_long", None),
-    ({"json": {"messages": [{"role": "user", "content": "q"}] * 22}}, 400, "invalid_request_error",
-     "history_too_long", None),
-    ({"content": b"{not json", "headers": {"content-type": "application/json"}}, 400, "invalid_request_error",
-     "invalid_json", None),
-    ({"json": {"messages": [{"role": "user", "content": "x" * 70000}]}}, 413, "invalid_request_error",
-     "request_too_large", None),
+    (
+        {"json": {"messages": [{"role": "user", "content": "x" * 2001}]}},
+        400,
+        "invalid_request_error",
+        "question_too_long",
+        None,
+    ),
+    (
+        {"json": {"messages": [{"role": "user", "content": "q"}] * 22}},
+        400,
+        "invalid_request_error",
+        "history_too_long",
+        None,
+    ),
+    (
+        {"content": b"{not json", "headers": {"content-type": "application/json"}},
+        400,
+        "invalid_request_error",
+        "invalid_json",
+        None,
+    ),
+    (
+        {"json": {"messages": [{"role": "user", "content": "x" * 70000}]}},
+        413,
+        "invalid_request_error",
+        "request_too_large",
+        None,
+    ),
 ]
 
 

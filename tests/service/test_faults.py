@@ -1,11 +1,11 @@
 """Faults: a missing or broken index, and re-indexing while the service answers."""
+
 import shutil
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-import pytest
 from fastapi.testclient import TestClient
 
 from indexer.build import build_index
@@ -42,8 +42,13 @@ def test_cli_serve_refuses_a_missing_index_with_one_clear_message(tmp_path):
     import sys
 
     env = dict(os.environ, MINUTES_QA_INDEX_DIR=str(tmp_path / "missing"))
-    r = subprocess.run([sys.executable, "-m", "service.cli", "serve", "--port", "1"], env=env, capture_output=True,
-                       text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "service.cli", "serve", "--port", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 2
     assert "no index found" in r.stderr and "minutes-qa index" in r.stderr and "Traceback" not in r.stderr
 
@@ -106,7 +111,7 @@ def test_reload_swaps_without_failing_or_mixing_requests(app_settings, corpus_di
         assert expected in body["answer"]
         for c in body["citations"]:
             if c["document_id"] == "panel-minutes-2018-03-22":
-                assert texts[version][c["start"]:c["end"]] == c["quote"]
+                assert texts[version][c["start"] : c["end"]] == c["quote"]
 
 
 def test_reload_with_a_broken_new_index_keeps_the_old_one(app_settings, fake_embedder):

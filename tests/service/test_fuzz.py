@@ -1,5 +1,6 @@
 """Property-based fuzzing of the API from its own OpenAPI schema (schemathesis), bounded in size:
 no 5xx, and every response matches the documented schema."""
+
 import atexit
 import shutil
 import tempfile

@@ -1,6 +1,7 @@
 """The service's layering, read from the source: the service never imports eval/, no import cycles
 inside service/, the CLI uses service-layer functions rather than the API's, and the console
 script still offers every command."""
+
 from __future__ import annotations
 
 import ast
@@ -38,8 +39,10 @@ def _service_graph() -> dict[str, set[str]]:
 
 
 def test_no_service_module_imports_eval():
-    offenders = {_module_name(p): sorted(m for m in _imports(p) if m == "eval" or m.startswith("eval."))
-                 for p in SERVICE.rglob("*.py")}
+    offenders = {
+        _module_name(p): sorted(m for m in _imports(p) if m == "eval" or m.startswith("eval."))
+        for p in SERVICE.rglob("*.py")
+    }
     assert {k: v for k, v in offenders.items() if v} == {}
 
 
@@ -52,7 +55,7 @@ def test_no_import_cycles_in_the_service():
         state[node] = 1
         for dep in sorted(graph[node]):
             if state.get(dep) == 1:
-                cycles.append(path[path.index(dep):] + [dep] if dep in path else [node, dep])
+                cycles.append(path[path.index(dep) :] + [dep] if dep in path else [node, dep])
             elif dep not in state:
                 visit(dep, path + [dep])
         state[node] = 2
@@ -67,8 +70,9 @@ def test_cli_uses_service_layer_functions_not_the_api():
     imports = _imports(SERVICE / "cli.py")
     assert not {m for m in imports if m.startswith(("service.routers", "service.deps"))}
     tree = ast.parse((SERVICE / "cli.py").read_text())
-    from_api = {a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module == "service.api"
-                for a in n.names}
+    from_api = {
+        a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module == "service.api" for a in n.names
+    }
     assert from_api <= {"create_app"}  # `serve` runs the app; nothing else comes from the API module
     assert {"service.validation", "service.references"} <= imports
 

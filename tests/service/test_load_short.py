@@ -1,4 +1,5 @@
 """A few seconds of concurrent load against a live server: zero errors (figures live in bench/)."""
+
 import asyncio
 
 from bench.load import run_load

@@ -1,4 +1,5 @@
 """The official `openai` client pointed at a live minutes-qa server."""
+
 import pytest
 
 from tests.live_server import live_server
@@ -21,9 +22,14 @@ def test_models_lists_minutes_qa(client):
 
 
 def test_plain_question(client):
-    r = client.chat.completions.create(model="minutes-qa", messages=[
-        {"role": "system", "content": "You answer from council papers."},
-        {"role": "user", "content": "How much will it cost to set up the company?"}], temperature=0.2)
+    r = client.chat.completions.create(
+        model="minutes-qa",
+        messages=[
+            {"role": "system", "content": "You answer from council papers."},
+            {"role": "user", "content": "How much will it cost to set up the company?"},
+        ],
+        temperature=0.2,
+    )
     content = r.choices[0].message.content
     assert "£4.6 million" in content
     assert "[1] Children and Families Overview and Scrutiny Panel, 22 March 2018, minute 319 —" in content
@@ -36,16 +42,21 @@ def test_plain_question(client):
 
 
 def test_follow_up_uses_earlier_messages(client):
-    r = client.chat.completions.create(model="minutes-qa", messages=[
-        {"role": "user", "content": "What score did the Wholly Owned Council Company get?"},
-        {"role": "assistant", "content": "1810 points (83%)."},
-        {"role": "user", "content": "And the independent organisation?"}])
+    r = client.chat.completions.create(
+        model="minutes-qa",
+        messages=[
+            {"role": "user", "content": "What score did the Wholly Owned Council Company get?"},
+            {"role": "assistant", "content": "1810 points (83%)."},
+            {"role": "user", "content": "And the independent organisation?"},
+        ],
+    )
     assert "1515" in r.choices[0].message.content or "70%" in r.choices[0].message.content
 
 
 def test_streaming(client):
-    stream = client.chat.completions.create(model="minutes-qa", stream=True, messages=[
-        {"role": "user", "content": "When will the ADM go live?"}])
+    stream = client.chat.completions.create(
+        model="minutes-qa", stream=True, messages=[{"role": "user", "content": "When will the ADM go live?"}]
+    )
     pieces, finish = [], None
     for chunk in stream:
         if chunk.choices and chunk.choices[0].delta.content:
@@ -57,8 +68,9 @@ def test_streaming(client):
 
 
 def test_out_of_corpus_is_an_abstention(client):
-    r = client.chat.completions.create(model="minutes-qa", messages=[
-        {"role": "user", "content": "What was agreed about the county's bus services?"}])
+    r = client.chat.completions.create(
+        model="minutes-qa", messages=[{"role": "user", "content": "What was agreed about the county's bus services?"}]
+    )
     assert r.model_extra["abstained"] is True
     assert "don't cover" in r.choices[0].message.content
     assert r.model_extra["citations"] == []

@@ -6,6 +6,7 @@ A deliberate change updates the record: print the new one with
 `python -c "from tests.service.test_openapi_contract import print_contract; print_contract()"`.
 Error responses are not pinned here; `test_openapi_statuses.py` checks them against what routes do.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,11 +30,16 @@ def contract(doc: dict[str, Any]) -> dict[str, Any]:
             body = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
             ok = op["responses"]["200"].get("content", {}).get("application/json", {}).get("schema", {})
             operations[f"{method.upper()} {path}"] = {
-                "operationId": op["operationId"], "tags": op.get("tags", []),
+                "operationId": op["operationId"],
+                "tags": op.get("tags", []),
                 "parameters": [[p["in"], p["name"], p.get("required", False)] for p in op.get("parameters", [])],
-                "request": _schema_name(body) if body else None, "response": _schema_name(ok)}
-    models = {name: {"properties": sorted(s.get("properties", {})), "required": sorted(s.get("required", []))}
-              for name, s in doc["components"]["schemas"].items()}
+                "request": _schema_name(body) if body else None,
+                "response": _schema_name(ok),
+            }
+    models = {
+        name: {"properties": sorted(s.get("properties", {})), "required": sorted(s.get("required", []))}
+        for name, s in doc["components"]["schemas"].items()
+    }
     return {"operations": dict(sorted(operations.items())), "models": dict(sorted(models.items()))}
 
 

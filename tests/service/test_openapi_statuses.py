@@ -7,6 +7,7 @@ compared with the route's documented ones, and each error body is checked agains
 model. Not per route, so not checked here: 404 for an unknown path, 405 for a wrong method (the
 framework answers them before any route), and 500 (a bug, in the same shape: test_error_shape.py).
 """
+
 from __future__ import annotations
 
 import shutil
@@ -36,17 +37,24 @@ GOOD: dict[str, tuple[str, dict[str, Any]]] = {
 }
 # operation → requests the route refuses (status aside: the test compares with the document)
 BAD: dict[str, list[tuple[str, dict[str, Any]]]] = {
-    "POST /ask": [("/ask", {"content": b"{not json", "headers": {"content-type": "application/json"}}),
-                  ("/ask", {"json": {"question": ""}}), ("/ask", {"json": {"question": "ok?", "top_k": 0}}),
-                  ("/ask", {"json": {"question": "ok?", "filters": {"body": "Parish Pump Club"}}})],
-    "GET /search": [("/search", {"params": {"q": ""}}), ("/search", {"params": {"q": "vat", "k": 0}}),
-                    ("/search", {"params": {"q": "vat", "date_from": "2018-05-01", "date_to": "2018-01-01"}})],
+    "POST /ask": [
+        ("/ask", {"content": b"{not json", "headers": {"content-type": "application/json"}}),
+        ("/ask", {"json": {"question": ""}}),
+        ("/ask", {"json": {"question": "ok?", "top_k": 0}}),
+        ("/ask", {"json": {"question": "ok?", "filters": {"body": "Parish Pump Club"}}}),
+    ],
+    "GET /search": [
+        ("/search", {"params": {"q": ""}}),
+        ("/search", {"params": {"q": "vat", "k": 0}}),
+        ("/search", {"params": {"q": "vat", "date_from": "2018-05-01", "date_to": "2018-01-01"}}),
+    ],
     "GET /documents/{doc_id}": [("/documents/nope", {}), ("/documents/%2e%2e", {})],
     "POST /admin/reload": [("/admin/reload", {}), ("/admin/reload", {"headers": {"authorization": "Bearer wrong"}})],
     "POST /v1/chat/completions": [
         ("/v1/chat/completions", {"content": b"{not json", "headers": {"content-type": "application/json"}}),
         ("/v1/chat/completions", {"json": {"messages": []}}),
-        ("/v1/chat/completions", {"json": {"messages": [{"role": "user", "content": " "}]}})],
+        ("/v1/chat/completions", {"json": {"messages": [{"role": "user", "content": " "}]}}),
+    ],
 }
 
 
@@ -68,8 +76,12 @@ def no_index_client(tmp_path, fake_embedder):
     from service.api import create_app
     from service.settings import Settings
 
-    settings = Settings(index_dir=tmp_path / "missing", model=fake_embedder.model_name, start_without_index=True,
-                        admin_token="test-token")
+    settings = Settings(
+        index_dir=tmp_path / "missing",
+        model=fake_embedder.model_name,
+        start_without_index=True,
+        admin_token="test-token",
+    )
     with TestClient(create_app(settings, embedder=fake_embedder)) as c:
         yield c
 

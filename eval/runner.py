@@ -377,7 +377,7 @@ def main(args, settings) -> int:
         )
         return 0
     try:
-        engine = Engine(load_index(settings.index_dir, load_embedder(settings.model)))
+        engine = Engine(load_index(settings.index_dir, load_embedder(settings.model, settings.encoder_backend)))
     except IndexLoadError as exc:
         print(f"minutes-qa eval: {exc}", file=sys.stderr)
         return 2

@@ -282,7 +282,8 @@ def main(args, settings) -> int:
 
     items = side(load_gold(GOLD_PATH), load_split(), "train")
     try:
-        engine = Engine(load_index(settings.index_dir, load_embedder(settings.model)), model=default_model())
+        embedder = load_embedder(settings.model, settings.encoder_backend)
+        engine = Engine(load_index(settings.index_dir, embedder), model=default_model())
     except IndexLoadError as exc:
         print(f"minutes-qa train: {exc}", file=sys.stderr)
         return 2

@@ -8,7 +8,7 @@ everyday-phrased questions rose from 41% to 55% (`bench/finetune_recall.py`, ben
 
 The weights are not committed (90 MB). `encoder.json` (service/data) is the recipe — base model,
 hyper-parameters, seed and the hash of the training pairs — and `minutes-qa train-encoder`
-rebuilds the weights from it into `models/<name>/` on any machine (about two minutes on two
+rebuilds the weights from it into `models/<name>/` on any machine (five to ten minutes on two
 cores); the index records the encoder's name and refuses a mismatch like any other model.
 """
 

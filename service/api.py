@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from indexer.embed import Embedder, load_embedder
+from indexer.embed import Embedder, EncoderMissing, load_embedder
 from indexer.store import IndexLoadError
 from service.errors import ApiError, ErrorCode, error_responses, install_error_handlers, render
 from service.routers import admin, answers, openai, papers
@@ -38,10 +38,15 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         if getattr(app.state, "holder", None) is not None:  # already loaded by the caller (tests, tools)
             yield
             return
-        import torch
+        if settings.encoder_backend == "torch":
+            import torch
 
-        torch.set_num_threads(settings.torch_threads)
-        holder = EngineHolder(settings.index_dir, embedder or load_embedder(settings.model), settings.query_cache_size)
+            torch.set_num_threads(settings.torch_threads)
+        try:
+            embedder_ = embedder or load_embedder(settings.model, settings.encoder_backend, settings.torch_threads)
+        except (EncoderMissing, ValueError) as exc:  # not built here, or ONNX vectors not PyTorch's
+            raise SystemExit(f"minutes-qa: cannot start: {exc}") from None
+        holder = EngineHolder(settings.index_dir, embedder_, settings.query_cache_size)
         app.state.holder = holder
         try:
             holder.load()

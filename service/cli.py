@@ -33,7 +33,7 @@ def _embedder(settings: Settings) -> Any:
     from indexer.embed import EncoderMissing, load_embedder
 
     try:
-        return load_embedder(settings.model)
+        return load_embedder(settings.model, settings.encoder_backend, settings.torch_threads)
     except (EncoderMissing, ValueError) as exc:
         _die(str(exc))
 

@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from indexer.embed import Embedder, EncoderMissing, load_embedder
 from indexer.store import IndexLoadError
+from service import __version__
 from service.errors import ApiError, ErrorCode, error_responses, install_error_handlers, render
 from service.routers import admin, answers, openai, papers
 from service.settings import STATIC_DIR, Settings, get_settings
@@ -57,7 +58,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
 
     app = FastAPI(
         title="minutes-qa",
-        version="0.1.0",
+        version=__version__,
         lifespan=lifespan,
         description="Extractive question answering over council meeting papers, with exact citations.",
     )

@@ -31,26 +31,20 @@ def test_ranking_row_carries_1810_and_83_percent(real_engine):
     )
 
 
-def test_scoring_table_rows_repeat_headers(real_engine):
-    row = next(
+def _figure_15_row(engine, label: str):
+    return next(
         c
-        for c in real_engine.index.chunks
-        if c.kind == "table_row"
-        and c.row_label == "Democratic accountability"
-        and c.caption
-        and c.caption.startswith("Figure 15")
+        for c in engine.index.chunks
+        if c.kind == "table_row" and c.row_label == label and c.caption and c.caption.startswith("Figure 15")
     )
+
+
+def test_scoring_table_rows_repeat_headers(real_engine):
+    row = _figure_15_row(real_engine, "Democratic accountability")
     assert (
         "3. Wholly Owned Council Company: 100" in row.search_text and "Highest possible score: 100" in row.search_text
     )
-    blank = next(
-        c
-        for c in real_engine.index.chunks
-        if c.kind == "table_row"
-        and c.row_label == "Prevents service fragmentation"
-        and c.caption
-        and c.caption.startswith("Figure 15")
-    )
+    blank = _figure_15_row(real_engine, "Prevents service fragmentation")
     assert "4. Independent Organisation: (blank)" in blank.search_text
 
 

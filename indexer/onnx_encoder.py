@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import tempfile
 import warnings
@@ -155,16 +154,23 @@ class OnnxEmbedder:
     dimension = 384
 
     def __init__(self, name: str, folder: Path, threads: int = 1, batch_size: int = 64) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         import onnxruntime as ort  # type: ignore[import-untyped]  # ships no type information
-        from transformers import AutoTokenizer
+        from tokenizers import Tokenizer
 
         stamp = json.loads((folder / STAMP_FILE).read_text(encoding="utf-8"))
         self.model_name = name
         self.max_tokens = int(stamp["max_tokens"])
         self.batch_size = batch_size
-        self._tokenizer = AutoTokenizer.from_pretrained(str(folder / "tokenizer"))
+        # The fast tokenizer's own file, read by the `tokenizers` library alone: serving needs
+        # neither transformers nor torch (less memory, quicker start). One instance counts tokens
+        # (no truncation), the other makes padded, truncated batches — settings are per instance.
+        tokenizer_file = str(folder / "tokenizer" / "tokenizer.json")
+        self._counter = Tokenizer.from_file(tokenizer_file)
+        self._counter.no_truncation()
+        self._counter.no_padding()
+        self._batcher = Tokenizer.from_file(tokenizer_file)
+        self._batcher.enable_truncation(self.max_tokens)
+        self._batcher.enable_padding()  # pads to the longest text of the batch, with the model's [PAD]
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         # One thread per call: two concurrent questions use the two cores (the same policy as
@@ -183,15 +189,17 @@ class OnnxEmbedder:
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         for i in range(0, len(order), self.batch_size):
             rows = order[i : i + self.batch_size]
-            enc = self._tokenizer(
-                [texts[j] for j in rows], padding=True, truncation=True, max_length=self.max_tokens, return_tensors="np"
-            )
-            feeds = {k: enc[k].astype(np.int64) for k in ("input_ids", "attention_mask", "token_type_ids")}
+            encodings = self._batcher.encode_batch([texts[j] for j in rows])
+            feeds = {
+                "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+                "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
+                "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
+            }
             out[rows] = self._session.run(None, feeds)[0]
         return np.ascontiguousarray(out, dtype=np.float32)
 
     def count_tokens(self, text: str) -> int:
-        return len(self._tokenizer(text, add_special_tokens=True, truncation=False)["input_ids"])
+        return len(self._counter.encode(text).ids)
 
 
 def check_vectors(embedder, texts: list[str], expected: np.ndarray, what: str) -> float:

@@ -16,11 +16,12 @@ import bisect
 import functools
 import re
 from pathlib import Path
+from typing import TypeVar
 
 import yaml
 
 from indexer.models import Chunk, Unit
-from indexer.structure import Block
+from indexer.structure import Block, Cell
 
 GENRE_FILE = Path(__file__).with_name("data") / "genre.yaml"
 _NUMBER = re.compile(r"^[-+]?£?\s?(\d[\d,]*(?:\.\d+)?)\s?%?$")
@@ -280,9 +281,9 @@ def _table_units(doc_id: str, block: Block, header_row: int) -> list[Unit]:
                 out.append(Unit("cell", doc_id, rs, re_, cell.start, cell.end, label=label, header=headers[c]))
         # Highest / lowest across this row's numeric columns (e.g. which option scored most on a criterion).
         numeric = [
-            (headers[c], _number(cell.text), cell)
+            (headers[c], value, cell)
             for c, cell in enumerate(row)
-            if c != label_i and c < len(headers) and headers[c] and _number(cell.text) is not None
+            if c != label_i and c < len(headers) and headers[c] and (value := _number(cell.text)) is not None
         ]
         out += _row_extremes(doc_id, rs, re_, label, numeric)
     # Highest / lowest down each numeric column (e.g. which option had the top overall score).
@@ -290,19 +291,11 @@ def _table_units(doc_id: str, block: Block, header_row: int) -> list[Unit]:
         if not header:
             continue
         column = [
-            (label, _number(row[c].text), row[c])
+            ((label, row), value, row[c])
             for label, row in labelled
-            if c < len(row) and _number(row[c].text) is not None and row[c].text != label
+            if c < len(row) and (value := _number(row[c].text)) is not None and row[c].text != label
         ]
-        if len(column) < 3:
-            continue
-        for role, pick in (("column_highest", max), ("column_lowest", min)):
-            best = pick(v for _, v, _ in column if v is not None)  # (all are: the list keeps numbers only)
-            winners = [(label, cell) for label, v, cell in column if v == best]
-            if len(winners) != 1:
-                continue  # a tie has no single answer; the cells still answer directly
-            label, cell = winners[0]
-            row = next(r for lbl, r in labelled if lbl == label)
+        for role, (label, row), cell in _unique_extremes("column", column):
             filled = [x for x in row if x.text]
             out.append(
                 Unit(
@@ -321,28 +314,38 @@ def _table_units(doc_id: str, block: Block, header_row: int) -> list[Unit]:
     return out
 
 
-def _row_extremes(doc_id: str, rs: int, re_: int, label: str, numeric: list) -> list[Unit]:
-    if len(numeric) < 3:
-        return []
-    out = []
-    for role, pick in (("row_highest", max), ("row_lowest", min)):
-        best = pick(v for _, v, _ in numeric)
-        winners = [(h, cell) for h, v, cell in numeric if v == best]
-        if len(winners) != 1:
-            continue
-        header, cell = winners[0]
-        out.append(
-            Unit(
-                "column_fact",
-                doc_id,
-                rs,
-                re_,
-                cell.start,
-                cell.end,
-                label=label,
-                header=header,
-                role=role,
-                parts=[[x.start, x.end] for _, _, x in numeric],
-            )
+def _row_extremes(doc_id: str, rs: int, re_: int, label: str, numeric: list[tuple[str, float, Cell]]) -> list[Unit]:
+    return [
+        Unit(
+            "column_fact",
+            doc_id,
+            rs,
+            re_,
+            cell.start,
+            cell.end,
+            label=label,
+            header=header,
+            role=role,
+            parts=[[x.start, x.end] for _, _, x in numeric],
         )
+        for role, header, cell in _unique_extremes("row", numeric)
+    ]
+
+
+Key = TypeVar("Key")
+
+
+def _unique_extremes(along: str, entries: list[tuple[Key, float, Cell]]) -> list[tuple[str, Key, Cell]]:
+    """(role, key, cell) for the highest and the lowest of `entries` — (key, number, cell) along a
+    row or down a column, at least three of them — when exactly one entry holds it: a tie has no
+    single answer (the cells still answer directly)."""
+    if len(entries) < 3:
+        return []
+    out: list[tuple[str, Key, Cell]] = []
+    for extreme, pick in (("highest", max), ("lowest", min)):
+        best = pick(v for _, v, _ in entries)
+        winners = [(key, cell) for key, v, cell in entries if v == best]
+        if len(winners) == 1:
+            key, cell = winners[0]
+            out.append((f"{along}_{extreme}", key, cell))
     return out

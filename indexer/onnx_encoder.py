@@ -9,8 +9,8 @@ then mean pooling over the attention mask and L2 normalisation — exactly what 
 does for all-MiniLM-L6-v2 — so the graph returns finished vectors. It is written atomically under
 `models/onnx/<encoder>/` and rebuilt when missing or when its source weights change. Equality with
 PyTorch is a contract, not a hope: `tests/indexer/test_onnx_encoder.py` checks cosine ≥ 0.9999 for
-every corpus text and gold question, and `service.index.load_index` re-encodes a sample of stored
-sentences at load and refuses an encoder whose vectors differ from the index's.
+every corpus text and gold question, and every export stores the PyTorch vectors of a few probe
+texts, which `OnnxEmbedder` re-encodes whenever it loads, refusing a graph that no longer gives them.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import numpy as np
 ONNX_FILE = "model.onnx"
 STAMP_FILE = "export.json"
 OPSET = 17
-EXPORT_FORMAT = 2  # bump when what an export folder holds changes: older exports are redone
+EXPORT_FORMAT = 3  # bump when what an export folder holds changes: older exports are redone
 MIN_COSINE = 0.9999  # ONNX vs PyTorch vectors of the same text (float rounding only)
 
 
@@ -57,11 +57,13 @@ def onnx_dir(name: str) -> Path:
 
 
 def _weights_hash(folder: Path) -> str:
-    """What the export was made from: the weights file of the source model folder."""
+    """What the export was made from: the source folder's weights files by name, size and change
+    time (a rewritten file is re-exported). Reading the 90 MB to hash its bytes would add half a
+    second to every start-up; the probe vectors checked at load are the check on content."""
     digest = hashlib.sha256()
     for weights in sorted(folder.glob("*.safetensors")) + sorted(folder.glob("pytorch_model.bin")):
-        digest.update(weights.name.encode())
-        digest.update(hashlib.sha256(weights.read_bytes()).digest())
+        info = weights.stat()
+        digest.update(f"{weights.name}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
     return digest.hexdigest()
 
 
@@ -100,7 +102,7 @@ def export(name: str, source: Path) -> Path:
     sample = model.tokenizer(
         ["a council question", "who chaired the meeting of the panel?"], padding=True, return_tensors="pt"
     )
-    axes = {"batch": 0, "tokens": 1}
+    tokens = {0: "batch", 1: "tokens"}
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=target.parent))
     try:
@@ -113,9 +115,9 @@ def export(name: str, source: Path) -> Path:
                 input_names=["input_ids", "attention_mask", "token_type_ids"],
                 output_names=["embedding"],
                 dynamic_axes={
-                    "input_ids": {v: k for k, v in axes.items()},
-                    "attention_mask": {v: k for k, v in axes.items()},
-                    "token_type_ids": {v: k for k, v in axes.items()},
+                    "input_ids": tokens,
+                    "attention_mask": tokens,
+                    "token_type_ids": tokens,
                     "embedding": {0: "batch"},
                 },
                 opset_version=OPSET,
@@ -179,7 +181,7 @@ class OnnxEmbedder:
         options.inter_op_num_threads = 1
         self._session = ort.InferenceSession(str(folder / ONNX_FILE), options, providers=["CPUExecutionProvider"])
         self.folder = folder
-        check_vectors(self, list(PROBES), np.load(folder / "probe.npy"), "the PyTorch encoder's")
+        self._check_probes()
 
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
@@ -201,18 +203,13 @@ class OnnxEmbedder:
     def count_tokens(self, text: str) -> int:
         return len(self._counter.encode(text).ids)
 
-
-def check_vectors(embedder, texts: list[str], expected: np.ndarray, what: str) -> float:
-    """The lowest cosine between `embedder`'s vectors for `texts` and `expected`; raises
-    EncoderMismatch below MIN_COSINE, naming the fix."""
-    if not texts:
-        return 1.0
-    got = embedder.encode(texts)
-    lowest = float(np.min(np.sum(got * expected, axis=1)))
-    if lowest < MIN_COSINE:
-        raise EncoderMismatch(
-            f"the ONNX encoder's vectors differ from {what} (lowest cosine {lowest:.6f} < {MIN_COSINE}); "
-            f"delete {getattr(embedder, 'folder', onnx_dir(embedder.model_name))} to re-export it, "
-            "or set MINUTES_QA_ENCODER_BACKEND=torch"
-        )
-    return lowest
+    def _check_probes(self) -> None:
+        """Raise EncoderMismatch, naming the fix, when this graph no longer gives the PyTorch vectors
+        stored with the export."""
+        expected = np.load(self.folder / "probe.npy")
+        lowest = float(np.min(np.sum(self.encode(list(PROBES)) * expected, axis=1)))
+        if lowest < MIN_COSINE:
+            raise EncoderMismatch(
+                f"the ONNX encoder's vectors differ from the PyTorch encoder's (lowest cosine {lowest:.6f} < "
+                f"{MIN_COSINE}); delete {self.folder} to re-export it, or set MINUTES_QA_ENCODER_BACKEND=torch"
+            )

@@ -410,11 +410,12 @@ def encoder_pairs(
         if not it.answerable:
             continue
         question = analyzer.run(it.question, it.history).text
+        gold = {d: passage_spans(doc.text, it.passages) for d, doc in docs.items()}
         negatives: tuple[str, ...] = ()
         if lexical is not None:
-            negatives = tuple(_hard_negatives(lexical, chunks, question, it, hard_negatives))
-        for doc in docs.values():
-            spans = passage_spans(doc.text, it.passages)
+            negatives = tuple(_hard_negatives(lexical, chunks, question, it, gold, hard_negatives))
+        for d, doc in docs.items():
+            spans = gold[d]
             for c in doc.chunks:
                 if overlaps(c.start, c.end, spans):
                     pairs.append((question, c.search_text, *negatives))
@@ -425,12 +426,14 @@ def encoder_pairs(
     return list(dict.fromkeys(pairs))
 
 
-def _hard_negatives(lexical, chunks, question: str, item: GoldItem, n: int) -> list[str]:
+def _hard_negatives(lexical, chunks, question: str, item: GoldItem, gold: dict, n: int) -> list[str]:
+    """The `n` passages BM25 ranks highest for `question` that neither overlap its gold spans
+    (`gold`: document id → spans) nor match an accepted answer."""
     order = np.argsort(-lexical.scores(question), kind="stable")
     out: list[str] = []
     for j in order[:50]:
         doc, c = chunks[int(j)]
-        if overlaps(c.start, c.end, passage_spans(doc.text, item.passages)) or any(
+        if overlaps(c.start, c.end, gold[doc.meta.id]) or any(
             re.search(p, normalise(c.search_text)) for p in item.answer_patterns
         ):
             continue
@@ -457,8 +460,7 @@ def main_encoder(args, settings) -> int:
         # train folds they lifted sentence-level recall (keyword 62.4 → 69.3% first) but not
         # everyday passage recall@20 (67.6 → 64.8%), and the cross-fitted scorer's out-of-fold
         # top-1 accuracy on train fell from 56.9 to 54.3% (bench/RESULTS.md, 2026-11-28).
-        sentence_pairs, hard_negatives, mask_same_question = False, 0, False
-        pairs = encoder_pairs(train_items, settings.corpus_dir, sentence_pairs, hard_negatives)
+        pairs = encoder_pairs(train_items, settings.corpus_dir)
         recipe = Recipe(
             base=MINILM_NAME,
             epochs=3,
@@ -468,9 +470,6 @@ def main_encoder(args, settings) -> int:
             seed=0,
             pairs_sha256=pairs_hash(pairs),
             pairs=len(pairs),
-            sentence_pairs=sentence_pairs,
-            hard_negatives=hard_negatives,
-            mask_same_question=mask_same_question,
         )
         save_recipe(recipe)
     else:

@@ -86,10 +86,12 @@ def load_gold(path: Path = GOLD_PATH) -> list[GoldItem]:
 
 
 def passage_spans(text: str, passages: list[str]) -> list[tuple[int, int]]:
-    """Every occurrence of every gold passage in a document's clean text."""
+    """Every occurrence of every gold passage in a document's clean text. Whitespace runs match any
+    whitespace, so a passage is found however the paper's lines are wrapped (a PDF rendition
+    breaks lines where the text file does not)."""
     spans = []
     for p in passages:
-        for m in re.finditer(re.escape(p), text):
+        for m in re.finditer(r"\s+".join(map(re.escape, p.split())), text):
             spans.append((m.start(), m.end()))
     return spans
 

@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 CLI := $(VENV)/bin/minutes-qa
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: install encoder index serve lint test test-fast browser-deps eval train screenshots bench clean
+.PHONY: install encoder index serve lint test test-fast browser-deps ocr-deps eval train screenshots bench clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -41,6 +41,15 @@ browser-deps:
 	else echo "browser-deps: chromium missing and cannot be installed here; browser tests will be skipped"; \
 	  [ -z "$$CI" ]; fi
 
+# OCR of scanned PDF pages (`minutes-qa index --ocr`) uses Debian's tesseract; the tests need it.
+ocr-deps:
+	@if command -v tesseract >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr tesseract-ocr-eng >/dev/null) \
+	  || { echo "ocr-deps: could not install tesseract-ocr; OCR tests will be skipped"; [ -z "$$CI" ]; }; \
+	else echo "ocr-deps: tesseract missing and cannot be installed here; OCR tests will be skipped"; \
+	  [ -z "$$CI" ]; fi
+
 # The gates (settings in pyproject.toml): ruff lint and format check on all the Python, mypy on
 # the three packages. `make test` runs them first.
 lint: install
@@ -48,7 +57,7 @@ lint: install
 	  $(VENV)/bin/ruff format --check indexer service eval tests bench && \
 	  $(VENV)/bin/mypy indexer service eval
 
-test: install lint browser-deps index
+test: install lint browser-deps ocr-deps index
 	$(PY) -m pytest -q
 
 test-fast: install

@@ -14,19 +14,21 @@ import numpy as np
 
 from indexer.chunker import Chunker
 from indexer.corpus import CorpusError, CorpusProblem, corpus_hash, load_manifest, read_source
+from indexer.docx_source import docx_to_text
 from indexer.embed import Embedder
 from indexer.facts import build_facts
 from indexer.html_source import html_to_text
 from indexer.lexical import LexicalIndex
 from indexer.models import DocumentMeta, ParsedDocument
+from indexer.pdf_source import ExtractedText, pdf_to_text
 from indexer.store import FORMAT_VERSION, IndexLoadError, IndexWriter, current_version_dir, open_version
-from indexer.structure import parse_structure
+from indexer.structure import parse_paged
 from indexer.tokens import count_tokens
 from indexer.units import assign_chunks, build_units
 from indexer.vectors import make_vector_index
 
 # Bump when cleaning, structure or chunking changes, so existing indexes count as stale.
-PARSER_VERSION = "2026-11-28.2"
+PARSER_VERSION = "2026-11-28.5"
 
 
 @dataclass
@@ -41,6 +43,7 @@ class BuildReport:
     vectors_embedded: int = 0
     vectors_reused: int = 0
     skipped: list[CorpusProblem] = field(default_factory=list)
+    skipped_pages: list[str] = field(default_factory=list)  # "paper.pdf p. 3: no text layer …"
     seconds: float = 0.0
 
     def summary(self) -> str:
@@ -53,14 +56,24 @@ class BuildReport:
             f"vectors: {self.vectors_embedded} embedded, {self.vectors_reused} reused",
         ]
         lines += [f"  skipped {p.file}: {p.message}" for p in self.skipped]
+        lines += [f"  skipped {p}" for p in self.skipped_pages]
         return "\n".join(lines)
 
 
-def parse_document(meta: DocumentMeta, corpus_dir: Path, chunker: Chunker) -> ParsedDocument:
-    source = read_source(corpus_dir / meta.file)
-    if meta.file.lower().endswith((".html", ".htm")):
-        source = html_to_text(source)
-    text, blocks = parse_structure(source)
+def read_paper(path: Path, *, ocr: bool = False) -> ExtractedText:
+    """Any paper the corpus may hold → source text for the structure parser (pages marked)."""
+    suffix = path.suffix.lower()
+    if suffix == ".pdf":
+        return pdf_to_text(path, ocr=ocr)
+    if suffix == ".docx":
+        return docx_to_text(path)
+    source = read_source(path)
+    return ExtractedText(html_to_text(source) if suffix in (".html", ".htm") else source)
+
+
+def parse_document(meta: DocumentMeta, corpus_dir: Path, chunker: Chunker, *, ocr: bool = False) -> ParsedDocument:
+    extracted = read_paper(corpus_dir / meta.file, ocr=ocr)
+    text, blocks, pages = parse_paged(extracted.text)
     if not text.strip():
         raise CorpusError(f"{meta.file}: no text left after cleaning")
     sections, chunks, sentences = chunker.chunk(meta.id, text, blocks)
@@ -68,7 +81,7 @@ def parse_document(meta: DocumentMeta, corpus_dir: Path, chunker: Chunker) -> Pa
         raise CorpusError(f"{meta.file}: no passages could be extracted")
     units = build_units(meta.id, text, blocks, chunks)
     facts = assign_chunks(build_facts(meta.id, text, blocks, units), chunks)
-    return ParsedDocument(meta, text, sections, chunks, sentences, units + facts)
+    return ParsedDocument(meta, text, sections, chunks, sentences, units + facts, pages, extracted.skipped_pages)
 
 
 def _key(model: str, text: str) -> str:
@@ -89,14 +102,19 @@ def _previous_vectors(root: Path, model: str) -> tuple[dict[str, np.ndarray], se
         return {}, set()
 
 
-def index_status(corpus_dir: Path, root: Path, model: str) -> tuple[bool, str]:
+def _parser_key(ocr: bool) -> str:
+    # OCR reads pages that are skipped without it, so an index built with it is a different build.
+    return PARSER_VERSION + ("+ocr" if ocr else "")
+
+
+def index_status(corpus_dir: Path, root: Path, model: str, *, ocr: bool = False) -> tuple[bool, str]:
     """(fresh?, reason) — used by `minutes-qa index --check` and `make serve`."""
     try:
         metas = load_manifest(corpus_dir)
         vdir, manifest = open_version(root, model)
     except (CorpusError, IndexLoadError) as exc:
         return False, str(exc)
-    if manifest.get("corpus_hash") != corpus_hash(corpus_dir, metas, PARSER_VERSION):
+    if manifest.get("corpus_hash") != corpus_hash(corpus_dir, metas, _parser_key(ocr)):
         return False, "the corpus or the parser changed since the index was built"
     return True, f"index {vdir.name} is up to date"
 
@@ -109,12 +127,13 @@ def build_index(
     force: bool = False,
     on_error: str = "fail",
     progress: bool = True,
+    ocr: bool = False,
 ) -> BuildReport:
     started = time.perf_counter()
     metas = load_manifest(corpus_dir)
-    chash = corpus_hash(corpus_dir, metas, PARSER_VERSION)
+    chash = corpus_hash(corpus_dir, metas, _parser_key(ocr))
     if not force:
-        fresh, _ = index_status(corpus_dir, root, embedder.model_name)
+        fresh, _ = index_status(corpus_dir, root, embedder.model_name, ocr=ocr)
         if fresh:
             return BuildReport(version_dir=current_version_dir(root), up_to_date=True)
 
@@ -123,7 +142,7 @@ def build_index(
     skipped: list[CorpusProblem] = []
     for meta in metas:
         try:
-            docs.append(parse_document(meta, corpus_dir, chunker))
+            docs.append(parse_document(meta, corpus_dir, chunker, ocr=ocr))
         except CorpusError as exc:
             if on_error != "skip":
                 raise
@@ -183,6 +202,7 @@ def build_index(
             "chunk_count": len(chunk_texts),
             "sentence_count": len(sentence_texts),
             "skipped": [p.__dict__ for p in skipped],
+            "skipped_pages": [f"{d.meta.file} {p}" for d in docs for p in d.skipped_pages],
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "build_seconds": round(time.perf_counter() - started, 2),
             "format": FORMAT_VERSION,
@@ -202,6 +222,7 @@ def build_index(
         vectors_embedded=len(missing),
         vectors_reused=len(keys) - len(missing),
         skipped=skipped,
+        skipped_pages=[f"{d.meta.file} {p}" for d in docs for p in d.skipped_pages],
         seconds=time.perf_counter() - started,
     )
 
@@ -234,7 +255,14 @@ def _write_version(
     sentences: list[list[int]] = []
     units: list[dict[str, Any]] = []
     for d in docs:
-        documents.append({**d.meta.to_dict(), "text": d.text, "sections": [s.__dict__ for s in d.sections]})
+        documents.append(
+            {
+                **d.meta.to_dict(),
+                "text": d.text,
+                "sections": [s.__dict__ for s in d.sections],
+                "pages": [list(p) for p in d.pages],
+            }
+        )
         base = len(chunks)
         chunks.extend(c.to_dict() for c in d.chunks)
         sentences.extend([base + ci, s, e] for ci, s, e in d.sentences)

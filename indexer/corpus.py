@@ -12,7 +12,9 @@ import yaml
 
 from indexer.models import DocumentMeta
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm")
+TEXT_SUFFIXES = (".txt", ".md", ".html", ".htm")
+BINARY_SUFFIXES = (".pdf", ".docx")  # read by indexer/pdf_source.py and indexer/docx_source.py
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES + BINARY_SUFFIXES
 DOC_TYPES = ("minutes", "agenda", "report")
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,100}$")
 
@@ -78,6 +80,15 @@ def load_manifest(corpus_dir: Path) -> list[DocumentMeta]:
             raise CorpusError(f"{where}: file '{file}' is not in {corpus_dir}")
         if entry["doc_type"] not in DOC_TYPES:
             raise CorpusError(f"{where}: doc_type must be one of {', '.join(DOC_TYPES)}")
+        agenda_items = entry.get("agenda_items") or []
+        if not isinstance(agenda_items, list) or not all(isinstance(a, dict) for a in agenda_items):
+            raise CorpusError(f"{where}: agenda_items must be a list of {{number, title}} mappings")
+        agenda_item = entry.get("agenda_item")
+        if agenda_item is not None and not isinstance(agenda_item, dict):
+            raise CorpusError(f"{where}: agenda_item must be a {{number, title}} mapping")
+        source_url = entry.get("source_url")
+        if source_url is not None and not str(source_url).startswith(("http://", "https://")):
+            raise CorpusError(f"{where}: source_url must be an http(s) URL")
         bounds = entry.get("date_bounds")
         if bounds is not None:
             bounds = {k: _iso_or_none(v, f"{where} date_bounds.{k}") for k, v in dict(bounds).items()}
@@ -94,18 +105,37 @@ def load_manifest(corpus_dir: Path) -> list[DocumentMeta]:
                 doc_type=str(entry["doc_type"]),
                 notes={str(k): str(v) for k, v in (entry.get("notes") or {}).items()},
                 date_bounds=bounds,
+                source_url=str(source_url) if source_url else None,
+                agenda_item=_item(agenda_item),
+                agenda_items=[i for i in map(_item, agenda_items) if i],
+                fetched_at=str(entry["fetched_at"]) if entry.get("fetched_at") else None,
             )
         )
 
+    # Every other visible file must be a listed paper: a PDF dropped in without an entry, or a
+    # file type minutes-qa cannot read, is named rather than silently left out of the index.
     listed = {m.file for m in metas}
-    unlisted = sorted(
+    others = sorted(
         p.name
         for p in corpus_dir.iterdir()
-        if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES and p.name not in listed
+        if p.is_file() and not p.name.startswith(".") and p.name != "manifest.yaml" and p.name not in listed
     )
-    if unlisted:
-        raise CorpusError(f"paper(s) without a manifest entry: {', '.join(unlisted)} — add them to {manifest_path}")
+    unreadable = [n for n in others if Path(n).suffix.lower() not in SUPPORTED_SUFFIXES]
+    if unreadable:
+        raise CorpusError(
+            f"file(s) minutes-qa cannot read in {corpus_dir}: {', '.join(unreadable)} "
+            f"(it reads {', '.join(SUPPORTED_SUFFIXES)}); convert or move them"
+        )
+    if others:
+        raise CorpusError(f"paper(s) without a manifest entry: {', '.join(others)} — add them to {manifest_path}")
     return metas
+
+
+def _item(value: dict | None) -> dict[str, str] | None:
+    """An agenda item reference as {number, title} strings (either may be missing)."""
+    if not value:
+        return None
+    return {k: str(value[k]) for k in ("number", "title") if value.get(k) is not None}
 
 
 def read_source(path: Path) -> str:

@@ -21,6 +21,10 @@ class DocumentMeta:
     doc_type: str
     notes: dict[str, str] = field(default_factory=dict)
     date_bounds: dict[str, str] | None = None
+    source_url: str | None = None  # where the council publishes the file (PDF links add #page=N)
+    agenda_item: dict[str, str] | None = None  # the agenda item a report belongs to: {number, title}
+    agenda_items: list[dict[str, str]] = field(default_factory=list)  # the meeting's agenda
+    fetched_at: str | None = None  # when `minutes-qa fetch` downloaded it (UTC, ISO)
 
     def sort_date(self) -> str:
         """Date used only to order papers chronologically ('9999' sorts unknowns last)."""
@@ -84,6 +88,8 @@ class ParsedDocument:
     chunks: list[Chunk]
     sentences: list[tuple[int, int, int]]  # (chunk index within this document, start, end)
     units: list[Unit] = field(default_factory=list)
+    pages: list[tuple[int, int]] = field(default_factory=list)  # (start offset, page number); PDFs only
+    skipped_pages: list[str] = field(default_factory=list)  # pages left out, with the reason
 
 
 @dataclass

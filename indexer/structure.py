@@ -116,7 +116,11 @@ RawBlock = (
     | tuple[Literal["bullet"], tuple[int, str]]  # (level, text)
     | tuple[Literal["para"], list[str]]  # lines
     | tuple[Literal["table"], list[str]]  # tab-separated rows
+    | tuple[Literal["page"], int]  # a page starts (PDF papers mark pages with "\f<number>" lines)
 )
+
+# A page-start line of the PDF reader (indexer.pdf_source.PAGE_MARK then the page number).
+_PAGE_LINE = re.compile(r"^\f(\d{1,5})\s*$")
 
 
 def _raw_blocks(source: str) -> list[RawBlock]:
@@ -134,6 +138,12 @@ def _raw_blocks(source: str) -> list[RawBlock]:
     i = 0
     while i < len(lines):
         line = lines[i]
+        page = _PAGE_LINE.match(line)
+        if page:
+            flush()
+            blocks.append(("page", int(page.group(1))))
+            i += 1
+            continue
         if not line.strip():
             flush()
             i += 1
@@ -182,8 +192,19 @@ def _raw_blocks(source: str) -> list[RawBlock]:
 
 def parse_structure(source: str) -> tuple[str, list[Block]]:
     """Return (clean text, blocks). Every block and table cell span indexes the clean text."""
+    text, blocks, _ = parse_paged(source)
+    return text, blocks
+
+
+def parse_paged(source: str) -> tuple[str, list[Block], list[tuple[int, int]]]:
+    """`parse_structure` plus page starts: (offset in the clean text, page number), ascending.
+
+    A page starts where the writer stands when the page's mark is read, so text from that
+    offset on lies on that page (a paragraph that runs on over the break starts on the page
+    before: a span is on the page its first character is on). Papers without marks have none."""
     w = _Writer()
     blocks: list[Block] = []
+    pages: list[tuple[int, int]] = []
 
     def separate(kind: str) -> None:
         if not blocks:
@@ -223,7 +244,9 @@ def parse_structure(source: str) -> tuple[str, list[Block]]:
         blocks.append(Block(kind, start, end, depth=depth))
 
     for block in _raw_blocks(source):
-        if block[0] == "numbered":
+        if block[0] == "page":
+            pages.append((w.pos, block[1]))
+        elif block[0] == "numbered":
             number, title = block[1]
             add_heading(number, f"{number}. {title.strip()}")
         elif block[0] == "md_heading":
@@ -254,7 +277,7 @@ def parse_structure(source: str) -> tuple[str, list[Block]]:
         elif block[0] == "table":
             _add_table(w, blocks, block[1], separate)
     _attach_captions(blocks, w.text())
-    return w.text(), blocks
+    return w.text(), blocks, pages
 
 
 def _add_table(w: _Writer, blocks: list[Block], raw_rows: list[str], separate) -> None:

@@ -44,13 +44,19 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> None:
     from indexer.embed import MINILM_NAME
 
     corpus, root = Path(args.corpus or settings.corpus_dir), Path(args.index or settings.index_dir)
+    ocr = args.ocr or settings.ocr
     if args.check:
-        fresh, reason = index_status(corpus, root, settings.model if settings.model else MINILM_NAME)
+        fresh, reason = index_status(corpus, root, settings.model if settings.model else MINILM_NAME, ocr=ocr)
         print(reason)
         raise SystemExit(0 if fresh else 1)
     try:
         report = build_index(
-            corpus, root, _embedder(settings), force=args.force, on_error=args.on_error or settings.on_parse_error
+            corpus,
+            root,
+            _embedder(settings),
+            force=args.force,
+            on_error=args.on_error or settings.on_parse_error,
+            ocr=ocr,
         )
     except CorpusError as exc:
         _die(f"corpus problem: {exc}\n  nothing was changed; the previous index (if any) is still live")
@@ -218,6 +224,11 @@ def build_parser(commands: Sequence[CommandRegistrar] = ()) -> argparse.Argument
     i.add_argument(
         "--on-error", choices=["fail", "skip"], help="a paper that cannot be parsed: refuse the build (fail) or skip it"
     )
+    i.add_argument(
+        "--ocr",
+        action="store_true",
+        help="read PDF pages that have no text layer (scans) with tesseract OCR; without it they are skipped",
+    )
     i.set_defaults(func=cmd_index)
 
     a = sub.add_parser("ask", help="ask a question")
@@ -249,7 +260,9 @@ def build_parser(commands: Sequence[CommandRegistrar] = ()) -> argparse.Argument
     v.add_argument("--log-level", default="info")
     v.set_defaults(func=cmd_serve)
 
-    for register in commands:
+    from indexer.moderngov import register as register_fetch  # imports no network library until it runs
+
+    for register in (register_fetch, *commands):
         register(sub)
     return p
 

@@ -34,6 +34,9 @@ class Citation:
     end: int
     url: str
     score: float
+    page: int | None = None  # the page the quote starts on (PDF papers), else None
+    page_end: int | None = None  # the page it ends on (the same page unless it runs over a break)
+    source_url: str | None = None  # the council's own file, at `#page=N` for a PDF
 
 
 @dataclass(frozen=True)
@@ -124,6 +127,9 @@ class Engine:
             end=end,
             url=permalink(doc_id, start, end),
             score=round(float(score), 4),
+            page=doc.page_at(start),
+            page_end=doc.page_at(max(start, end - 1)),
+            source_url=doc.original_url(doc.page_at(start)),
         )
 
     def _cite(self, cands: list[Candidate]) -> list[Citation]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,28 @@ class Document:
     meta: DocumentMeta
     text: str
     sections: list[Section]
+    pages: list[tuple[int, int]] = field(default_factory=list)  # (start offset, page number); PDFs
+
+    def page_at(self, offset: int) -> int | None:
+        """The page the character at `offset` is on, or None for papers without pages."""
+        if not self.pages:
+            return None
+        i = bisect.bisect_right([start for start, _ in self.pages], offset) - 1
+        return self.pages[max(i, 0)][1]
+
+    def page_spans(self) -> list[tuple[int, int, int]]:
+        """(page number, start, end) for every page, covering the whole text."""
+        if not self.pages:
+            return []
+        ends = [start for start, _ in self.pages[1:]] + [len(self.text)]
+        return [(number, start, end) for (start, number), end in zip(self.pages, ends, strict=True)]
+
+    def original_url(self, page: int | None) -> str | None:
+        """The council's own copy of the paper, opened at the page when it is a PDF."""
+        url = self.meta.source_url
+        if url and page is not None and self.meta.file.lower().endswith(".pdf"):
+            return f"{url}#page={page}"
+        return url
 
 
 @dataclass
@@ -81,7 +104,8 @@ def load_index(root: Path, embedder: Embedder) -> LoadedIndex:
     documents: dict[str, Document] = {}
     for d in docs_raw:
         meta = DocumentMeta(**{k: v for k, v in d.items() if k in _META_FIELDS})
-        documents[meta.id] = Document(meta, d["text"], [Section(**s) for s in d["sections"]])
+        pages = [(int(start), int(number)) for start, number in d.get("pages", [])]
+        documents[meta.id] = Document(meta, d["text"], [Section(**s) for s in d["sections"]], pages)
     chunks = [Chunk.from_dict(c) for c in chunk_data["chunks"]]
     n = len(chunks)
     if (

@@ -18,10 +18,16 @@ def _date(iso: str | None) -> str:
     return f"{d.day} {d.strftime('%B %Y')}"
 
 
+def page_label(page: int, page_end: int | None) -> str:
+    return f"pp. {page}–{page_end}" if page_end and page_end != page else f"p. {page}"
+
+
 def reference_line(c: Citation, doc_type: str) -> str:
     where = []
     if c.item:
         where.append(("minute " if doc_type == "minutes" else "section ") + c.item)
+    if c.page is not None:
+        where.append(page_label(c.page, c.page_end))
     parts = [c.body or c.title, _date(c.meeting_date)] + where
     quote = " ".join(c.quote.split())
     return f"[{c.n}] " + ", ".join(parts) + f' — "{quote}"'

@@ -104,6 +104,9 @@ class DocumentSummary(BaseModel):
     notes: dict[str, str]
     date_bounds: dict[str, str] | None
     url: str
+    source_url: str | None = None  # the council's published file, when the manifest records it
+    agenda_item: dict[str, str] | None = None  # {number, title} of the item a report belongs to
+    page_count: int = 0  # pages of a PDF paper; 0 when the paper has no fixed pages
 
 
 class SectionOut(BaseModel):
@@ -114,9 +117,16 @@ class SectionOut(BaseModel):
     end: int
 
 
+class PageOut(BaseModel):
+    number: int
+    start: int  # the page's span of the clean text
+    end: int
+
+
 class DocumentOut(DocumentSummary):
     text: str
     sections: list[SectionOut]
+    pages: list[PageOut] = Field(default_factory=list)
     facts: list[MeetingFact] = Field(default_factory=list)
 
 

@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     cors_origins: list[str] = []  # CORS is off unless origins are listed
     start_without_index: bool = False  # serve 503s instead of refusing to start
     on_parse_error: str = Field("fail", pattern="^(fail|skip)$")
+    ocr: bool = False  # read PDF pages without a text layer by OCR (needs Debian's tesseract-ocr)
 
 
 @lru_cache(maxsize=1)

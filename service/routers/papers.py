@@ -44,7 +44,8 @@ def meeting_facts(engine: Engine, doc_id: str) -> list[dict[str, Any]]:
 
 
 def summary(engine: Engine, doc_id: str) -> dict[str, Any]:
-    meta = engine.index.documents[doc_id].meta
+    doc = engine.index.documents[doc_id]
+    meta = doc.meta
     return {
         "id": meta.id,
         "title": meta.title,
@@ -55,6 +56,9 @@ def summary(engine: Engine, doc_id: str) -> dict[str, Any]:
         "notes": meta.notes,
         "date_bounds": meta.date_bounds,
         "url": f"/documents/{meta.id}",
+        "source_url": meta.source_url,
+        "agenda_item": meta.agenda_item,
+        "page_count": len(doc.pages),
     }
 
 
@@ -84,6 +88,7 @@ def document(doc_id: str, request: Request, response: Response, engine: EngineDe
         **summary(engine, doc_id),
         "text": doc.text,
         "sections": [s.__dict__ for s in doc.sections],
+        "pages": [{"number": n, "start": s, "end": e} for n, s, e in doc.page_spans()],
         "facts": meeting_facts(engine, doc_id),
     }
 

@@ -22,11 +22,16 @@ function formatDate(iso) {
   return d.toLocaleDateString("en-GB", { day: "numeric", month: "long", year: "numeric" });
 }
 
+function pageLabel(page, pageEnd) {
+  if (page === null || page === undefined) return "";
+  return pageEnd && pageEnd !== page ? `pp. ${page}–${pageEnd}` : `p. ${page}`;
+}
+
 function whereLabel(c) {
   const doc = state.documents.get(c.document_id);
   const kind = doc && doc.doc_type === "minutes" ? "minute" : "section";
-  if (c.item) return `${kind} ${c.item}`;
-  return c.section || "";
+  const where = c.item ? `${kind} ${c.item}` : c.section || "";
+  return [where, pageLabel(c.page, c.page_end)].filter(Boolean).join(", ");
 }
 
 function citationLine(c) {
@@ -166,7 +171,7 @@ async function loadDocument(id) {
   return state.docCache.get(id);
 }
 
-async function showSource(id, start, end) {
+async function showSource(id, start, end, pageIndex) {
   const doc = await loadDocument(id);
   $("browse").hidden = true;
   $("source").hidden = false;
@@ -174,17 +179,40 @@ async function showSource(id, start, end) {
   $("source-meta").textContent = [doc.body, formatDate(doc.meeting_date), doc.doc_type].filter(Boolean).join(" · ");
   const box = $("source-text");
   const valid = Number.isInteger(start) && Number.isInteger(end) && 0 <= start && start < end && end <= doc.text.length;
+  // A paper with pages (a PDF) is shown a page at a time: the page(s) the highlight is on.
+  const pages = doc.pages || [];
+  const paged = Number.isInteger(pageIndex);
+  const first = paged ? pageIndex : valid ? pages.findIndex((p) => p.start <= start && start < p.end) : 0;
+  const last = paged ? pageIndex : valid ? Math.max(first, pages.findIndex((p) => p.start < end && end <= p.end)) : 0;
+  const [from, to] = pages.length && first >= 0 ? [pages[first].start, pages[last].end] : [0, doc.text.length];
+  showPageNav(doc, pages.length && first >= 0 ? first : -1, last);
   if (valid) {
     const mark = el("mark", { id: "highlight" }, doc.text.slice(start, end));
-    box.replaceChildren(doc.text.slice(0, start), mark, doc.text.slice(end));
+    box.replaceChildren(doc.text.slice(from, start), mark, doc.text.slice(end, to));
     mark.scrollIntoView({ block: "center" });
   } else {
-    box.replaceChildren(doc.text);
+    box.replaceChildren(doc.text.slice(from, to));
     box.scrollTop = 0;
   }
   const outline = $("source-outline");
   outline.replaceChildren(...doc.sections.map((s) => el("li", { class: `depth-${s.depth}` },
     el("a", { href: `/documents/${doc.id}#${s.start}-${s.end}`, onclick: (e) => { e.preventDefault(); showSource(doc.id, s.start, s.end); } }, s.title))));
+}
+
+function showPageNav(doc, first, last) {
+  const nav = $("source-pages");
+  nav.hidden = first < 0;
+  if (first < 0) return;
+  const pages = doc.pages;
+  $("page-label").textContent = `${pageLabel(pages[first].number, pages[last].number)} of ${pages.length}`;
+  const go = (i) => () => showSource(doc.id, NaN, NaN, i).catch((err) => alert(err.message));
+  $("page-prev").disabled = first === 0;
+  $("page-next").disabled = last === pages.length - 1;
+  $("page-prev").onclick = first > 0 ? go(first - 1) : null;
+  $("page-next").onclick = last < pages.length - 1 ? go(last + 1) : null;
+  const link = $("page-original");
+  link.hidden = !doc.source_url;
+  if (doc.source_url) link.href = `${doc.source_url}#page=${pages[first].number}`;
 }
 
 function openCitation(event, c, short) {

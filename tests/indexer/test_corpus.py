@@ -17,6 +17,37 @@ def test_paper_without_entry_is_named(corpus_dir: Path):
         load_manifest(corpus_dir)
 
 
+def test_pdf_without_entry_is_named_not_ignored(corpus_dir: Path):
+    (corpus_dir / "council-report.pdf").write_bytes(b"%PDF-1.4 dropped in by hand")
+    with pytest.raises(CorpusError, match="without a manifest entry: council-report.pdf"):
+        load_manifest(corpus_dir)
+
+
+def test_file_of_a_type_minutes_qa_cannot_read_is_named(corpus_dir: Path):
+    (corpus_dir / "old-minutes.doc").write_bytes(b"\xd0\xcf\x11\xe0 an old Word file")
+    (corpus_dir / ".fetch-state.json").write_text("{}")  # hidden files are tools' own, not papers
+    with pytest.raises(CorpusError, match="cannot read .*old-minutes.doc"):
+        load_manifest(corpus_dir)
+
+
+def test_manifest_records_where_a_fetched_paper_came_from(corpus_dir: Path):
+    manifest = corpus_dir / "manifest.yaml"
+    manifest.write_text(
+        manifest.read_text().replace(
+            "id: web-minutes",
+            "id: web-minutes\n    source_url: https://democracy.example.gov.uk/documents/s1/minutes.pdf"
+            "\n    agenda_item: {number: 5, title: Budget}\n    fetched_at: '2026-11-28T10:00:00Z'",
+            1,
+        )
+    )
+    meta = {m.id: m for m in load_manifest(corpus_dir)}["web-minutes"]
+    assert meta.source_url == "https://democracy.example.gov.uk/documents/s1/minutes.pdf"
+    assert meta.agenda_item == {"number": "5", "title": "Budget"}
+    manifest.write_text(manifest.read_text().replace("https://democracy", "file:///etc/democracy"))
+    with pytest.raises(CorpusError, match="source_url must be an http"):
+        load_manifest(corpus_dir)
+
+
 def test_entry_without_file_is_named(corpus_dir: Path):
     (corpus_dir / "web-minutes.html").unlink()
     with pytest.raises(CorpusError, match="web-minutes"):

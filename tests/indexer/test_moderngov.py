@@ -1,0 +1,382 @@
+"""`minutes-qa fetch moderngov` against the local fake site (tests/fake_moderngov.py): offline, 127.0.0.1 only."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import io
+import re
+import socket
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import yaml
+
+from indexer.corpus import load_manifest
+from indexer.moderngov import api, naming, register
+from indexer.moderngov.cli import base_url
+from indexer.moderngov.client import PoliteClient
+from indexer.moderngov.fetch import FetchAborted, Fetcher, Options, Report
+from indexer.moderngov.papers import paper_suffix
+from indexer.moderngov.store import STATE_FILE, Manifest, sha256
+from tests.fake_moderngov import EXPECTED_PAPERS, FakeModernGov
+
+COUNCIL = "Testshire District Council"
+SINCE, UNTIL = dt.date(2025, 1, 1), dt.date(2025, 12, 31)
+
+
+@pytest.fixture
+def site() -> Iterator[FakeModernGov]:
+    with FakeModernGov() as fake:
+        yield fake
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    return tmp_path / "corpus"
+
+
+def fetch(site: FakeModernGov, corpus: Path, **options: object) -> Report:
+    corpus.mkdir(parents=True, exist_ok=True)
+    settings: dict[str, object] = {"since": SINCE, "until": UNTIL, "council": COUNCIL, **options}
+    opts = Options(site.base_url, corpus, **settings)  # type: ignore[arg-type]
+    with PoliteClient(min_interval=0, backoff=0) as client:
+        return Fetcher(opts, client).run()
+
+
+def entries(corpus: Path) -> list[dict]:
+    return yaml.safe_load((corpus / "manifest.yaml").read_text(encoding="utf-8"))["documents"]
+
+
+def by_source(corpus: Path) -> dict[str, dict]:
+    """Manifest entries keyed by the site's id: the attachment id, or m<meeting id> for composed minutes."""
+    out = {}
+    for e in entries(corpus):
+        match = re.search(r"ID=(\d+)$", e["source_url"]) or re.search(r"lMeetingId=(\d+)$", e["source_url"])
+        assert match, e["source_url"]
+        out[("" if "ID=" in e["source_url"] else "m") + match.group(1)] = e
+    return out
+
+
+def test_first_fetch_brings_every_paper_with_a_valid_manifest_entry(site: FakeModernGov, corpus: Path):
+    report = fetch(site, corpus)
+    assert report.count("added") == EXPECTED_PAPERS and not report.failed
+    assert {o.reason for o in report.outcomes if o.kind == "skipped"} == {
+        "restricted (not public)",
+        "minutes of 2025-01-15 already held as HTML",  # the minutes PDF of meeting 1001, held as HTML instead
+    }
+    metas = load_manifest(corpus)  # the corpus loader accepts what was written
+    assert len(metas) == EXPECTED_PAPERS
+    for e in entries(corpus):
+        assert re.fullmatch(r"[a-z0-9][a-z0-9-]*", e["id"]) and len(e["id"]) <= 100
+        assert sha256((corpus / e["file"]).read_bytes()) == e["sha256"]
+        assert e["council"] == COUNCIL and e["body"] in ("Cabinet", "Planning Committee")
+        assert e["doc_type"] in ("minutes", "agenda", "report")
+        assert e["meeting_date"] is None or dt.date.fromisoformat(e["meeting_date"])
+        assert dt.datetime.fromisoformat(e["fetched_at"]).tzinfo == dt.UTC
+        assert e["agenda_items"] and all(set(i) == {"number", "title"} for i in e["agenda_items"])
+        assert isinstance(e["notes"], dict) and e["notes"]["body"].startswith("from ModernGov GetCommittees")
+        assert ("agenda_item" in e) == (e["doc_type"] == "report")
+    papers = by_source(corpus)
+    assert papers["m1001"]["file"].endswith(".html") and papers["m1001"]["meeting_date"] == "2025-01-15"
+    assert "RESOLVED that the budget" in (corpus / papers["m1001"]["file"]).read_text(encoding="utf-8")
+    assert papers["m1001"]["agenda_items"] == [
+        {"number": "1", "title": "Minutes"},
+        {"number": "5", "title": "Budget 2025/26"},
+    ]
+    # minutes linked from the next meeting's "Minutes" item: which meeting they record is not in the record
+    assert papers["5001"]["meeting_date"] is None and papers["5001"]["date_bounds"] == {"before": "2025-01-15"}
+    assert papers["5002"]["agenda_item"] == {"number": "5", "title": "Budget 2025/26"}
+    assert papers["5003"]["title"] == "Appendix A - Fees & Charges"  # escaped twice on the site
+    assert {k for k, e in papers.items() if e["doc_type"] == "agenda"} == {"5005", "5012"}
+    assert papers["5002"]["file"] == "testshire-district-council-cabinet-2025-01-15-report-5002.pdf"
+    assert all("minutes-qa/" in ua for ua in site.user_agents)
+    assert not list(corpus.glob("*.part")) and not list(corpus.glob(".*.part"))
+
+
+def test_second_fetch_transfers_nothing_and_reports_all_unchanged(site: FakeModernGov, corpus: Path):
+    fetch(site, corpus)
+    manifest_before = (corpus / "manifest.yaml").read_bytes()
+    site.reset_counts()
+    report = fetch(site, corpus)
+    assert report.count("unchanged") == EXPECTED_PAPERS
+    assert report.count("added") == report.count("updated") == 0 and not report.failed
+    assert site.total_bytes_sent() == 0 and {status for _, status in site.statuses} == {304}
+    assert report.bytes_received == 0
+    assert (corpus / "manifest.yaml").read_bytes() == manifest_before
+
+
+def test_a_changed_paper_is_fetched_again_and_its_entry_updated(site: FakeModernGov, corpus: Path):
+    fetch(site, corpus)
+    manifest = Manifest(corpus)
+    old = manifest.find("source_url", f"{site.base_url}/mgConvert2PDF.aspx?ID=5002")
+    assert old is not None
+    old_sha, old["fetched_at"] = old["sha256"], "2000-01-01T00:00:00Z"
+    manifest.save()
+    new_bytes = site.change_document("5002")
+    site.reset_counts()
+
+    report = fetch(site, corpus)
+    assert report.count("updated") == 1 and report.count("unchanged") == EXPECTED_PAPERS - 1
+    assert site.document_bytes_sent() == len(new_bytes)  # only the changed paper came over the wire
+    entry = by_source(corpus)["5002"]
+    assert entry["sha256"] == sha256(new_bytes) != old_sha
+    assert entry["fetched_at"] != "2000-01-01T00:00:00Z"
+    assert (corpus / entry["file"]).read_bytes() == new_bytes
+    assert len(load_manifest(corpus)) == EXPECTED_PAPERS
+
+
+def test_a_503_is_retried_and_then_succeeds(site: FakeModernGov, corpus: Path):
+    site.fail(site.doc_key("5006"), 503, times=2)
+    site.fail("/mgWebService.asmx/GetMeeting?lMeetingId=1003", 503, times=1)
+    report = fetch(site, corpus)
+    assert report.count("added") == EXPECTED_PAPERS and not report.failed
+    assert site.requests[site.doc_key("5006")] == 3
+    assert site.requests["/mgWebService.asmx/GetMeeting?lMeetingId=1003"] == 2
+
+
+def test_a_404_is_reported_and_skipped_while_the_rest_arrive(site: FakeModernGov, corpus: Path):
+    site.remove(site.doc_key("5010"))
+    report = fetch(site, corpus)
+    assert report.count("added") == EXPECTED_PAPERS - 1
+    assert [(o.label, o.reason) for o in report.failed] == [("Officer report 24/0123", "HTTP 404 (not on the site)")]
+    assert site.requests[site.doc_key("5010")] == 1  # never retried
+    assert len(load_manifest(corpus)) == EXPECTED_PAPERS - 1
+
+
+def test_a_paper_that_disappears_from_the_site_is_kept(site: FakeModernGov, corpus: Path):
+    fetch(site, corpus)
+    site.remove(site.doc_key("5011"))
+    report = fetch(site, corpus)
+    assert len(report.failed) == 1
+    assert (corpus / by_source(corpus)["5011"]["file"]).is_file()
+    assert len(load_manifest(corpus)) == EXPECTED_PAPERS
+
+
+@pytest.mark.parametrize(
+    "committees,listed,expected",
+    [
+        (("planning COMMITTEE",), {"102"}, {"5009", "5010", "5011", "5012"}),
+        (("101",), {"101"}, {"m1001", "m1003", "5001", "5002", "5003", "5005", "5006", "5008"}),
+    ],
+)
+def test_committee_filter_by_name_or_id(site: FakeModernGov, corpus: Path, committees, listed, expected):
+    fetch(site, corpus, committees=committees)
+    assert set(by_source(corpus)) == expected
+    asked = {m.group(1) for k in site.requests if (m := re.search(r"GetMeetings\?lCommitteeId=(\d+)", k))}
+    assert asked == listed
+
+
+def test_since_and_until_filter_meetings_even_when_the_site_ignores_them(site: FakeModernGov, corpus: Path):
+    fetch(site, corpus, since=dt.date(2025, 2, 1), until=dt.date(2025, 3, 31))
+    # meetings of 5 Feb (Planning) and 12 Mar (Cabinet); the 15 Jan minutes are not held as HTML, so their PDF comes
+    assert set(by_source(corpus)) == {"5009", "5010", "5004", "5005", "5006"}
+    assert not any("lMeetingId=1001" in k or "lMeetingId=2002" in k for k in site.requests)
+
+
+def test_manifest_comments_and_hand_written_entries_survive(site: FakeModernGov, corpus: Path):
+    corpus.mkdir()
+    (corpus / "old-minutes.txt").write_text("Minutes of the old panel.\n", encoding="utf-8")
+    hand_written = (
+        "# Hand-kept corpus: do not reorder.\n"
+        "documents:\n"
+        "  - id: old-minutes\n"
+        "    file: old-minutes.txt\n"
+        "    title: Old panel minutes  # typed from the paper copy\n"
+        "    council: Testshire District Council\n"
+        "    body: Old Panel\n"
+        '    meeting_date: "2010-05-04"\n'
+        "    doc_type: minutes\n"
+        "    notes:\n"
+        "      meeting_date: >-\n"
+        "        Printed on the first page.\n"
+    )
+    (corpus / "manifest.yaml").write_text(hand_written, encoding="utf-8")
+    fetch(site, corpus)
+    text = (corpus / "manifest.yaml").read_text(encoding="utf-8")
+    assert text.startswith(hand_written)  # comments, quoting, folded scalars: byte for byte
+    assert len(load_manifest(corpus)) == EXPECTED_PAPERS + 1
+
+
+def test_an_interrupted_run_keeps_what_it_finished_and_the_next_one_resumes(site: FakeModernGov, corpus: Path):
+    corpus.mkdir()
+
+    def interrupt_after_two_meetings(done: int, total: int, what: str) -> None:
+        if done == 2:
+            raise KeyboardInterrupt
+
+    opts = Options(site.base_url, corpus, SINCE, UNTIL, council=COUNCIL)
+    with PoliteClient(min_interval=0, backoff=0) as client, pytest.raises(KeyboardInterrupt):
+        Fetcher(opts, client, interrupt_after_two_meetings).run()
+    first = load_manifest(corpus)  # consistent: every file written has its entry
+    assert 0 < len(first) < EXPECTED_PAPERS
+    assert not [p for p in corpus.iterdir() if p.name.endswith(".part")]
+    site.reset_counts()
+    report = fetch(site, corpus)
+    assert report.count("unchanged") == len(first) and report.count("added") == EXPECTED_PAPERS - len(first)
+    assert len(load_manifest(corpus)) == EXPECTED_PAPERS
+
+
+def test_a_lost_state_file_costs_downloads_but_never_duplicates(site: FakeModernGov, corpus: Path):
+    fetch(site, corpus)
+    (corpus / STATE_FILE).unlink()
+    report = fetch(site, corpus)
+    assert report.count("unchanged") == EXPECTED_PAPERS
+    assert len(load_manifest(corpus)) == EXPECTED_PAPERS
+
+
+def test_a_site_without_validators_is_compared_by_sha256(site: FakeModernGov, corpus: Path):
+    site.send_validators = False
+    fetch(site, corpus)
+    manifest_before = (corpus / "manifest.yaml").read_bytes()
+    report = fetch(site, corpus)
+    assert report.count("unchanged") == EXPECTED_PAPERS
+    assert (corpus / "manifest.yaml").read_bytes() == manifest_before
+
+
+def test_a_refusal_at_the_start_is_not_retried_and_stops_the_run(site: FakeModernGov, corpus: Path):
+    site.fail("/mgWebService.asmx/GetCommittees", 403)
+    with pytest.raises(FetchAborted, match="HTTP 403.*block automated clients"):
+        fetch(site, corpus)
+    assert site.requests == {"/mgWebService.asmx/GetCommittees": 1}
+    assert not (corpus / "manifest.yaml").exists() and not (corpus / STATE_FILE).exists()
+
+
+def test_when_the_site_stops_answering_the_rest_is_not_attempted(site: FakeModernGov, corpus: Path, monkeypatch):
+    monkeypatch.setattr("indexer.moderngov.client.time.sleep", lambda _s: None)
+
+    def stop_the_site_after_two_meetings(done: int, total: int, what: str) -> None:
+        if done == 2:
+            site.server.shutdown()
+            site.server.server_close()
+
+    opts = Options(site.base_url, corpus, SINCE, UNTIL, council=COUNCIL)
+    corpus.mkdir()
+    with PoliteClient(min_interval=0, backoff=0, timeout=2) as client:
+        report = Fetcher(opts, client, stop_the_site_after_two_meetings).run()
+    reasons = [o.reason for o in report.failed]
+    assert reasons[0].startswith("ConnectError") and len(reasons) == 3  # meetings 3, 4 and 5
+    assert all(r.startswith("not tried: the site stopped answering") for r in reasons[1:])
+    assert len(load_manifest(corpus)) == report.count("added") > 0
+
+
+def test_requests_are_spaced_by_the_minimum_interval(site: FakeModernGov):
+    waits: list[float] = []
+    with PoliteClient(min_interval=5.0, sleep=waits.append) as client:
+        for _ in range(3):
+            client.get(site.base_url + "/mgWebService.asmx/GetCommittees")
+    assert len(waits) == 2 and all(4.0 < w <= 5.0 for w in waits)  # none before the first request
+
+
+# -- the command line --------------------------------------------------------------------------------
+
+
+def run_cli(argv: list[str], corpus: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    parser = argparse.ArgumentParser(prog="minutes-qa")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["fetch", "moderngov", *argv])
+    with pytest.raises(SystemExit) as stop:
+        args.func(args, SimpleNamespace(corpus_dir=corpus))
+    out, err = capsys.readouterr()
+    return int(stop.value.code or 0), out, err
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["ftp://example.org"], "BASE_URL must be an http(s) address"),
+        (["democracy.example.gov.uk"], "BASE_URL must be an http(s) address"),
+        (["http://127.0.0.1:9", "--since", "2025-13-01"], "--since must be a date YYYY-MM-DD"),
+        (["http://127.0.0.1:9", "--since", "2025-06-01", "--until", "2025-01-01"], "is after --until"),
+        (["http://127.0.0.1:9", "--min-interval", "soon"], "--min-interval must be a number"),
+    ],
+)
+def test_usage_errors_exit_2_with_one_line(argv, message, corpus: Path, capsys):
+    code, out, err = run_cli(argv, corpus, capsys)
+    assert code == 2 and err.startswith("minutes-qa: ") and message in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert not corpus.exists()  # refused before anything was touched
+
+
+def test_an_unknown_committee_exits_2(site: FakeModernGov, corpus: Path, capsys):
+    code, _, err = run_cli([site.base_url, "--committee", "Licensing", "--min-interval", "0"], corpus, capsys)
+    assert code == 2 and "no committee 'Licensing'" in err and err.count("\n") == 1
+    assert not (corpus / "manifest.yaml").exists()
+
+
+def test_an_unreadable_manifest_exits_2_and_is_left_alone(site: FakeModernGov, corpus: Path, capsys):
+    corpus.mkdir()
+    (corpus / "manifest.yaml").write_text("documents: [unclosed\n", encoding="utf-8")
+    code, _, err = run_cli([site.base_url, "--min-interval", "0"], corpus, capsys)
+    assert code == 2 and "cannot be read as YAML" in err
+    assert (corpus / "manifest.yaml").read_text(encoding="utf-8") == "documents: [unclosed\n"
+    assert site.requests == {}  # refused before any request
+
+
+def test_an_unreachable_site_exits_1_with_one_line(corpus: Path, capsys, monkeypatch):
+    monkeypatch.setattr("indexer.moderngov.client.time.sleep", lambda _s: None)  # no real backoff waits
+    code, _, err = run_cli([f"http://127.0.0.1:{closed_port()}", "--min-interval", "0"], corpus, capsys)
+    assert code == 1 and err.startswith("minutes-qa: cannot reach") and err.count("\n") == 1
+
+
+def test_cli_fetch_exits_0_then_1_when_a_paper_fails(site: FakeModernGov, corpus: Path, capsys):
+    argv = [site.base_url, "--since", "2025-01-01", "--until", "2025-12-31", "--min-interval", "0"]
+    code, out, _ = run_cli([*argv, "--council", COUNCIL], corpus, capsys)
+    assert code == 0 and re.search(r"added\s*│\s*12", out) and "next: minutes-qa index" in out
+    site.change_document("5008")
+    site.remove(site.doc_key("5011"))
+    code, out, _ = run_cli(argv, corpus, capsys)
+    assert code == 1 and re.search(r"updated\s*│\s*1", out) and "failed: Officer report 25/0007: HTTP 404" in out
+
+
+# -- the parts ------------------------------------------------------------------------------------------
+
+
+def test_base_url_is_cut_back_to_the_site_root():
+    assert base_url("https://democracy.example.gov.uk/") == "https://democracy.example.gov.uk"
+    assert base_url("https://x.gov.uk/mgWebService.asmx?WSDL") == "https://x.gov.uk"
+    assert base_url("http://x.gov.uk/councillors/mgListCommittees.aspx?bcr=1") == "http://x.gov.uk/councillors"
+
+
+def test_council_names_from_host_names():
+    assert naming.council_from_host("https://democracy.manchester.gov.uk") == "Manchester"
+    assert naming.council_from_host("https://barnet.moderngov.co.uk") == "Barnet"
+    assert naming.council_from_host("http://www.minutes.haringey.gov.uk") == "Haringey"
+    assert naming.council_from_host("http://127.0.0.1:8080") is None
+
+
+def test_ids_stay_within_100_characters_and_keep_their_tail():
+    doc_id = naming.document_id("A" * 80, "Overview and Scrutiny " * 5, "2025-01-15", "report", "123456")
+    assert len(doc_id) <= 100 and doc_id.endswith("-2025-01-15-report-123456")
+
+
+def test_a_meeting_record_numbers_items_as_printed():
+    record = b"""<?xml version="1.0" encoding="utf-8"?><meeting><meetingid>7</meetingid>
+    <meetingdate>10/02/2026</meetingdate><agendaitems><agendaitem><agendaitemtitle>Work Programme</agendaitemtitle>
+    <agendaitemnumber>12</agendaitemnumber><fulldisplaynumberformat>9.</fulldisplaynumberformat>
+    <linkeddocuments><linkeddoc><attachmentid>1</attachmentid><title>WP</title>
+    <url>https://x.gov.uk/mgConvert2PDF.aspx?ID=1</url><isrestricted>False</isrestricted></linkeddoc>
+    <linkeddoc><attachmentid>1</attachmentid><title>WP</title><url>https://x.gov.uk/mgConvert2PDF.aspx?ID=1</url>
+    </linkeddoc></linkeddocuments></agendaitem></agendaitems></meeting>"""
+    meeting = api.parse_meeting(record)
+    assert meeting.date == dt.date(2026, 2, 10) and meeting.items[0].number == "9"
+    assert len(meeting.items[0].documents) == 1  # linked twice, fetched once
+
+
+def test_paper_types_come_from_the_bytes():
+    docx = io.BytesIO()
+    with zipfile.ZipFile(docx, "w") as archive:
+        archive.writestr("word/document.xml", "<w:document/>")
+    assert paper_suffix(b"%PDF-1.4 ...") == ".pdf"
+    assert paper_suffix(docx.getvalue()) == ".docx"
+    assert paper_suffix(b"<!DOCTYPE html><html><body>Minutes</body></html>") == ".html"
+    assert paper_suffix(b"\xd0\xcf\x11\xe0 an old .doc") is None

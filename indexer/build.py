@@ -28,7 +28,7 @@ from indexer.units import assign_chunks, build_units
 from indexer.vectors import make_vector_index
 
 # Bump when cleaning, structure or chunking changes, so existing indexes count as stale.
-PARSER_VERSION = "2026-11-28.5"
+PARSER_VERSION = "2026-11-28.6"
 
 
 @dataclass

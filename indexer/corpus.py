@@ -118,7 +118,7 @@ def load_manifest(corpus_dir: Path) -> list[DocumentMeta]:
     others = sorted(
         p.name
         for p in corpus_dir.iterdir()
-        if p.is_file() and not p.name.startswith(".") and p.name != "manifest.yaml" and p.name not in listed
+        if p.is_file() and not _ignorable(p.name) and p.name != "manifest.yaml" and p.name not in listed
     )
     unreadable = [n for n in others if Path(n).suffix.lower() not in SUPPORTED_SUFFIXES]
     if unreadable:
@@ -129,6 +129,12 @@ def load_manifest(corpus_dir: Path) -> list[DocumentMeta]:
     if others:
         raise CorpusError(f"paper(s) without a manifest entry: {', '.join(others)} — add them to {manifest_path}")
     return metas
+
+
+def _ignorable(name: str) -> bool:
+    """Files that are never papers: hidden ones (tools' state), Word's lock file for an open
+    document ("~$paper.docx"), and the folder thumbnails Windows writes."""
+    return name.startswith((".", "~$")) or name.lower() in ("thumbs.db", "desktop.ini")
 
 
 def _item(value: dict | None) -> dict[str, str] | None:

@@ -24,7 +24,9 @@ def _open_docx(path: Path) -> Any:
         raise CorpusError(f"{path.name}: not a Word .docx file (a .docx is a zip package; an old .doc is not read)")
     try:
         return docx.Document(str(path))
-    except (PackageNotFoundError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+    except PackageNotFoundError:
+        raise CorpusError(f"{path.name}: not a Word document (the zip holds no Word package)") from None
+    except Exception as exc:  # damaged XML inside the zip, missing parts: lxml, KeyError, ValueError …
         raise CorpusError(f"{path.name}: not a readable .docx ({exc.__class__.__name__}: {exc})") from None
 
 
@@ -49,24 +51,34 @@ def _paragraph_line(paragraph: Any) -> str:
 
 
 def _table_lines(table: Any) -> list[str]:
+    """One tab-separated line per row, one cell per grid column: a cell merged across columns is
+    read once and the columns it spans stay blank, so every row keeps the table's shape (a row
+    merged across the whole table is still a row of the table, not a paragraph)."""
     rows = []
     for row in table.rows:
         cells, seen = [], set()
-        for cell in row.cells:
-            if id(cell._tc) in seen:  # a merged cell appears once per column it spans
-                continue
+        for cell in row.cells:  # python-docx gives one cell per grid column, repeating merged ones
+            cells.append("" if id(cell._tc) in seen else " ".join(cell.text.split()))
             seen.add(id(cell._tc))
-            cells.append(" ".join(cell.text.split()))
         if any(cells):
-            rows.append("\t".join(cells))
+            rows.append("\t".join(cells) + ("\t" if len(cells) == 1 else ""))
     return rows
 
 
 def docx_to_text(path: Path) -> ExtractedText:
+    document = _open_docx(path)
+    try:
+        return _read(document, path)
+    except CorpusError:
+        raise
+    except Exception as exc:  # a damaged part found only while reading
+        raise CorpusError(f"{path.name}: not a readable .docx ({exc.__class__.__name__}: {exc})") from None
+
+
+def _read(document: Any, path: Path) -> ExtractedText:
     from docx.table import Table
     from docx.text.paragraph import Paragraph
 
-    document = _open_docx(path)
     out: list[str] = []
     for child in document.element.body.iterchildren():
         tag = child.tag.rsplit("}", 1)[-1]

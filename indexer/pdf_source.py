@@ -62,6 +62,8 @@ class _Line:
 class _Table:
     top: float
     rows: list[list[str]]
+    x0: float = 0.0
+    x1: float = 0.0
 
 
 def _open_pdf(path: Path) -> Any:
@@ -69,14 +71,18 @@ def _open_pdf(path: Path) -> Any:
     from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
     from pdfplumber.utils.exceptions import PdfminerException
 
-    head = path.read_bytes()[:1024]
+    with path.open("rb") as f:
+        head = f.read(1024)
     if b"%PDF-" not in head:
         start = head[:40].decode("latin-1").strip().replace("\n", " ")
         raise CorpusError(f"{path.name}: not a PDF (it starts with {start!r})")
+    pdf = None
     try:
         pdf = pdfplumber.open(path)
         pages = pdf.pages
     except PdfminerException as exc:
+        if pdf is not None:
+            pdf.close()
         cause = exc.args[0] if exc.args else exc
         if isinstance(cause, PDFPasswordIncorrect | PDFEncryptionError):
             raise CorpusError(
@@ -84,6 +90,8 @@ def _open_pdf(path: Path) -> Any:
             ) from None
         raise CorpusError(f"{path.name}: not a readable PDF ({cause.__class__.__name__}: {cause})") from None
     except Exception as exc:  # pdfminer raises many kinds on damaged files
+        if pdf is not None:
+            pdf.close()
         raise CorpusError(f"{path.name}: not a readable PDF ({exc.__class__.__name__}: {exc})") from None
     if not pages:
         pdf.close()
@@ -137,7 +145,7 @@ def _read_page(page: Any, number: int, ocr: bool) -> tuple[list[_Line | _Table],
         for w in page.extract_words(extra_attrs=["fontname", "size"], keep_blank_chars=False)
         if not any(_inside(w, box) for box in boxes)
     ]
-    items: list[_Line | _Table] = [_Table(t.bbox[1], _table_rows(t)) for t in tables]
+    items: list[_Line | _Table] = [_Table(t.bbox[1], _table_rows(t), t.bbox[0], t.bbox[2]) for t in tables]
     columns = _columns(words, float(page.width))
     if columns is None:
         items += _measured(_lines(words))
@@ -147,16 +155,22 @@ def _read_page(page: Any, number: int, ocr: bool) -> tuple[list[_Line | _Table],
     x, top, bottom = columns
     band = [w for w in words if top <= w["top"] and w["bottom"] <= bottom and not w["x0"] < x < w["x1"]]
     in_band = {id(w) for w in band}
-    outside = _measured(_lines([w for w in words if id(w) not in in_band]))
-    ordered: list[_Line | _Table] = [
-        *(ln for ln in outside if ln.top < top),
-        *_measured(_lines([w for w in band if w["x1"] <= x])),
-        *_measured(_lines([w for w in band if w["x0"] >= x])),
-        *(ln for ln in outside if ln.top >= top),
+    tables_found = [i for i in items if isinstance(i, _Table)]
+    # Each table goes with the column it sits in (or full width), in top-to-bottom order there.
+    left: list[_Line | _Table] = [*_measured(_lines([w for w in band if w["x1"] <= x]))]
+    right: list[_Line | _Table] = [*_measured(_lines([w for w in band if w["x0"] >= x]))]
+    outside: list[_Line | _Table] = [*_measured(_lines([w for w in words if id(w) not in in_band]))]
+    for table in tables_found:
+        (left if table.x1 <= x else right if table.x0 >= x else outside).append(table)
+    left.sort(key=lambda i: i.top)
+    right.sort(key=lambda i: i.top)
+    outside.sort(key=lambda i: i.top)
+    ordered = [
+        *(i for i in outside if i.top < top),
+        *left,
+        *right,
+        *(i for i in outside if i.top >= top),
     ]
-    for table in sorted((i for i in items if isinstance(i, _Table)), key=lambda t: t.top):
-        at = next((k for k, i in enumerate(ordered) if i.top > table.top), len(ordered))
-        ordered.insert(at, table)
     return ordered, None
 
 
@@ -329,7 +343,10 @@ def _line_pitch(pages: list[list[_Line | _Table]]) -> float:
     if not steps:
         return 14.0
     common = [step for step, n in steps.items() if n >= max(2, sum(steps.values()) // 10)]
-    return float(min(common or steps))
+    # A paper of one-line paragraphs (an agenda) has no step inside a paragraph at all: its
+    # smallest common step is a gap. Lines are set at most ~1.5 times their size apart.
+    size = statistics.median(i.size for items in pages for i in items if isinstance(i, _Line))
+    return float(min(min(common or steps), 1.5 * size))
 
 
 def _ocr_lines(page: Any, number: int) -> list[_Line | _Table]:

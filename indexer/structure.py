@@ -159,9 +159,13 @@ def _raw_blocks(source: str) -> list[RawBlock]:
         m = _NUMBER_ONLY.match(line)
         if m and not para:
             j = i + 1
-            while j < len(lines) and not lines[j].strip():
+            pages_between: list[int] = []  # "7." at a page's foot, its title on the next page
+            while j < len(lines) and (not lines[j].strip() or _PAGE_LINE.match(lines[j])):
+                if page_line := _PAGE_LINE.match(lines[j]):
+                    pages_between.append(int(page_line.group(1)))
                 j += 1
             if j < len(lines) and "\t" not in lines[j] and len(lines[j].split()) <= 20:
+                blocks.extend(("page", n) for n in pages_between)
                 blocks.append(("numbered", (m.group(1), lines[j])))
                 i = j + 1
                 continue

@@ -93,3 +93,9 @@ def test_real_manifest_is_valid_and_never_invents_dates():
     assert undated.meeting_date is None and "meeting_date" in undated.notes
     # every inferred date carries a note saying how it was inferred
     assert "meeting_date" in metas["wcc-cabinet-minutes-2018-03-29"].notes
+
+
+def test_word_lock_files_and_thumbnails_are_not_papers(corpus_dir: Path):
+    (corpus_dir / "~$paper.docx").write_bytes(b"owner file Word keeps while the paper is open")
+    (corpus_dir / "Thumbs.db").write_bytes(b"\x00")
+    assert len(load_manifest(corpus_dir)) == 3

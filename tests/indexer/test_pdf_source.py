@@ -200,3 +200,95 @@ def test_scanned_pages_are_listed_in_the_build_report(corpus_dir: Path, tmp_path
     report = build_index(corpus_dir, tmp_path / "index", fake_embedder, progress=False)
     assert len(report.skipped_pages) == 1 and "p. 2: no text layer" in report.skipped_pages[0]
     assert "skipped cabinet-2018-06-05.pdf p. 2" in report.summary()
+
+
+def test_a_pdf_of_one_line_paragraphs_keeps_its_headings_and_items(corpus_dir: Path, tmp_path: Path, fake_embedder):
+    """An agenda-like paper (every paragraph one line) still has paragraph breaks: "1. Apologies" is
+    a heading, and a citation on page 2 names item 2."""
+    from service.engine import Engine
+    from service.index import load_index
+
+    root = tmp_path / "index"
+    build_index(add_pdf_paper(corpus_dir), root, fake_embedder, progress=False)
+    engine = Engine(load_index(root, fake_embedder))
+    doc = engine.index.documents["cabinet-2018-06-05"]
+    assert [s.title for s in doc.sections] == ["1. Apologies", "2. Library review"]
+    chunk = next(
+        i for i, c in enumerate(engine.index.chunks) if c.doc_id == doc.meta.id and "branches open" in c.search_text
+    )
+    c = engine.index.chunks[chunk]
+    citation = engine.citation(1, doc.meta.id, chunk, c.start, c.end, 1.0)
+    assert (citation.item, citation.page) == ("2", 2)
+
+
+def test_a_numbered_heading_at_a_page_foot_keeps_the_page_break():
+    source = "\f1\n\nThe meeting opened at 10am.\n\n7.\n\n\f2\n\nLibrary review\n\nThe library stays open.\n"
+    text, blocks, pages = parse_paged(source)
+    assert [n for _, n in pages] == [1, 2]
+    heading = next(b for b in blocks if b.kind == "heading")
+    assert heading.title == "7. Library review" and _page_of(pages, heading.start) == 2
+    assert _page_of(pages, text.index("The library stays open")) == 2
+
+
+def test_a_table_in_the_right_column_stays_in_the_right_column(tmp_path: Path):
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    path = tmp_path / "two-columns.pdf"
+    pdf = canvas.Canvas(str(path), pagesize=A4, invariant=True)
+    pdf.setFont("Helvetica", 10)
+    top = 780
+    left = [f"Left paragraph line {n} keeps going on." for n in range(1, 31)]
+    for n, line in enumerate(left):
+        pdf.drawString(60, top - 14 * n, line)
+    right_before = [f"Right column line {n} before the table." for n in range(1, 8)]
+    for n, line in enumerate(right_before):
+        pdf.drawString(320, top - 14 * n, line)
+    y = top - 14 * 8  # a ruled 2 x 2 table in the right column
+    for r, row in enumerate([("Ward", "Votes"), ("North", "1204")]):
+        for c, cell in enumerate(row):
+            x0, y0 = 320 + 100 * c, y - 18 * r
+            pdf.rect(x0, y0 - 5, 100, 18)
+            pdf.drawString(x0 + 3, y0, cell)
+    for n in range(1, 8):
+        pdf.drawString(320, y - 50 - 14 * n, f"Right column line {n} after the table.")
+    pdf.showPage()
+    pdf.save()
+    text, blocks, _ = parse_paged(read_paper(path).text)
+    table = next(b for b in blocks if b.kind == "table")
+    assert [[c.text for c in row] for row in table.rows] == [["Ward", "Votes"], ["North", "1204"]]
+    before, after = text.index("Right column line 7 before"), text.index("Right column line 1 after")
+    assert text.index("Left paragraph line 30") < before < table.start < after
+    assert "Left paragraph line" not in text[table.end :]
+
+
+def test_word_table_row_merged_across_the_table_stays_a_row(tmp_path: Path):
+    import docx
+
+    document = docx.Document()
+    table = document.add_table(rows=3, cols=3)
+    for r, values in enumerate([("Service", "2024", "2025"), ("Capital", "", ""), ("Roads", "4.1", "4.3")]):
+        for c, value in enumerate(values):
+            table.cell(r, c).text = value
+    table.cell(1, 0).merge(table.cell(1, 2))
+    table.cell(1, 0).text = "Capital"
+    path = tmp_path / "budget.docx"
+    document.save(str(path))
+    _, blocks, _ = parse_paged(read_paper(path).text)
+    tables = [b for b in blocks if b.kind == "table"]
+    assert len(tables) == 1
+    assert [[c.text for c in row][:1] for row in tables[0].rows] == [["Service"], ["Capital"], ["Roads"]]
+
+
+def test_a_damaged_word_file_is_refused_in_one_line(tmp_path: Path):
+    import zipfile
+
+    data, _ = docx_with_table()
+    good, bad = tmp_path / "good.docx", tmp_path / "damaged.docx"
+    good.write_bytes(data)
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(bad, "w") as dst:
+        for item in src.infolist():
+            body = src.read(item)
+            dst.writestr(item, body[: len(body) // 2] if item.filename == "word/document.xml" else body)
+    with pytest.raises(CorpusError, match=r"^damaged.docx: not a readable \.docx"):
+        read_paper(bad)

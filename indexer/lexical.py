@@ -48,6 +48,19 @@ def _stem(word: str) -> str:
 
 
 def tokenize(text: str) -> list[str]:
+    """The text's search terms, in order (a fresh list: callers may extend it)."""
+    return list(_tokens(text))
+
+
+@functools.lru_cache(maxsize=16384)
+def token_set(text: str) -> frozenset[str]:
+    """The set of `tokenize(text)`, cached: a passage's terms are asked for at every query that
+    retrieves it (pseudo-relevance feedback, scoring), and tokenizing is a regex pass."""
+    return frozenset(_tokens(text))
+
+
+@functools.lru_cache(maxsize=16384)
+def _tokens(text: str) -> tuple[str, ...]:
     tokens: list[str] = []
     for raw in _TOKEN.findall(text.lower().replace("’", "'")):
         if raw[0].isdigit() or raw[0] == "£":
@@ -65,7 +78,7 @@ def tokenize(text: str) -> list[str]:
         tokens.append(_SYNONYMS.get(word) or _stem(word))
     if "%" in text and "percent" not in tokens:
         tokens.append("percent")  # a '%' column header answers "what percentage"
-    return tokens
+    return tuple(tokens)
 
 
 class LexicalIndex:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from indexer.lexical import tokenize
+from indexer.lexical import token_set, tokenize
 from indexer.vectors import search_params
 from service.index import LoadedIndex
 
@@ -97,10 +97,10 @@ def _lexical_ranking(lexical, query: str | list[str], mask: np.ndarray | None, n
 def feedback_terms(index: LoadedIndex, query: str, chunk_ids: list[int], idf: dict[str, float], n: int) -> list[str]:
     """RM3-style pseudo-relevance feedback: the terms that carry most weight (IDF × how many of the
     top passages hold them) in the first-pass top passages, other than the query's own."""
-    own = set(tokenize(query))
+    own = token_set(query)
     weight: dict[str, float] = {}
     for cid in chunk_ids:
-        for t in set(tokenize(index.chunks[cid].search_text)):
+        for t in token_set(index.chunks[cid].search_text):
             if t not in own and not t[0].isdigit() and not t.startswith("£"):
                 weight[t] = weight.get(t, 0.0) + idf.get(t, 0.0)
     return [t for t, _ in sorted(weight.items(), key=lambda kv: (-kv[1], kv[0]))[:n]]
@@ -128,15 +128,23 @@ def retrieve(
     fused: dict[int, Hit] = {}
 
     def add(chunk_ids, scores, field: str) -> None:
+        # (a hot loop: up to six rankings of CANDIDATES each per question, so no getattr/setattr)
+        dense = field == "dense"
         rank = 0
         seen: set[int] = set()
         for cid, s in zip(chunk_ids, scores, strict=True):
             if cid in seen:
                 continue
             seen.add(cid)
-            hit = fused.setdefault(cid, Hit(cid, 0.0, 0.0, 0.0))
+            hit = fused.get(cid)
+            if hit is None:
+                hit = fused[cid] = Hit(cid, 0.0, 0.0, 0.0)
             hit.score += 1.0 / (RRF_K + rank + 1)
-            setattr(hit, field, max(getattr(hit, field), float(s)))
+            if dense:
+                if s > hit.dense:
+                    hit.dense = s
+            elif s > hit.lexical:
+                hit.lexical = s
             rank += 1
 
     if mode in ("hybrid", "dense"):

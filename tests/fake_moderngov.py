@@ -9,8 +9,10 @@ exercise the client-side date filter.
 
 Two committees, five meetings, twelve papers the fetcher should bring in (ten PDFs, two minutes
 composed from the minute text), plus a restricted attachment and a minutes PDF whose meeting is
-already held as HTML (both to be skipped). Tests can change a paper, make a URL fail N times or 404,
-and read per-URL request and byte counts. Serves 127.0.0.1 only, on a free port, in a thread.
+already held as HTML (both to be skipped). Tests can change a paper, serve other bytes in its place
+(an HTML login page, an old .doc), make a URL fail N times, 404, redirect to itself for ever or send
+a body its Content-Encoding cannot decode, and read per-URL request and byte counts. Serves
+127.0.0.1 only, on a free port, in a thread.
 """
 
 from __future__ import annotations
@@ -154,6 +156,7 @@ class FakeModernGov:
         self.user_agents: set[str] = set()
         self._failures: dict[str, list[int]] = {}  # path?query -> statuses still to send
         self._missing: set[str] = set()
+        self._tricks: dict[str, str] = {}  # path?query -> "redirect-loop" | "bad-gzip"
         self.send_validators = True
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -184,6 +187,21 @@ class FakeModernGov:
             body, "application/pdf", old.last_modified + dt.timedelta(days=1)
         )
         return body
+
+    def serve(self, attachment_id: str, body: bytes, content_type: str) -> None:
+        """Other bytes for one paper's URL (a login page, a file of another type), as a change: new validators."""
+        old = self.resources[self.doc_key(attachment_id)]
+        self.resources[self.doc_key(attachment_id)] = _resource(
+            body, content_type, old.last_modified + dt.timedelta(days=1)
+        )
+
+    def redirect_loop(self, key: str) -> None:
+        """`key` answers 302 to itself, every time."""
+        self._tricks[key] = "redirect-loop"
+
+    def bad_encoding(self, key: str) -> None:
+        """`key` answers 200 with `Content-Encoding: gzip` and a body that is not gzip."""
+        self._tricks[key] = "bad-gzip"
 
     def fail(self, key: str, status: int = 503, times: int = 1) -> None:
         self._failures[key] = [status] * times
@@ -243,6 +261,13 @@ class FakeModernGov:
                     failure = pending.pop(0) if pending else None
                 if failure:
                     return self._send(key, failure, b"Service Unavailable", {"Content-Type": "text/plain"})
+                trick = site._tricks.get(key)
+                if trick == "redirect-loop":
+                    return self._send(key, 302, b"", {"Location": key})
+                if trick == "bad-gzip":
+                    return self._send(
+                        key, 200, b"not gzip at all", {"Content-Type": "application/pdf", "Content-Encoding": "gzip"}
+                    )
                 split = urlsplit(key)
                 resource = None
                 if key not in site._missing:

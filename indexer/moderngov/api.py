@@ -60,6 +60,13 @@ def meeting_url(base: str, meeting_id: str) -> str:
     return f"{base}/{SERVICE}/GetMeeting?{urlencode({'lMeetingId': meeting_id})}"
 
 
+def meeting_page_url(base: str, committee_id: str, meeting_id: str) -> str:
+    """The meeting's public web page (agenda, papers, minutes): `ieListDocuments.aspx?CId=&MId=`, the
+    address public code and notes use for meeting pages on many councils' ModernGov sites (some add
+    `&Ver=4`, which the page does not need); not checked against a live site here."""
+    return f"{base}/ieListDocuments.aspx?{urlencode({'CId': committee_id, 'MId': meeting_id})}"
+
+
 @dataclass(frozen=True)
 class Committee:
     id: str

@@ -7,7 +7,10 @@ behind a firewall. So every request
 * sends the validators (ETag / Last-Modified) seen last time, so an unchanged paper costs a 304;
 * is retried only on what a later attempt can fix (5xx, 429, timeouts, dropped connections), a few
   times, with exponential backoff that honours a `Retry-After` header (capped);
-* is never retried on another 4xx: a 404 is reported to the caller as `NotFound` and skipped.
+* is never retried on another 4xx: a 404 is reported to the caller as `NotFound` and skipped;
+* is never retried either when the answer itself is broken (a redirect loop, a body its
+  Content-Encoding cannot decode) or the URL cannot be asked for at all: that is `RequestFailed`,
+  a failure of that one URL, not a sign that the site is down.
 
 LGSF's minutes scraper notes that ModernGov installs vary in whether they send validators at all
 (lgsf/minutes/tests/test_index_and_etags.py, "Plenty of ModernGov installs send no ETag at all");
@@ -66,10 +69,24 @@ class Unreachable(Exception):
     """No HTTP answer at all after the allowed attempts (DNS, refused, timeouts)."""
 
 
+class RequestFailed(Exception):
+    """This URL's exchange went wrong in a way no retry fixes, though the site answers: too many
+    redirects, an undecodable body, a URL httpx cannot request (an ftp:// link). Never retried."""
+
+
+MAX_REDIRECTS = 5  # http -> https and a move or two; followed redirects are not spaced by min_interval
+
+
 def _retryable(exc: BaseException) -> bool:
     if isinstance(exc, HttpError):
         return exc.status >= 500 or exc.status == 429  # 429: "slow down", with the Retry-After honoured
+    if isinstance(exc, httpx.UnsupportedProtocol):  # a TransportError, but about the URL, not the site
+        return False
     return isinstance(exc, httpx.TransportError)  # includes timeouts, connect and read errors
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(f"{type(exc).__name__}: {exc}".split()).rstrip(": ")
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -103,6 +120,7 @@ class PoliteClient:
             headers={"User-Agent": USER_AGENT},
             timeout=httpx.Timeout(timeout, connect=min(timeout, 15.0)),
             follow_redirects=True,  # document URLs can come back as http:// (reported for Lambeth) on https sites
+            max_redirects=MAX_REDIRECTS,
             transport=transport,
         )
 
@@ -149,7 +167,8 @@ class PoliteClient:
     def get(self, url: str, validators: Validators | None = None) -> Fetched:
         """GET `url`; with validators, a 304 comes back as `status=304` and no content.
 
-        Raises NotFound (404), HttpError (other 4xx, or 5xx after the retries) or Unreachable.
+        Raises NotFound (404), HttpError (other 4xx, or 5xx after the retries), Unreachable (no answer
+        after the retries) or RequestFailed (a broken answer or an unusable URL; not retried).
         """
         headers: dict[str, str] = {}
         if validators and validators.etag:
@@ -165,8 +184,12 @@ class PoliteClient:
         )
         try:
             fetched = retrying(self._once, url, headers)
+        except httpx.UnsupportedProtocol as exc:
+            raise RequestFailed(_one_line(exc)) from None
         except httpx.TransportError as exc:
-            raise Unreachable(f"{type(exc).__name__}: {exc}".rstrip(": ")) from None
+            raise Unreachable(_one_line(exc)) from None
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:  # TooManyRedirects, DecodingError, …
+            raise RequestFailed(_one_line(exc)) from None
         if fetched.status == 304 and validators:
             # A 304 may omit validators; keep the ones that still match.
             etag = fetched.validators.etag or validators.etag

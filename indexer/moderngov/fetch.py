@@ -5,6 +5,10 @@ time, so an unchanged site answers 304 throughout; a changed paper is written ag
 file) and its manifest entry's sha256 and fetched_at are updated. Nothing fetched before is ever
 deleted, even when the site drops it.
 
+A paper's validators are kept only together with bytes we hold: after its file is written, or when
+its bytes match the file. So a write that fails, or an answer that is not a paper, is asked for
+unconditionally again next time instead of being answered 304 and taken for "unchanged".
+
 The state is saved after every meeting and on any exit; the manifest on exit and at most every
 MANIFEST_EVERY seconds, because a round-trip dump is slow (0.2 s for a dozen entries here) and
 would make a long run quadratic. A run killed between two manifest saves loses no paper: the state
@@ -21,7 +25,7 @@ from pathlib import Path
 
 from indexer.moderngov import api, naming
 from indexer.moderngov.api import select_committees
-from indexer.moderngov.client import HttpError, NotFound, PoliteClient, Unreachable, Validators
+from indexer.moderngov.client import HttpError, NotFound, PoliteClient, RequestFailed, Unreachable, Validators
 from indexer.moderngov.papers import (
     MINUTES_HTML_SUFFIX,
     MeetingContext,
@@ -35,6 +39,7 @@ from indexer.moderngov.papers import (
 from indexer.moderngov.store import Manifest, State, atomic_write, sha256
 
 MANIFEST_EVERY = 30.0  # seconds between manifest saves during a run
+NOT_THE_DOCUMENT = "the site answered with a web page, not the document (a login or error page?)"
 
 
 class UsageError(Exception):
@@ -112,6 +117,8 @@ class Fetcher:
             found = self._call(api.committees_url(self.opts.base_url), api.parse_committees)
         except Unreachable as exc:
             raise FetchAborted(f"cannot reach {self.opts.base_url} ({exc})") from None
+        except RequestFailed as exc:
+            raise FetchAborted(f"{exc}: is {self.opts.base_url} a ModernGov site with its web service on?") from None
         except HttpError as exc:
             hint = " (some councils block automated clients)" if exc.status == 403 else ""
             question = f"is {self.opts.base_url} a ModernGov site with its web service on?"
@@ -171,7 +178,7 @@ class Fetcher:
             return []
         try:
             stubs = self._call(url, api.parse_meetings)
-        except (HttpError, Unreachable, api.ResponseError) as exc:
+        except (HttpError, Unreachable, RequestFailed, api.ResponseError) as exc:
             self._fail(f"meetings of {committee.title}", exc)
             return []
         assert isinstance(stubs, list)
@@ -189,7 +196,7 @@ class Fetcher:
             return
         try:
             meeting = self._call(url, api.parse_meeting)
-        except (HttpError, Unreachable, api.ResponseError) as exc:
+        except (HttpError, Unreachable, RequestFailed, api.ResponseError) as exc:
             self._fail(f"{committee.title} meeting {stub.id}", exc)
             return
         assert isinstance(meeting, api.Meeting)
@@ -227,25 +234,28 @@ class Fetcher:
             asked = Validators(prior.get("etag"), prior.get("last_modified")) if file_ok else None
             try:
                 fetched = self.client.get(paper.key, asked)
-            except (HttpError, Unreachable) as exc:
+            except (HttpError, Unreachable, RequestFailed) as exc:
                 self._fail(paper.title, exc)
                 return
             content, validators, content_type = fetched.content, fetched.validators, fetched.content_type
             if fetched.status == 304:
                 if file_ok:
-                    self._unchanged(ctx, paper, prior)
+                    self._unchanged(ctx, paper, prior, validators)
                 else:
                     self.report.outcomes.append(Outcome("failed", paper.title, "HTTP 304 to an unconditional request"))
                 return
+        # From here on the validators are stored only with bytes we hold (see the module docstring).
         suffix = paper_suffix(content)
         if suffix is None:
             why = f"not a PDF, Word .docx or HTML paper ({content_type or 'no content type'}); not added"
             self.report.outcomes.append(Outcome("failed", paper.title, why))
             return
+        if suffix == ".html" and not paper.html_ok:
+            self.report.outcomes.append(Outcome("failed", paper.title, NOT_THE_DOCUMENT))
+            return
         digest = sha256(content)
-        self.state.put(paper.key, etag=validators.etag, last_modified=validators.last_modified)
         if file_ok and digest == prior["sha256"]:
-            self._unchanged(ctx, paper, prior)
+            self._unchanged(ctx, paper, prior, validators)
             return
         if prior.get("file") and not str(prior["file"]).endswith(suffix):
             self.report.outcomes.append(Outcome("failed", paper.title, f"now {suffix}, was {prior['file']}; kept that"))
@@ -253,7 +263,15 @@ class Fetcher:
         doc_id, file = (prior["id"], prior["file"]) if prior.get("file") else self._new_name(ctx, paper, suffix)
         atomic_write(self.opts.corpus / file, content)
         fetched_at = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-        self.state.put(paper.key, sha256=digest, file=file, id=doc_id, fetched_at=fetched_at)
+        self.state.put(
+            paper.key,
+            sha256=digest,
+            file=file,
+            id=doc_id,
+            fetched_at=fetched_at,
+            etag=validators.etag,
+            last_modified=validators.last_modified,
+        )
         entry = self.manifest.find("file", file)  # by file: unique in a valid manifest, even if the id was edited
         if entry is not None:
             entry["sha256"], entry["fetched_at"] = digest, quoted(fetched_at)  # hand edits to other keys stay
@@ -264,16 +282,35 @@ class Fetcher:
         self.report.outcomes.append(Outcome("updated" if on_disk is not None else "added", doc_id))
 
     def _adopt(self, paper: Paper) -> dict[str, str]:
-        """No state for this paper (state file lost): take over a manifest entry with its source_url, if any,
-        so the paper keeps its id and file instead of arriving a second time as '-2'."""
-        entry = self.manifest.find("source_url", paper.source_url)
+        """No state for this paper (state file lost or unreadable): take over a manifest entry with its
+        source_url, if any, so the paper keeps its id and file instead of arriving a second time as '-2'.
+        What is adopted goes into the state once the paper is confirmed (_unchanged) or rewritten.
+
+        Composed minutes written before their source_url became the meeting's page (0.4.0) have the
+        GetMeeting URL there instead; that is tried second."""
+        legacy = paper.key.removesuffix(MINUTES_HTML_SUFFIX)
+        entry = self.manifest.find("source_url", paper.source_url) or (
+            self.manifest.find("source_url", legacy) if legacy != paper.key else None
+        )
         digest = self._file_sha(str(entry.get("file"))) if entry is not None else None
         if entry is None or digest is None:
             return {}
-        return {"id": str(entry["id"]), "file": str(entry["file"]), "sha256": digest, "fetched_at": ""}
+        when = str(entry.get("fetched_at") or "")
+        return {"id": str(entry["id"]), "file": str(entry["file"]), "sha256": digest, "fetched_at": when}
 
-    def _unchanged(self, ctx: MeetingContext, paper: Paper, prior: dict[str, str]) -> None:
-        """Nothing new; but a manifest entry removed by hand (the file is still there) is put back."""
+    def _unchanged(self, ctx: MeetingContext, paper: Paper, prior: dict[str, str], validators: Validators) -> None:
+        """Nothing new: the file holds these bytes. The state records that, with the validators that go
+        with them (which also keeps a paper adopted from the manifest); and a manifest entry removed by
+        hand (the file is still there) is put back."""
+        self.state.put(
+            paper.key,
+            sha256=prior["sha256"],
+            file=prior["file"],
+            id=prior["id"],
+            fetched_at=prior.get("fetched_at") or "",
+            etag=validators.etag,
+            last_modified=validators.last_modified,
+        )
         if self.manifest.find("file", prior["file"]) is None:
             when = prior.get("fetched_at") or ""
             self.manifest.add(manifest_entry(paper, ctx, prior["id"], prior["file"], prior["sha256"], when))

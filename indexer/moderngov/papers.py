@@ -10,6 +10,10 @@ A meeting gives:
   item of the NEXT meeting of the same body ... and sometimes to the meeting itself"). Those minutes
   therefore get `meeting_date: null` and only an upper bound, unless their title names this
   meeting's own date.
+
+A composed minutes paper has no file of its own on the site, so its `source_url` is the meeting's
+public page, `ieListDocuments.aspx?CId=<committee>&MId=<meeting>`, where the site shows those minutes;
+the GetMeeting call it was composed from is named in its notes.
 """
 
 from __future__ import annotations
@@ -20,11 +24,12 @@ import io
 import zipfile
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from indexer.moderngov import naming
-from indexer.moderngov.api import AgendaItem, Committee, LinkedDoc, Meeting, MeetingStub
+from indexer.moderngov.api import AgendaItem, Committee, LinkedDoc, Meeting, MeetingStub, meeting_page_url
 
 MINUTES_HTML_SUFFIX = "#minutes-html"  # state key of a composed minutes paper: the GetMeeting URL + this
 
@@ -34,7 +39,7 @@ class Paper:
     """One paper to bring into the corpus, with everything its manifest entry says except the file facts."""
 
     key: str  # the URL it is fetched from (for composed minutes: GetMeeting URL + MINUTES_HTML_SUFFIX)
-    source_url: str
+    source_url: str  # the council's own copy: the document's URL, or the meeting's page for composed minutes
     doc_key: str  # the site's id for it: attachment id, or m<meeting id>
     title: str
     doc_type: str
@@ -44,6 +49,7 @@ class Paper:
     notes: dict[str, str] = field(default_factory=dict)
     content: bytes | None = None  # set for composed papers, which need no download
     title_date: dt.date | None = None  # a date named in a minutes title (to recognise minutes held as HTML)
+    html_ok: bool = False  # an HTML answer is the paper (see html_expected), not a login or error page
 
 
 @dataclass(frozen=True)
@@ -99,10 +105,11 @@ def minutes_html(ctx: MeetingContext) -> Paper | None:
         heading = f"{number}. {item.title}" if number else item.title
         parts += [f"<h2>{html.escape(heading)}</h2>", item.minutes_html]
     parts.append("</body></html>\n")
+    meeting_id = ctx.meeting.id or ctx.stub.id
     return Paper(
         key=ctx.meeting_url + MINUTES_HTML_SUFFIX,
-        source_url=ctx.meeting_url,
-        doc_key=f"m{ctx.meeting.id or ctx.stub.id}",
+        source_url=meeting_page_url(ctx.base_url, ctx.committee.id, meeting_id),
+        doc_key=f"m{meeting_id}",
         title=title,
         doc_type="minutes",
         meeting_date=ctx.date,
@@ -110,8 +117,11 @@ def minutes_html(ctx: MeetingContext) -> Paper | None:
             "title": "composed: committee title, 'minutes', meeting date",
             "doc_type": "minutes: GetMeeting publishes the minute text of each agenda item (minutesnonemptyhtmlbody); "
             "written as one HTML paper, item headings numbered by minutesitemnumber",
+            "source_url": "the meeting's page on the site (ieListDocuments.aspx, the standard ModernGov address "
+            f"from the committee and meeting ids), which shows these minutes; composed from {ctx.meeting_url}",
         },
         content="\n".join(parts).encode("utf-8"),
+        html_ok=True,
     )
 
 
@@ -131,6 +141,7 @@ def linked_paper(ctx: MeetingContext, item: AgendaItem, doc: LinkedDoc) -> Paper
         doc_type=doc_type,
         meeting_date=ctx.date,
         notes=notes,
+        html_ok=html_expected(doc.url),
     )
     if doc_type == "report":
         paper.agenda_item = _item_ref(item)
@@ -191,8 +202,21 @@ def manifest_entry(
     return entry
 
 
+def html_expected(url: str) -> bool:
+    """Whether a linked document may answer with HTML: only a link to a web page (path ending .htm/.html).
+
+    Documents are files: ModernGov links them through mgConvert2PDF.aspx or as /documents/…/<name>.pdf.
+    An HTML answer there is the site's login, error or "document not found" page served with a 200,
+    and adding it as a paper would put that page's text into the corpus.
+    """
+    return urlsplit(url).path.lower().endswith((".htm", ".html"))
+
+
 def paper_suffix(content: bytes) -> str | None:
     """'.pdf', '.docx' or '.html' from the bytes themselves (the types the corpus reads), else None.
+
+    The sniff only says what the bytes are; whether HTML is acceptable for a given link is
+    html_expected's call (Paper.html_ok).
 
     ModernGov serves papers through mgConvert2PDF.aspx, whose URL has no extension (LGSF
     document_extension), and a content type is not always right, so the bytes decide.

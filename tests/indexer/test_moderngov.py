@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import errno
 import io
 import re
 import socket
@@ -17,15 +18,17 @@ import yaml
 
 from indexer.corpus import load_manifest
 from indexer.moderngov import api, naming, register
+from indexer.moderngov import fetch as fetch_module
 from indexer.moderngov.cli import base_url
-from indexer.moderngov.client import PoliteClient
+from indexer.moderngov.client import MAX_REDIRECTS, PoliteClient
 from indexer.moderngov.fetch import FetchAborted, Fetcher, Options, Report
-from indexer.moderngov.papers import paper_suffix
+from indexer.moderngov.papers import html_expected, paper_suffix
 from indexer.moderngov.store import STATE_FILE, Manifest, sha256
 from tests.fake_moderngov import EXPECTED_PAPERS, FakeModernGov
 
 COUNCIL = "Testshire District Council"
 SINCE, UNTIL = dt.date(2025, 1, 1), dt.date(2025, 12, 31)
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 @pytest.fixture
@@ -52,12 +55,13 @@ def entries(corpus: Path) -> list[dict]:
 
 
 def by_source(corpus: Path) -> dict[str, dict]:
-    """Manifest entries keyed by the site's id: the attachment id, or m<meeting id> for composed minutes."""
+    """Manifest entries keyed by the site's id: the attachment id, or m<meeting id> for composed minutes
+    (whose source_url is the meeting's page, ieListDocuments.aspx?CId=…&MId=…)."""
     out = {}
     for e in entries(corpus):
-        match = re.search(r"ID=(\d+)$", e["source_url"]) or re.search(r"lMeetingId=(\d+)$", e["source_url"])
+        match = re.search(r"[?&]ID=(\d+)$", e["source_url"]) or re.search(r"[?&]MId=(\d+)$", e["source_url"])
         assert match, e["source_url"]
-        out[("" if "ID=" in e["source_url"] else "m") + match.group(1)] = e
+        out[("m" if "MId=" in e["source_url"] else "") + match.group(1)] = e
     return out
 
 
@@ -228,6 +232,125 @@ def test_a_lost_state_file_costs_downloads_but_never_duplicates(site: FakeModern
     assert len(load_manifest(corpus)) == EXPECTED_PAPERS
 
 
+@pytest.mark.parametrize("damage", ["deleted", "unreadable"])
+def test_after_a_lost_state_file_later_runs_still_add_nothing(site: FakeModernGov, corpus: Path, damage: str):
+    fetch(site, corpus)
+    if damage == "deleted":
+        (corpus / STATE_FILE).unlink()
+    else:
+        (corpus / STATE_FILE).write_text("{not json", encoding="utf-8")
+    assert fetch(site, corpus).count("unchanged") == EXPECTED_PAPERS  # adopted from the manifest
+    site.reset_counts()
+    report = fetch(site, corpus)  # the state was rebuilt: files, ids and validators
+    assert report.count("unchanged") == EXPECTED_PAPERS and report.count("added") == 0 and not report.failed
+    assert len(entries(corpus)) == EXPECTED_PAPERS
+    assert site.document_bytes_sent() == 0
+
+
+def test_composed_minutes_recorded_with_the_old_web_service_source_url_are_adopted(site: FakeModernGov, corpus: Path):
+    fetch(site, corpus)
+    manifest = Manifest(corpus)
+    moved = 0
+    for entry in manifest.entries:  # as 0.4.0 wrote them: source_url = the GetMeeting call
+        if match := re.search(r"ieListDocuments\.aspx\?CId=\d+&MId=(\d+)$", entry["source_url"]):
+            entry["source_url"] = f"{site.base_url}/mgWebService.asmx/GetMeeting?lMeetingId={match.group(1)}"
+            moved += 1
+    manifest.save()
+    assert moved == 2
+    (corpus / STATE_FILE).unlink()
+    assert fetch(site, corpus).count("unchanged") == EXPECTED_PAPERS
+    assert fetch(site, corpus).count("unchanged") == EXPECTED_PAPERS
+    assert len(entries(corpus)) == EXPECTED_PAPERS
+
+
+def test_a_paper_whose_write_failed_is_fetched_again_next_time(site: FakeModernGov, corpus: Path, monkeypatch):
+    fetch(site, corpus)
+    target = by_source(corpus)["5002"]["file"]
+    new_bytes = site.change_document("5002")
+    real_write = fetch_module.atomic_write
+
+    def disk_full_for_the_paper(path: Path, data: bytes) -> None:
+        if path.name == target:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_write(path, data)
+
+    monkeypatch.setattr(fetch_module, "atomic_write", disk_full_for_the_paper)
+    with pytest.raises(OSError, match="No space left"):
+        fetch(site, corpus)
+    monkeypatch.setattr(fetch_module, "atomic_write", real_write)
+    report = fetch(site, corpus)
+    assert report.count("updated") == 1 and report.count("unchanged") == EXPECTED_PAPERS - 1
+    assert (corpus / target).read_bytes() == new_bytes
+    assert by_source(corpus)["5002"]["sha256"] == sha256(new_bytes)
+
+
+def word_docx() -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("word/document.xml", "<w:document/>")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "body,content_type,reason",
+    [
+        (
+            b"\xd0\xcf\x11\xe0 an old .doc",
+            "application/msword",
+            "not a PDF, Word .docx or HTML paper (application/msword)",
+        ),
+        (word_docx(), DOCX, "now .docx, was testshire-district-council-cabinet-2025-01-15-report-5002.pdf; kept that"),
+    ],
+)
+def test_a_paper_the_site_now_serves_as_another_type_is_reported_on_every_run(
+    site: FakeModernGov, corpus: Path, body: bytes, content_type: str, reason: str
+):
+    fetch(site, corpus)
+    kept = by_source(corpus)["5002"]
+    site.serve("5002", body, content_type)
+    for _ in range(2):  # not taken for "unchanged" the second time: its new validators were never kept
+        report = fetch(site, corpus)
+        assert [o.label for o in report.failed] == ["Budget report 2025/26"]
+        assert report.failed[0].reason.startswith(reason)
+    assert sha256((corpus / kept["file"]).read_bytes()) == kept["sha256"]  # the old copy is kept
+
+
+@pytest.mark.parametrize("trick,reason", [("redirect_loop", "TooManyRedirects"), ("bad_encoding", "DecodingError")])
+def test_a_broken_answer_for_one_paper_fails_that_paper_only(site: FakeModernGov, corpus: Path, trick, reason):
+    key = site.doc_key("5010")
+    getattr(site, trick)(key)
+    report = fetch(site, corpus)
+    assert [o.label for o in report.failed] == ["Officer report 24/0123"]
+    assert report.failed[0].reason.startswith(reason + ": ") and "\n" not in report.failed[0].reason
+    assert report.count("added") == EXPECTED_PAPERS - 1  # the site was not taken for down
+    assert site.requests[key] == (1 + MAX_REDIRECTS if trick == "redirect_loop" else 1)  # never retried
+
+
+def test_a_redirect_loop_at_the_start_stops_the_run(site: FakeModernGov, corpus: Path):
+    site.redirect_loop("/mgWebService.asmx/GetCommittees")
+    with pytest.raises(FetchAborted, match="TooManyRedirects"):
+        fetch(site, corpus)
+
+
+def test_a_login_page_in_place_of_a_document_is_not_added(site: FakeModernGov, corpus: Path):
+    login = b"<!DOCTYPE html><html><head><title>Sign in</title></head><body><form>User name</form></body></html>"
+    site.serve("5006", login, "text/html")
+    report = fetch(site, corpus)
+    assert [(o.label, o.reason) for o in report.failed] == [
+        ("Housing strategy 2025-2030", "the site answered with a web page, not the document (a login or error page?)")
+    ]
+    assert report.count("added") == EXPECTED_PAPERS - 1
+    assert "5006" not in by_source(corpus) and not list(corpus.glob("*5006*"))
+
+
+def test_composed_minutes_link_to_the_meeting_page(site: FakeModernGov, corpus: Path):
+    fetch(site, corpus)
+    entry = by_source(corpus)["m1001"]
+    assert entry["source_url"] == f"{site.base_url}/ieListDocuments.aspx?CId=101&MId=1001"
+    assert f"{site.base_url}/mgWebService.asmx/GetMeeting?lMeetingId=1001" in entry["notes"]["source_url"]
+    assert all("mgWebService" not in e["source_url"] for e in entries(corpus))
+
+
 def test_a_site_without_validators_is_compared_by_sha256(site: FakeModernGov, corpus: Path):
     site.send_validators = False
     fetch(site, corpus)
@@ -338,6 +461,14 @@ def test_cli_fetch_exits_0_then_1_when_a_paper_fails(site: FakeModernGov, corpus
     assert code == 1 and re.search(r"updated\s*│\s*1", out) and "failed: Officer report 25/0007: HTTP 404" in out
 
 
+def test_cli_a_redirect_loop_on_one_paper_exits_1_not_a_traceback(site: FakeModernGov, corpus: Path, capsys):
+    site.redirect_loop(site.doc_key("5010"))
+    argv = [site.base_url, "--since", "2025-01-01", "--until", "2025-12-31", "--min-interval", "0"]
+    code, out, err = run_cli(argv, corpus, capsys)
+    assert code == 1 and re.search(r"added\s*│\s*11", out) and "Traceback" not in out + err
+    assert re.search(r"failed: Officer report 24/0123: TooManyRedirects: .*\n", out)
+
+
 # -- the parts ------------------------------------------------------------------------------------------
 
 
@@ -373,10 +504,15 @@ def test_a_meeting_record_numbers_items_as_printed():
 
 
 def test_paper_types_come_from_the_bytes():
-    docx = io.BytesIO()
-    with zipfile.ZipFile(docx, "w") as archive:
-        archive.writestr("word/document.xml", "<w:document/>")
     assert paper_suffix(b"%PDF-1.4 ...") == ".pdf"
-    assert paper_suffix(docx.getvalue()) == ".docx"
+    assert paper_suffix(word_docx()) == ".docx"
     assert paper_suffix(b"<!DOCTYPE html><html><body>Minutes</body></html>") == ".html"
     assert paper_suffix(b"\xd0\xcf\x11\xe0 an old .doc") is None
+
+
+def test_only_a_link_to_a_web_page_may_answer_with_html():
+    assert html_expected("https://x.gov.uk/documents/s123/Briefing%20note.htm")
+    assert html_expected("https://x.gov.uk/documents/s123/Note.HTML?v=2")
+    assert not html_expected("https://x.gov.uk/mgConvert2PDF.aspx?ID=123")
+    assert not html_expected("https://x.gov.uk/documents/s123/Report.pdf")
+    assert not html_expected("https://x.gov.uk/documents/s123/Report")

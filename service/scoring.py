@@ -116,6 +116,24 @@ def feature_names() -> list[str]:
     )
 
 
+def import_lightgbm_without_sklearn() -> None:
+    """Import lightgbm with scikit-learn hidden, for the `serve` process only.
+
+    lightgbm's compatibility layer imports scikit-learn whenever it can (~2 s of a 7 s start-up
+    here) although serving only calls `Booster.predict`. Training needs lightgbm's scikit-learn
+    API (`LGBMRanker`), so this is called only by `minutes-qa serve`, never in a process that may
+    train, and does nothing if either package is already imported."""
+    import sys
+
+    if "lightgbm" in sys.modules or "sklearn" in sys.modules:
+        return
+    sys.modules["sklearn"] = None  # type: ignore[assignment]  # `import sklearn` now raises ImportError
+    try:
+        import lightgbm  # noqa: F401
+    finally:
+        del sys.modules["sklearn"]
+
+
 @dataclass
 class ScorerModel:
     """A fitted ranking model (logistic regression over standardised features, or a LightGBM

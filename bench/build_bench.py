@@ -10,11 +10,12 @@ from pathlib import Path
 from bench.common import REPO, dir_size_mb
 
 
-def run() -> dict:
+def run(threads: int = 1) -> dict:
+    """`threads`: encoder threads (the service uses 1 per question; `minutes-qa index` uses every core)."""
     from indexer.build import build_index
     from indexer.embed import load_embedder
 
-    embedder = load_embedder()
+    embedder = load_embedder(threads=threads)
     work = Path(tempfile.mkdtemp(prefix="mqa-build-"))
     try:
         corpus = work / "corpus"
@@ -33,6 +34,7 @@ def run() -> dict:
         embedder.encode(sample)
         embed_rate = len(sample) / (time.perf_counter() - embed_started)
         return {
+            "encoder_threads": threads,
             "papers": cold.documents,
             "chunks": cold.chunks,
             "sentences": cold.sentences,
@@ -49,3 +51,10 @@ def run() -> dict:
         }
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    import json
+    import os
+
+    print(json.dumps([run(1), run(os.cpu_count() or 1)], indent=1))

@@ -9,7 +9,6 @@ core, as `minutes-qa index` does.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import tempfile
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from bench.common import REPO, machine
+from bench.common import REPO, machine, save_result
 
 
 def make_corpus(factor: int, target: Path) -> None:
@@ -60,10 +59,7 @@ def main() -> None:
         }
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    out = REPO / "bench" / "out"
-    out.mkdir(exist_ok=True)
-    (out / "build_10x.json").write_text(json.dumps(result, indent=1))
-    print(json.dumps(result, indent=1))
+    save_result("build_10x", result)
 
 
 if __name__ == "__main__":

@@ -61,17 +61,31 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class Server:
-    """`minutes-qa serve` in a subprocess on a free loopback port (stopped on exit)."""
+def save_result(name: str, result: dict) -> None:
+    """Write a benchmark's result to bench/out/<name>.json (not committed) and print it."""
+    import json
 
-    def __init__(self, index_dir: Path, **env: str) -> None:
+    OUT.mkdir(exist_ok=True)
+    (OUT / f"{name}.json").write_text(json.dumps(result, indent=1))
+    print(json.dumps(result, indent=1))
+
+
+class Server:
+    """`minutes-qa serve` in a subprocess on a free loopback port (stopped on exit); with
+    `workers`, uvicorn's own command with that many worker processes over the same app."""
+
+    def __init__(self, index_dir: Path, workers: int = 0, **env: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         environment = dict(os.environ, MINUTES_QA_INDEX_DIR=str(index_dir), **env)
-        cli = shutil.which("minutes-qa", path=str(Path(sys.executable).parent)) or "minutes-qa"
+        if workers:
+            cmd = [sys.executable, "-m", "uvicorn", "service.api:create_app", "--factory", "--workers", str(workers)]
+        else:
+            cmd = [shutil.which("minutes-qa", path=str(Path(sys.executable).parent)) or "minutes-qa", "serve"]
         self.proc = subprocess.Popen(
-            [cli, "serve", "--port", str(self.port), "--log-level", "warning"],
+            [*cmd, "--port", str(self.port), "--log-level", "warning"],
             env=environment,
+            cwd=REPO,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
@@ -89,9 +103,11 @@ class Server:
         raise RuntimeError("server did not start")
 
     def rss_mb(self) -> float:
+        """Resident memory of the server: its process and any worker processes."""
         import psutil
 
-        return round(psutil.Process(self.proc.pid).memory_info().rss / 2**20, 1)
+        root = psutil.Process(self.proc.pid)
+        return round(sum(p.memory_info().rss for p in [root, *root.children(recursive=True)]) / 2**20, 1)
 
     def __exit__(self, *exc) -> None:
         self.proc.terminate()

@@ -13,14 +13,13 @@ within 0.5 points (issue #13). Nothing here changes the service.
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from bench.common import REPO, machine
+from bench.common import REPO, machine, save_result
 
 
 class _Int8Embedder:
@@ -74,10 +73,7 @@ def main() -> None:
         engine = Engine(load_index(Path(tmp) / "index", int8), query_cache_size=0)
         results["int8 queries and index"] = _scores(engine, items)
     shutil.rmtree(int8.folder, ignore_errors=True)
-    out = REPO / "bench" / "out"
-    out.mkdir(exist_ok=True)
-    (out / "int8.json").write_text(json.dumps(results, indent=1))
-    print(json.dumps(results, indent=1))
+    save_result("int8", results)
 
 
 if __name__ == "__main__":

@@ -7,13 +7,12 @@ gold question once) over a stock Haystack hybrid pipeline's in-process p50 on th
 
 from __future__ import annotations
 
-import json
 import time
 
 import httpx
 
 from bench import peer_haystack
-from bench.common import REPO, Server, gold_questions, machine, percentile
+from bench.common import REPO, Server, gold_questions, machine, percentile, save_result
 
 
 def ours_over_http() -> dict:
@@ -35,10 +34,7 @@ def main() -> None:
     result = {"machine": machine(), "ours_http": ours, "haystack_in_process": theirs}
     if "p50_ms" in theirs:
         result["ratio_p50"] = round(ours["p50_ms"] / theirs["p50_ms"], 2)
-    out = REPO / "bench" / "out"
-    out.mkdir(exist_ok=True)
-    (out / "ratio.json").write_text(json.dumps(result, indent=1))
-    print(json.dumps(result, indent=1))
+    save_result("ratio", result)
 
 
 if __name__ == "__main__":

@@ -12,16 +12,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-import httpx
-import psutil
-
-from bench.common import REPO, free_port, gold_questions, machine
+from bench.common import OUT, REPO, Server, gold_questions, machine
 from bench.load import run_load
 
 CONFIGS = {
@@ -31,54 +24,12 @@ CONFIGS = {
 }
 
 
-class UvicornServer:
-    """`uvicorn service.api:create_app --factory --workers N` on a free loopback port."""
-
-    def __init__(self, index_dir: Path, workers: int, threads: int) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = dict(
-            os.environ,
-            MINUTES_QA_INDEX_DIR=str(index_dir),
-            MINUTES_QA_QUERY_CACHE_SIZE="0",
-            MINUTES_QA_TORCH_THREADS=str(threads),
-        )
-        cmd = [sys.executable, "-m", "uvicorn", "service.api:create_app", "--factory", "--port", str(self.port)]
-        cmd += ["--log-level", "warning", "--workers", str(workers)]
-        self.proc = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        self.workers = workers
-
-    def __enter__(self) -> UvicornServer:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("server exited: " + self.proc.stderr.read().decode()[-2000:])
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.3)
-        # every worker must have loaded its index before timing starts
-        asyncio.run(run_load(self.url, 4 * self.workers, 4, questions=gold_questions()))
-        return self
-
-    def rss_mb(self) -> float:
-        """Resident memory of the whole service: the process and its workers."""
-        root = psutil.Process(self.proc.pid)
-        procs = [root, *root.children(recursive=True)]
-        return round(sum(p.memory_info().rss for p in procs) / 2**20, 1)
-
-    def __exit__(self, *exc) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-
-
 def curve(index_dir: Path, workers: int, threads: int, clients: list[int], seconds: float) -> dict:
     out: dict = {"points": []}
-    with UvicornServer(index_dir, workers, threads) as server:
+    env = {"MINUTES_QA_QUERY_CACHE_SIZE": "0", "MINUTES_QA_TORCH_THREADS": str(threads)}
+    with Server(index_dir, workers=workers, **env) as server:
+        # every worker must have loaded its index before timing starts
+        asyncio.run(run_load(server.url, 4 * workers, 4, questions=gold_questions()))
         out["rss_idle_mb"] = server.rss_mb()
         for n in clients:
             r = asyncio.run(run_load(server.url, n, seconds, questions=gold_questions()))
@@ -108,9 +59,8 @@ def main() -> None:
         print("| clients | req/s | p50 ms | p95 ms | errors |\n|---|---|---|---|---|")
         for pt in c["points"]:
             print(f"| {pt['clients']} | {pt['rps']} | {pt['p50_ms']} | {pt['p95_ms']} | {pt['errors']} |")
-    out = REPO / "bench" / "out"
-    out.mkdir(exist_ok=True)
-    (out / "throughput.json").write_text(json.dumps(results, indent=1))
+    OUT.mkdir(exist_ok=True)
+    (OUT / "throughput.json").write_text(json.dumps(results, indent=1))
 
 
 if __name__ == "__main__":

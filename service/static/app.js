@@ -190,6 +190,9 @@ async function showSource(id, start, end, pageIndex) {
     const mark = el("mark", { id: "highlight" }, doc.text.slice(start, end));
     box.replaceChildren(doc.text.slice(from, start), mark, doc.text.slice(end, to));
     mark.scrollIntoView({ block: "center" });
+  } else if (pages.length && !doc.text.slice(from, to).trim()) {
+    // a page with no text layer (a scan) that the index left out: say so rather than show nothing
+    box.replaceChildren(el("p", { class: "muted" }, "This page has no text layer (a scanned page?), so it was not read. Rebuild the index with --ocr to read it."));
   } else {
     box.replaceChildren(doc.text.slice(from, to));
     box.scrollTop = 0;
@@ -205,7 +208,10 @@ function showPageNav(doc, first, last) {
   if (first < 0) return;
   const pages = doc.pages;
   $("page-label").textContent = `${pageLabel(pages[first].number, pages[last].number)} of ${pages.length}`;
-  const go = (i) => () => showSource(doc.id, NaN, NaN, i).catch((err) => alert(err.message));
+  const go = (i) => () => {
+    history.pushState(null, "", `/documents/${doc.id}#page-${pages[i].number}`);  // a page is a permalink too
+    showSource(doc.id, NaN, NaN, i).catch((err) => alert(err.message));
+  };
   $("page-prev").disabled = first === 0;
   $("page-next").disabled = last === pages.length - 1;
   $("page-prev").onclick = first > 0 ? go(first - 1) : null;
@@ -227,7 +233,11 @@ function openFromLocation() {
   const m = location.pathname.match(/^\/documents\/([a-z0-9-]+)$/);
   if (!m) { $("source").hidden = true; return; }
   const span = location.hash.match(/^#(\d+)-(\d+)$/);
-  showSource(m[1], span ? Number(span[1]) : NaN, span ? Number(span[2]) : NaN).catch((err) => {
+  const page = location.hash.match(/^#page-(\d+)$/);
+  const opened = page
+    ? loadDocument(m[1]).then((doc) => showSource(m[1], NaN, NaN, Math.max(0, (doc.pages || []).findIndex((p) => p.number === Number(page[1])))))
+    : showSource(m[1], span ? Number(span[1]) : NaN, span ? Number(span[2]) : NaN);
+  opened.catch((err) => {
     $("source").hidden = false;
     $("source-text").textContent = "This paper could not be opened: " + err.message;
   });

@@ -47,3 +47,25 @@ def test_source_panel_shows_the_cited_page_with_a_link_to_the_original(browser, 
     page.locator("#page-label", has_text="p. 1 of 2").wait_for()
     assert "Apologies were received" in page.locator("#source-text").inner_text()
     assert page.locator("#page-original").get_attribute("href") == f"{PDF_PAPER_URL}#page=1"
+    assert page.url.endswith(f"/documents/{PDF_PAPER_ID}#page-1")  # a page is a permalink
+
+    page.goto(f"{pdf_url}/documents/{PDF_PAPER_ID}#page-2")
+    page.locator("#page-label", has_text="p. 2 of 2").wait_for()
+    assert "Library review" in page.locator("#source-text").inner_text()
+
+
+def test_a_skipped_scanned_page_says_why_it_is_empty(browser, corpus_dir: Path, tmp_path: Path, fake_embedder):  # noqa: F811
+    from service.api import create_app
+    from service.settings import Settings
+    from tests.pdf_renditions import scanned_pdf
+
+    add_pdf_paper(corpus_dir)
+    (corpus_dir / f"{PDF_PAPER_ID}.pdf").write_bytes(scanned_pdf()[0])
+    root = tmp_path / "index"
+    build_index(corpus_dir, root, fake_embedder, progress=False)
+    settings = Settings(index_dir=root, corpus_dir=corpus_dir, model=fake_embedder.model_name)
+    with live_server(create_app(settings, embedder=fake_embedder)) as url:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(f"{url}/documents/{PDF_PAPER_ID}#page-2")
+        page.locator("#page-label", has_text="p. 2 of 2").wait_for()
+        assert "no text layer" in page.locator("#source-text").inner_text()

@@ -188,6 +188,7 @@ def build_index(
     )
 
     chunk_keys = keys[: len(chunk_texts)]
+    skipped_pages = [f"{d.meta.file} {p}" for d in docs for p in d.skipped_pages]
     writer = IndexWriter(root)
     try:
         _write_version(writer, docs, vectors, keys, chunk_keys, len(chunk_texts), chunk_lexical, sentence_lexical)
@@ -202,7 +203,7 @@ def build_index(
             "chunk_count": len(chunk_texts),
             "sentence_count": len(sentence_texts),
             "skipped": [p.__dict__ for p in skipped],
-            "skipped_pages": [f"{d.meta.file} {p}" for d in docs for p in d.skipped_pages],
+            "skipped_pages": skipped_pages,
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "build_seconds": round(time.perf_counter() - started, 2),
             "format": FORMAT_VERSION,
@@ -222,7 +223,7 @@ def build_index(
         vectors_embedded=len(missing),
         vectors_reused=len(keys) - len(missing),
         skipped=skipped,
-        skipped_pages=[f"{d.meta.file} {p}" for d in docs for p in d.skipped_pages],
+        skipped_pages=skipped_pages,
         seconds=time.perf_counter() - started,
     )
 

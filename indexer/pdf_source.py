@@ -145,22 +145,20 @@ def _read_page(page: Any, number: int, ocr: bool) -> tuple[list[_Line | _Table],
         for w in page.extract_words(extra_attrs=["fontname", "size"], keep_blank_chars=False)
         if not any(_inside(w, box) for box in boxes)
     ]
-    items: list[_Line | _Table] = [_Table(t.bbox[1], _table_rows(t), t.bbox[0], t.bbox[2]) for t in tables]
+    found = [_Table(t.bbox[1], _table_rows(t), t.bbox[0], t.bbox[2]) for t in tables]
     columns = _columns(words, float(page.width))
     if columns is None:
-        items += _measured(_lines(words))
-        return sorted(items, key=lambda i: i.top), None
+        return sorted([*found, *_measured(_lines(words))], key=lambda i: i.top), None
     # Two columns: full-width lines above the columns (a title), the left column, the right
     # column, then full-width lines below them (a closing paragraph, the footer).
     x, top, bottom = columns
     band = [w for w in words if top <= w["top"] and w["bottom"] <= bottom and not w["x0"] < x < w["x1"]]
     in_band = {id(w) for w in band}
-    tables_found = [i for i in items if isinstance(i, _Table)]
     # Each table goes with the column it sits in (or full width), in top-to-bottom order there.
     left: list[_Line | _Table] = [*_measured(_lines([w for w in band if w["x1"] <= x]))]
     right: list[_Line | _Table] = [*_measured(_lines([w for w in band if w["x0"] >= x]))]
     outside: list[_Line | _Table] = [*_measured(_lines([w for w in words if id(w) not in in_band]))]
-    for table in tables_found:
+    for table in found:
         (left if table.x1 <= x else right if table.x0 >= x else outside).append(table)
     left.sort(key=lambda i: i.top)
     right.sort(key=lambda i: i.top)
@@ -252,8 +250,7 @@ def _columns(words: list[dict[str, Any]], width: float) -> tuple[float, float, f
         return None
     # The right column's lines start at one left edge (its most common x0); the stretch those
     # lines cover is the two-column band (a centred footer or a title outside it is full width).
-    edge = Counter(round(ln.x0) for ln in right).most_common(1)[0][0]
-    aligned = [ln for ln in right if abs(ln.x0 - edge) < 3]
+    aligned = _aligned(right)
     top, bottom = aligned[0].top, aligned[-1].bottom
     # A left column longer than the right one runs on below it, line after line.
     last = max((ln.bottom for ln in left if top <= ln.top <= bottom), default=bottom)
@@ -267,10 +264,15 @@ def _columns(words: list[dict[str, Any]], width: float) -> tuple[float, float, f
         lines = [ln for ln in side if top <= ln.top and ln.bottom <= bottom]
         if len(lines) < 4:
             return None
-        side_edge = Counter(round(ln.x0) for ln in lines).most_common(1)[0][0]
-        if sum(1 for ln in lines if abs(ln.x0 - side_edge) < 3) < 0.6 * len(lines):
+        if len(_aligned(lines)) < 0.6 * len(lines):
             return None
     return x, top, bottom
+
+
+def _aligned(lines: list[_Line]) -> list[_Line]:
+    """The lines that start at the block's most common left edge (within 3 pt)."""
+    edge = Counter(round(ln.x0) for ln in lines).most_common(1)[0][0]
+    return [ln for ln in lines if abs(ln.x0 - edge) < 3]
 
 
 def _norm(text: str) -> str:
@@ -282,16 +284,19 @@ def _running_lines(pages: list[list[_Line | _Table]]) -> set[str]:
     each page, those that recur on at least half the pages (and on two or more)."""
     counts: Counter[str] = Counter()
     for items in pages:
-        lines = [i for i in items if isinstance(i, _Line)]
-        edge = sorted(lines, key=lambda ln: ln.top)
-        counts.update({_norm(ln.text) for ln in edge[:2] + edge[-2:]})
+        counts.update({_norm(ln.text) for ln in _edge_lines(items)})
     need = max(2, (len(pages) + 1) // 2)
     return {t for t, n in counts.items() if n >= need}
 
 
+def _edge_lines(items: list[_Line | _Table]) -> list[_Line]:
+    """The two top and two bottom lines of a page: where running headers and footers are."""
+    lines = sorted((i for i in items if isinstance(i, _Line)), key=lambda ln: ln.top)
+    return lines[:2] + lines[-2:]
+
+
 def _render(items: list[_Line | _Table], running: set[str], pitch: float) -> str:
-    lines = [i for i in items if isinstance(i, _Line)]
-    edge = {id(ln) for ln in sorted(lines, key=lambda ln: ln.top)[:2] + sorted(lines, key=lambda ln: ln.top)[-2:]}
+    edge = {id(ln) for ln in _edge_lines(items)}
     kept: list[_Line | _Table] = [
         i
         for i in items

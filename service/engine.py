@@ -114,6 +114,7 @@ class Engine:
     def citation(self, n: int, doc_id: str, chunk_i: int, start: int, end: int, score: float) -> Citation:
         doc = self.index.documents[doc_id]
         chunk = self.index.chunks[chunk_i]
+        page = doc.page_at(start)
         return Citation(
             n=n,
             document_id=doc_id,
@@ -127,9 +128,9 @@ class Engine:
             end=end,
             url=permalink(doc_id, start, end),
             score=round(float(score), 4),
-            page=doc.page_at(start),
+            page=page,
             page_end=doc.page_at(max(start, end - 1)),
-            source_url=doc.original_url(doc.page_at(start)),
+            source_url=doc.original_url(page),
         )
 
     def _cite(self, cands: list[Candidate]) -> list[Citation]:

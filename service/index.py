@@ -29,7 +29,7 @@ class Document:
         """The page the character at `offset` is on, or None for papers without pages."""
         if not self.pages:
             return None
-        i = bisect.bisect_right([start for start, _ in self.pages], offset) - 1
+        i = bisect.bisect_right(self.pages, offset, key=lambda p: p[0]) - 1
         return self.pages[max(i, 0)][1]
 
     def page_spans(self) -> list[tuple[int, int, int]]:

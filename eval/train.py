@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 import re
 import sys
 from dataclasses import dataclass
@@ -217,6 +218,42 @@ def floors_allow(engine, model: ScorerModel, items: list[GoldItem], texts: dict[
     return allowed
 
 
+def wilson_upper(k: int, n: int, z: float = 1.96) -> float:
+    """Upper end of the 95% Wilson interval of a rate seen as k in n."""
+    if n == 0:
+        return 0.0
+    p = k / n
+    centre = p + z * z / (2 * n)
+    spread = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return (centre + spread) / (1 + z * z / n)
+
+
+def ceilings_allow(probs: list[float], items: list[GoldItem], path=None):
+    """Which cuts keep the gate's false-abstention ceiling (eval/thresholds.json) on the out-of-fold
+    answers of EACH phrasing style in train: Members' questions score lower than officers', so a cut
+    that looks fine on the two styles pooled can refuse most of what Members ask. The gate judges
+    other questions (test), so the ceiling must hold with 95% confidence here, not just on average:
+    the upper end of the Wilson interval of the out-of-fold rate is what must stay under it."""
+    from eval.runner import THRESHOLDS_PATH
+
+    limits = (
+        json.loads((path or THRESHOLDS_PATH).read_text()).get("test", {}) if (path or THRESHOLDS_PATH).exists() else {}
+    )
+    ceiling = limits.get("max_false_abstention_rate")
+    if ceiling is None:
+        return lambda cut: True
+    styles = {it.style for it in items}
+
+    def allowed(cut: float) -> bool:
+        for style in styles:
+            ans = [p for p, it in zip(probs, items, strict=True) if it.style == style and it.answerable]
+            if ans and 100 * wilson_upper(sum(1 for p in ans if p < cut), len(ans)) > ceiling:
+                return False
+        return True
+
+    return allowed
+
+
 def train(
     engine, items: list[GoldItem], texts: dict[str, str], log=print, data: list[QuestionData] | None = None
 ) -> ScorerModel:
@@ -247,8 +284,21 @@ def train(
     ]
     model = fit(data, *best)
     model.platt_a, model.platt_b, model.platt_unknown = round(a, 6), round(b, 6), round(c, 6)
-    allowed = floors_allow(engine, model, items, texts, log)
-    cut = choose_cut([float(p) for p in probs], [ok for _, ok in best_oof], answerable, weights, allowed)
+    floors = floors_allow(engine, model, items, texts, log)
+    ceilings = ceilings_allow(probs, [d.item for d in data])
+    allowed = lambda cut: floors(cut) and ceilings(cut)  # noqa: E731
+    candidates = sorted(set(probs)) + [1.0]
+    if any(allowed(c) for c in candidates):
+        cut = choose_cut([float(p) for p in probs], [ok for _, ok in best_oof], answerable, weights, allowed)
+    else:
+        # The floors are measured exactly (their questions are in train); the ceiling only
+        # estimated. When no cut is sure to keep both, keep the floors and refuse as little as they
+        # allow: the lowest cut they accept.
+        cut = next((c for c in candidates if floors(c)), 1.0)
+        log(
+            "no cut keeps the round-1 floors and, with 95% confidence, the false-abstention ceiling: "
+            f"the lowest cut the floors allow, {cut:.4f}"
+        )
     model.abstain_below = cut
     ids = hashlib.sha256("\n".join(sorted(it.id + "\0" + it.question for it in items)).encode()).hexdigest()
     model.trained_on = {
@@ -309,9 +359,11 @@ CROSS_FIT_FOLDS = 2
 def cross_fitted_data(items: list[GoldItem], texts: dict[str, str], settings, recipe) -> list[QuestionData]:
     """The cross-fitted candidate features (see _cross_fit), kept beside the index: building them
     takes two encoder fine-tunes and two index builds, and refitting the scorer alone needs none."""
+    import dataclasses
     import pickle
 
     from indexer.store import IndexLoadError, current_version_dir
+    from service.engine import PipelineOptions
 
     version = current_version_dir(settings.index_dir)
     if version is None:  # (the caller has loaded the index, so there is a live version)
@@ -322,6 +374,7 @@ def cross_fitted_data(items: list[GoldItem], texts: dict[str, str], settings, re
                 recipe.name,
                 version.name,
                 feature_names(),
+                dataclasses.asdict(PipelineOptions()),  # how retrieval ran (which candidates exist)
                 [(it.id, it.question, it.history, it.passages, it.answer_patterns) for it in items],
             ],
             sort_keys=True,
@@ -359,7 +412,9 @@ def _cross_fit(items: list[GoldItem], texts: dict[str, str], settings, recipe) -
     with tempfile.TemporaryDirectory(prefix="minutes-qa-crossfit-") as tmp:
         for f in range(CROSS_FIT_FOLDS):
             rest = [it for it, g in zip(items, folds, strict=True) if g != f]
-            pairs = encoder_pairs(rest, settings.corpus_dir, recipe.sentence_pairs, recipe.hard_negatives)
+            pairs = encoder_pairs(
+                rest, settings.corpus_dir, recipe.sentence_pairs, recipe.hard_negatives, recipe.sentence_negatives
+            )
             fold_recipe = replace(recipe, pairs_sha256=pairs_hash(pairs), pairs=len(pairs))
             print(
                 f"cross-fit fold {f + 1}/{CROSS_FIT_FOLDS}: encoder on {len(pairs)} pairs of the other fold …",
@@ -383,7 +438,11 @@ def _folds_of(items: list[GoldItem], k: int, salt: str = "") -> list[int]:
 
 # -- the encoder -------------------------------------------------------------------------------
 def encoder_pairs(
-    items: list[GoldItem], corpus_dir, sentence_pairs: bool = False, hard_negatives: int = 0
+    items: list[GoldItem],
+    corpus_dir,
+    sentence_pairs: bool = False,
+    hard_negatives: int = 0,
+    sentence_negatives: int = 0,
 ) -> list[tuple[str, ...]]:
     """Training examples for the encoder from train questions, from the corpus as the indexer
     splits it (no index or encoder needed): (standalone question, text of a passage holding its gold
@@ -405,6 +464,8 @@ def encoder_pairs(
     analyzer = QueryAnalyzer(metas)
     chunks = [(doc, c) for doc in docs.values() for c in doc.chunks]
     lexical = LexicalIndex.build([c.search_text for _, c in chunks]) if hard_negatives else None
+    sentences = [(doc, s, e) for doc in docs.values() for _, s, e in doc.sentences]
+    sentence_vectors = base.encode([doc.text[s:e] for doc, s, e in sentences]) if sentence_negatives else None
     pairs: list[tuple[str, ...]] = []
     for it in items:
         if not it.answerable:
@@ -423,7 +484,25 @@ def encoder_pairs(
                 for _, s, e in doc.sentences:
                     if overlaps(s, e, spans):
                         pairs.append((question, doc.text[s:e]))
+        if sentence_vectors is not None:
+            confusable = tuple(
+                _confusable_sentences(base.encode([question])[0] @ sentence_vectors.T, sentences, it, gold)
+            )[:sentence_negatives]
+            for doc, s, e in sentences:
+                if overlaps(s, e, gold[doc.meta.id]):
+                    pairs.append((question, doc.text[s:e], *confusable))
     return list(dict.fromkeys(pairs))
+
+
+def _confusable_sentences(similarity, sentences, item: GoldItem, gold: dict, depth: int = 50):
+    """Sentences in order of the stock encoder's similarity to the question, skipping any that
+    overlap a gold span or match an accepted answer (a paraphrase elsewhere is not a negative)."""
+    for j in np.argsort(-similarity, kind="stable")[:depth]:
+        doc, s, e = sentences[int(j)]
+        text = doc.text[s:e]
+        if overlaps(s, e, gold[doc.meta.id]) or any(re.search(p, normalise(text)) for p in item.answer_patterns):
+            continue
+        yield text
 
 
 def _hard_negatives(lexical, chunks, question: str, item: GoldItem, gold: dict, n: int) -> list[str]:
@@ -473,7 +552,9 @@ def main_encoder(args, settings) -> int:
         )
         save_recipe(recipe)
     else:
-        pairs = encoder_pairs(train_items, settings.corpus_dir, recipe.sentence_pairs, recipe.hard_negatives)
+        pairs = encoder_pairs(
+            train_items, settings.corpus_dir, recipe.sentence_pairs, recipe.hard_negatives, recipe.sentence_negatives
+        )
     print(f"fine-tuning {recipe.base} on {len(pairs)} train question → passage pairs …", flush=True)
     try:
         out = finetune(pairs, recipe, model_dir(recipe.name))

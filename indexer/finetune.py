@@ -50,6 +50,10 @@ class Recipe:
     # Other rows' answers to the same question are not negatives (see batch_loss); off only in
     # recipes written before it existed, so they still rebuild the same weights.
     mask_same_question: bool = False
+    # Each (question, answering sentence) example also carries this many sentences that the stock
+    # encoder puts closest to the question but that do not answer it: the confusable sentences the
+    # answer scorer must tell apart, rather than the easy in-batch negatives of other topics.
+    sentence_negatives: int = 0
 
     @property
     def name(self) -> str:

@@ -115,6 +115,7 @@ def retrieve(
     mode: str = "hybrid",
     feedback: tuple[int, int, float] | None = None,
     idf: dict[str, float] | None = None,
+    extra_vectors: tuple[np.ndarray, ...] = (),
 ) -> list[Hit]:
     """Top-k passages for `query`. Rankings fused by reciprocal rank fusion: passages and single
     sentences, each by meaning (FAISS) and by words (BM25) — four in hybrid mode — plus, with
@@ -152,6 +153,11 @@ def retrieve(
         add(ids.tolist(), scores.tolist(), "dense")
         ids, scores = _dense_ranking(index.sentence_faiss, qvec, sentence_mask, CANDIDATES)
         add(sentence_chunk[ids].tolist(), scores.tolist(), "dense")
+        for vec in extra_vectors:  # more readings of the question, each a ranking of its own
+            ids, scores = _dense_ranking(index.faiss_index, vec, mask, CANDIDATES)
+            add(ids.tolist(), scores.tolist(), "dense")
+            ids, scores = _dense_ranking(index.sentence_faiss, vec, sentence_mask, CANDIDATES)
+            add(sentence_chunk[ids].tolist(), scores.tolist(), "dense")
     if mode in ("hybrid", "bm25"):
         ids, scores = _lexical_ranking(index.lexical, query, mask, CANDIDATES)
         add(ids.tolist(), scores.tolist(), "lexical")

@@ -37,3 +37,16 @@ def test_a_negative_never_holds_the_gold_passage_or_an_accepted_answer(items):
             text = normalise(negatives[0])
             assert not any(normalise(p) in text for p in it.passages), it.id
             assert not any(re.search(p, text) for p in it.answer_patterns), it.id
+
+
+def test_confusable_sentences_are_negatives_that_neither_answer_nor_hold_the_gold_passage(items):
+    examples = encoder_pairs(items[:3], Settings().corpus_dir, sentence_negatives=2)
+    with_negatives = [e for e in examples if len(e) == 4]  # (question, answering sentence, 2 negatives)
+    assert with_negatives and len(examples) > len(with_negatives)  # passage pairs stay plain
+    by_question = {it.question: it for it in items[:3]}
+    for question, answer, *negatives in with_negatives:
+        it = next(i for q, i in by_question.items() if q in question or question in q)
+        assert answer not in negatives
+        for text in map(normalise, negatives):
+            assert not any(normalise(p) in text for p in it.passages), it.id
+            assert not any(re.search(p, text) for p in it.answer_patterns), it.id

@@ -121,6 +121,35 @@ def test_feedback_terms_come_from_the_top_passages(engine):
     assert terms and "compani" not in terms and all(isinstance(t, str) for t in terms)
 
 
+def test_an_extra_reading_of_the_question_adds_its_own_nearest_passages(engine):
+    from service.retrieval import retrieve
+
+    index = engine.index
+    qvec = engine.embed_query("When did the meeting end?")
+    n = len(index.chunks)
+    plain = [h.chunk for h in retrieve(index, "", qvec, mode="dense", k=n)]
+    target = plain[-1]  # the passage the question itself ranks last
+    extra = index.chunk_vectors[target].copy()  # a reading whose nearest passage is `target`
+    with_extra = [h.chunk for h in retrieve(index, "", qvec, mode="dense", k=n, extra_vectors=(extra,))]
+    assert with_extra.index(target) < plain.index(target)  # promoted by the extra rankings
+    assert [h.chunk for h in retrieve(index, "", qvec, mode="dense", k=n, extra_vectors=())] == plain
+
+
+def test_the_glossary_reading_is_embedded_only_when_switched_on_and_the_glossary_adds_words(engine):
+    from service.engine import Engine, PipelineOptions
+
+    for options, expected in ((PipelineOptions(expansion_vector=True), 1), (PipelineOptions(), 0)):
+        with_option = Engine(engine.index, options=options)
+        seen: list[str] = []
+        embed = with_option.embed_query
+        with_option.embed_query = lambda text, seen=seen, embed=embed: seen.append(text) or embed(text)  # type: ignore[method-assign]
+        for question in ("Will anyone lose their job?", "What is the Hamburg exemption?"):
+            query = with_option.analyzer.run(question)
+            with_option.retrieve(query, embed(query.text), _no_filters())
+        expanded = with_option.analyzer.run("Will anyone lose their job?")
+        assert expanded.expansion and seen == [f"{expanded.text} {expanded.expansion}"] * expected
+
+
 def _no_filters():
     from service.retrieval import Filters
 
@@ -141,6 +170,30 @@ def test_cut_and_calibration_helpers():
     a, b, c = platt(scores, unknown=unknown)
     assert a > 0 and c < 0  # a higher score raises confidence; words the papers never use lower it
     assert 1 / (1 + np.exp(-(a * 2.0 + b))) > 0.5 > 1 / (1 + np.exp(-(a * -2.0 + b)))
+
+
+def test_the_cut_keeps_the_false_abstention_ceiling_for_each_style_with_confidence(tmp_path):
+    import json
+    from types import SimpleNamespace
+
+    from eval.train import ceilings_allow, wilson_upper
+
+    assert wilson_upper(0, 10) > 0.0 and wilson_upper(5, 10) > 0.5 and wilson_upper(10, 10) == pytest.approx(1.0)
+    assert wilson_upper(40, 100) > wilson_upper(400, 1000) > 0.4  # fewer questions, wider margin
+    path = tmp_path / "thresholds.json"
+    path.write_text(json.dumps({"test": {"max_false_abstention_rate": 50.0}}))
+
+    def item(style, answerable=True):
+        return SimpleNamespace(style=style, answerable=answerable)
+
+    # Officers' questions score high, Members' low: pooled, a cut of 0.5 refuses 50% of answerable
+    # questions; for Members alone it refuses all of them.
+    items = [item("keyword")] * 20 + [item("member")] * 20 + [item("member", answerable=False)] * 5
+    probs = [0.9] * 20 + [0.3] * 20 + [0.1] * 5
+    allowed = ceilings_allow(probs, items, path)
+    assert not allowed(0.5) and allowed(0.2)
+    path.write_text(json.dumps({"test": {}}))
+    assert ceilings_allow(probs, items, path)(0.99)  # no ceiling set: every cut is allowed
 
 
 def test_split_is_frozen_for_existing_items():

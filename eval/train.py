@@ -526,13 +526,24 @@ def main_encoder(args, settings) -> int:
     from eval.gold import GOLD_PATH, load_gold
     from eval.split import load_split, side
     from indexer.embed import MINILM_NAME
-    from indexer.finetune import Recipe, finetune, load_recipe, model_dir, pairs_hash, save_recipe
+    from indexer.finetune import (
+        Recipe,
+        finetune,
+        load_recipe,
+        model_dir,
+        pairs_hash,
+        recipe_train_items,
+        save_recipe,
+    )
 
     recipe = load_recipe()
     if recipe and not args.refit and (model_dir(recipe.name) / "config.json").exists():
         print(f"encoder {recipe.name} is built ({model_dir(recipe.name)})")
         return 0
     train_items = side(load_gold(GOLD_PATH), load_split(), "train")
+    pinned = None if args.refit else recipe_train_items()
+    if pinned is not None:  # the questions the recipe was written from, whatever was added since
+        train_items = [it for it in train_items if it.id in pinned]
     if args.refit or recipe is None:
         # Plain question → passage pairs. The recipe options (answering sentences as examples,
         # one hard negative each, masked duplicates) were measured and not adopted: on two held-out
@@ -550,7 +561,7 @@ def main_encoder(args, settings) -> int:
             pairs_sha256=pairs_hash(pairs),
             pairs=len(pairs),
         )
-        save_recipe(recipe)
+        save_recipe(recipe, train_items=[it.id for it in train_items])
     else:
         pairs = encoder_pairs(
             train_items, settings.corpus_dir, recipe.sentence_pairs, recipe.hard_negatives, recipe.sentence_negatives

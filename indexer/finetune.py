@@ -80,8 +80,21 @@ def load_recipe(path: Path = RECIPE_FILE) -> Recipe | None:
     return Recipe(**{k: v for k, v in data.items() if k in Recipe.__dataclass_fields__})
 
 
-def save_recipe(recipe: Recipe, path: Path = RECIPE_FILE) -> None:
-    path.write_text(json.dumps({**asdict(recipe), "name": recipe.name}, indent=1) + "\n", encoding="utf-8")
+def save_recipe(recipe: Recipe, path: Path = RECIPE_FILE, train_items: list[str] | None = None) -> None:
+    data: dict = {**asdict(recipe), "name": recipe.name}
+    if train_items is not None:
+        data["train_items"] = sorted(train_items)
+    path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+
+
+def recipe_train_items(path: Path = RECIPE_FILE) -> set[str] | None:
+    """The gold ids the recipe's encoder was trained on, so a later gold set (more train questions)
+    still rebuilds the same weights; None for a recipe that does not list them (then: the current
+    train split)."""
+    if not path.exists():
+        return None
+    items = json.loads(path.read_text(encoding="utf-8")).get("train_items")
+    return set(items) if items is not None else None
 
 
 def model_dir(name: str) -> Path:

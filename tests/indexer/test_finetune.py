@@ -82,3 +82,25 @@ def test_the_loss_masks_other_answers_to_the_same_question():
     # A hard negative close to the question raises the loss: it is a column of the softmax.
     negative = torch.nn.functional.normalize(torch.tensor([[1.0, 0.05]]), dim=-1)
     assert batch_loss(q, answers, negative, questions, 20.0) > masked
+
+
+def test_a_recipe_pins_the_questions_it_was_trained_on_without_changing_its_name(tmp_path):
+    """More gold questions later must not stop the committed recipe from rebuilding its weights."""
+    from indexer.finetune import load_recipe, recipe_train_items, save_recipe
+
+    path = tmp_path / "encoder.json"
+    save_recipe(_recipe(), path)
+    assert recipe_train_items(path) is None  # an older recipe: the current train split is used
+    save_recipe(_recipe(), path, train_items=["b-2", "a-1"])
+    assert recipe_train_items(path) == {"a-1", "b-2"}
+    assert load_recipe(path) == _recipe() and load_recipe(path).name == _recipe().name
+
+
+def test_the_committed_recipe_lists_the_questions_of_its_pairs():
+    from eval.gold import load_gold
+    from indexer.finetune import load_recipe, recipe_train_items
+
+    pinned, recipe = recipe_train_items(), load_recipe()
+    assert recipe is not None and pinned, "service/data/encoder.json lists its train questions"
+    known = {it.id for it in load_gold()}
+    assert pinned <= known  # every question it was trained on is still in the gold set

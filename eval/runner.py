@@ -351,7 +351,6 @@ def ablation_engines(index) -> dict[str, Engine]:
         "no named-meeting retrieval pass": Engine(index, options=PipelineOptions(named_pass=False)),
         "no pseudo-relevance feedback": Engine(index, options=PipelineOptions(feedback=None)),
         "no plain-English glossary": Engine(index, options=PipelineOptions(glossary=False)),
-        "no glossary-expanded query vector": Engine(index, options=PipelineOptions(expansion_vector=False)),
         "dense retrieval only": Engine(index, options=PipelineOptions(retrieval_mode="dense")),
         "BM25 retrieval only": Engine(index, options=PipelineOptions(retrieval_mode="bm25")),
         "unfitted scorer (fixed weights)": Engine(index, model=default_model()),

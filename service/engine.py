@@ -55,9 +55,9 @@ class PipelineOptions:
     # Also rank by the meaning of the question with the glossary's council words added, as two more
     # dense rankings in the fusion (the question's own vector still ranks too, and alone gives the
     # scorer its meaning features). It raised everyday-phrasing recall@10 on train in two
-    # cross-fitted fold sets (58.0 → 60.7, 57.1 → 59.8; bench/RESULTS.md, 2026-12-07); the fitted
-    # scorer was trained on candidates retrieved with it.
-    expansion_vector: bool = True
+    # cross-fitted fold sets (58.0 → 60.7, 57.1 → 59.8; bench/RESULTS.md, 2026-12-07) but is off
+    # until the scorer is refitted with it (the fitted scorer saw candidates retrieved without it).
+    expansion_vector: bool = False
 
 
 @dataclass

@@ -106,7 +106,6 @@ def feature_names() -> list[str]:
             "reason_asked_cue",
             "prev_lexical",
             "next_lexical",
-            "neighbour_dense",
             "glossary_match",
             "negation",
             "roles_asked",
@@ -270,8 +269,7 @@ class Scorer:
         gloss_total = sum(gloss.values()) or 1.0
         atype = query.answer_type
         # Meaning, in one matrix product: the similarity of every sentence the candidates hold.
-        neighbours = {id(c): self._neighbour_rows(c) for c in cands}
-        needed = sorted({s for c in cands for s in c.sentences} | {s for rows in neighbours.values() for s in rows})
+        needed = sorted({s for c in cands for s in c.sentences})
         sims = dict(zip(needed, (self.index.sentence_vectors[needed] @ qvec).tolist(), strict=True)) if needed else {}
         rows = []
         for c in cands:
@@ -305,7 +303,6 @@ class Scorer:
             prev_terms, next_terms = self._neighbour_terms(c)
             f["prev_lexical"] = sum(w for t, w in own.items() if t in prev_terms) / own_total
             f["next_lexical"] = sum(w for t, w in own.items() if t in next_terms) / own_total
-            f["neighbour_dense"] = max((sims[s] for s in neighbours[id(c)]), default=0.0)
             f["negation"] = float(sh.negation)
             f["glossary_match"] = sum(w for t, w in gloss.items() if t in sh.terms) / gloss_total
             f["roles_asked"] = float(bool(query.roles))
@@ -331,13 +328,6 @@ class Scorer:
         if not terms:
             return 0.0
         return sum(1 for t in terms if t not in self.idf) / len(terms)
-
-    def _neighbour_rows(self, c: Candidate) -> tuple[int, ...]:
-        """The sentence rows just before and after a sentence candidate, inside its passage."""
-        if c.kind != "sentence" or c.sentence is None:
-            return ()
-        rows = self.index.chunk_sentences[c.chunk]
-        return tuple(r for r in (c.sentence - 1, c.sentence + 1) if r in rows)
 
     def _neighbour_terms(self, c: Candidate) -> tuple[frozenset[str], frozenset[str]]:
         """Terms of the sentences just before and after a sentence in its passage: an answer often

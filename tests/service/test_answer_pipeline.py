@@ -66,24 +66,6 @@ def test_scorer_probabilities_are_calibrated_and_sorted(engine):
     assert set(scored[0].features) >= {"dense", "lexical", "type_match", "cell_address", "meta_match"}
 
 
-def test_neighbour_meaning_is_the_best_adjacent_sentence_in_the_passage(engine):
-    query = engine.analyzer.run("How much money was required to set up the Company?")
-    qvec = engine.embed_query(query.text)
-    cands = engine.candidates(query, engine.retrieve(query, qvec, _no_filters()))
-    engine.scorer.features(query, qvec, cands)
-    index = engine.index
-    checked = 0
-    for c in cands:
-        if c.kind != "sentence":
-            assert c.features["neighbour_dense"] == 0.0  # units have no neighbours
-            continue
-        rows = [r for r in (c.sentence - 1, c.sentence + 1) if r in index.chunk_sentences[c.chunk]]
-        expected = max((float(index.sentence_vectors[r] @ qvec) for r in rows), default=0.0)
-        assert c.features["neighbour_dense"] == pytest.approx(expected, abs=1e-6)
-        checked += bool(rows)
-    assert checked, "the fixture has sentences with neighbours in their passage"
-
-
 def test_below_the_cut_it_abstains_with_related_passages(engine):
     engine.composer.abstain_below = 1.01  # nothing can reach it
     r = engine.ask("How much money was required to set up the Company?", explain=True)
@@ -156,7 +138,7 @@ def test_an_extra_reading_of_the_question_adds_its_own_nearest_passages(engine):
 def test_the_glossary_reading_is_embedded_only_when_switched_on_and_the_glossary_adds_words(engine):
     from service.engine import Engine, PipelineOptions
 
-    for options, expected in ((PipelineOptions(), 1), (PipelineOptions(expansion_vector=False), 0)):
+    for options, expected in ((PipelineOptions(expansion_vector=True), 1), (PipelineOptions(), 0)):
         with_option = Engine(engine.index, options=options)
         seen: list[str] = []
         embed = with_option.embed_query

@@ -34,7 +34,10 @@ def test_split_is_complete_and_test_is_independent():
     items, split = load_gold(), load_split()
     assert {i.id for i in items} == set(split)
     test = side(items, split, "test")
-    assert 0.35 <= len(test) / len(items) <= 0.45
+    # The test split is frozen at the 186 questions the gate's floors were set on (eval/split.py):
+    # questions added since went to train, so its share fell from 40% (473 questions) to 29% (643).
+    # It must not shrink further without new test-only questions being written.
+    assert len(test) >= 186 and len(test) / len(items) >= 0.25
     assert not any(i.id.startswith(ROUND_ONE_PREFIXES) for i in test)  # never tuned against
 
 

@@ -26,8 +26,6 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import eval.train as fit  # noqa: E402
@@ -59,9 +57,7 @@ def fold_engines(items: list[GoldItem], settings: Settings, work: Path, options,
         here.mkdir(parents=True, exist_ok=True)
         if not (here / "encoder" / "config.json").exists():
             rest = [it for it, g in zip(items, folds, strict=True) if g != f]
-            pairs = fit.encoder_pairs(
-                rest, settings.corpus_dir, recipe.sentence_pairs, recipe.hard_negatives, recipe.sentence_negatives
-            )
+            pairs = fit.recipe_pairs(recipe, rest, settings.corpus_dir)
             fold_recipe = replace(recipe, pairs_sha256=pairs_hash(pairs), pairs=len(pairs))
             print(f"fold {f + 1}: fine-tuning on {len(pairs)} pairs of the other fold …", flush=True)
             finetune(pairs, fold_recipe, here / "encoder")
@@ -102,10 +98,7 @@ def measure(items, folds, engines) -> dict:
         for it, g in zip(items, folds, strict=True)
     ]
     a, b, c = fit.platt(oof, weights, unknown)
-    probs = [
-        float(1 / (1 + np.exp(-(a * s + c * u + b)))) if np.isfinite(s) else 0.0
-        for (s, _), u in zip(oof, unknown, strict=True)
-    ]
+    probs = fit.platt_probs(oof, unknown, a, b, c)
     # The cut as `minutes-qa train` chooses it, less the round-1 floors (they need a full engine).
     cut = fit.choose_cut(probs, [ok for _, ok in oof], answerable, weights, fit.ceilings_allow(probs, items))
     out: dict = {"cut": round(cut, 3)}

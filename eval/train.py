@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import json
 import math
 import re
@@ -137,6 +138,14 @@ def out_of_fold(data: list[QuestionData], kind: str, params: dict, k: int = FOLD
     return result
 
 
+def platt_probs(scores: list[tuple[float, bool]], unknown: list[float], a: float, b: float, c: float) -> list[float]:
+    """The calibrated probability of each question's top candidate (0 when it had none)."""
+    return [
+        float(1 / (1 + np.exp(-(a * s + c * u + b)))) if np.isfinite(s) else 0.0
+        for (s, _), u in zip(scores, unknown, strict=True)
+    ]
+
+
 def platt(
     scores: list[tuple[float, bool]], weights: list[float] | None = None, unknown: list[float] | None = None
 ) -> tuple[float, float, float]:
@@ -236,20 +245,17 @@ def ceilings_allow(probs: list[float], items: list[GoldItem], path=None):
     the upper end of the Wilson interval of the out-of-fold rate is what must stay under it."""
     from eval.runner import THRESHOLDS_PATH
 
-    limits = (
-        json.loads((path or THRESHOLDS_PATH).read_text()).get("test", {}) if (path or THRESHOLDS_PATH).exists() else {}
-    )
-    ceiling = limits.get("max_false_abstention_rate")
+    path = path or THRESHOLDS_PATH
+    ceiling = json.loads(path.read_text()).get("test", {}).get("max_false_abstention_rate") if path.exists() else None
     if ceiling is None:
         return lambda cut: True
-    styles = {it.style for it in items}
+    by_style: dict[str, list[float]] = {}
+    for p, it in zip(probs, items, strict=True):
+        if it.answerable:
+            by_style.setdefault(it.style, []).append(p)
 
     def allowed(cut: float) -> bool:
-        for style in styles:
-            ans = [p for p, it in zip(probs, items, strict=True) if it.style == style and it.answerable]
-            if ans and 100 * wilson_upper(sum(1 for p in ans if p < cut), len(ans)) > ceiling:
-                return False
-        return True
+        return all(100 * wilson_upper(sum(1 for p in ans if p < cut), len(ans)) <= ceiling for ans in by_style.values())
 
     return allowed
 
@@ -278,10 +284,7 @@ def train(
             best, best_acc, best_oof = (kind, params), acc, oof
     unknown = [engine.scorer.unknown_share(engine.analyzer.run(d.item.question, d.item.history)) for d in data]
     a, b, c = platt(best_oof, weights, unknown)
-    probs = [
-        1 / (1 + np.exp(-(a * s + c * u + b))) if np.isfinite(s) else 0.0
-        for (s, _), u in zip(best_oof, unknown, strict=True)
-    ]
+    probs = platt_probs(best_oof, unknown, a, b, c)
     model = fit(data, *best)
     model.platt_a, model.platt_b, model.platt_unknown = round(a, 6), round(b, 6), round(c, 6)
     floors = floors_allow(engine, model, items, texts, log)
@@ -289,7 +292,7 @@ def train(
     allowed = lambda cut: floors(cut) and ceilings(cut)  # noqa: E731
     candidates = sorted(set(probs)) + [1.0]
     if any(allowed(c) for c in candidates):
-        cut = choose_cut([float(p) for p in probs], [ok for _, ok in best_oof], answerable, weights, allowed)
+        cut = choose_cut(probs, [ok for _, ok in best_oof], answerable, weights, allowed)
     else:
         # The floors are measured exactly (their questions are in train); the ceiling only
         # estimated. When no cut is sure to keep both, keep the floors and refuse as little as they
@@ -412,9 +415,7 @@ def _cross_fit(items: list[GoldItem], texts: dict[str, str], settings, recipe) -
     with tempfile.TemporaryDirectory(prefix="minutes-qa-crossfit-") as tmp:
         for f in range(CROSS_FIT_FOLDS):
             rest = [it for it, g in zip(items, folds, strict=True) if g != f]
-            pairs = encoder_pairs(
-                rest, settings.corpus_dir, recipe.sentence_pairs, recipe.hard_negatives, recipe.sentence_negatives
-            )
+            pairs = recipe_pairs(recipe, rest, settings.corpus_dir)
             fold_recipe = replace(recipe, pairs_sha256=pairs_hash(pairs), pairs=len(pairs))
             print(
                 f"cross-fit fold {f + 1}/{CROSS_FIT_FOLDS}: encoder on {len(pairs)} pairs of the other fold …",
@@ -437,6 +438,11 @@ def _folds_of(items: list[GoldItem], k: int, salt: str = "") -> list[int]:
 
 
 # -- the encoder -------------------------------------------------------------------------------
+def recipe_pairs(recipe, items: list[GoldItem], corpus_dir) -> list[tuple[str, ...]]:
+    """The encoder examples a recipe's options ask for (see encoder_pairs)."""
+    return encoder_pairs(items, corpus_dir, recipe.sentence_pairs, recipe.hard_negatives, recipe.sentence_negatives)
+
+
 def encoder_pairs(
     items: list[GoldItem],
     corpus_dir,
@@ -485,9 +491,10 @@ def encoder_pairs(
                     if overlaps(s, e, spans):
                         pairs.append((question, doc.text[s:e]))
         if sentence_vectors is not None:
+            similarity = base.encode([question])[0] @ sentence_vectors.T
             confusable = tuple(
-                _confusable_sentences(base.encode([question])[0] @ sentence_vectors.T, sentences, it, gold)
-            )[:sentence_negatives]
+                itertools.islice(_confusable_sentences(similarity, sentences, it, gold), sentence_negatives)
+            )
             for doc, s, e in sentences:
                 if overlaps(s, e, gold[doc.meta.id]):
                     pairs.append((question, doc.text[s:e], *confusable))
@@ -563,9 +570,7 @@ def main_encoder(args, settings) -> int:
         )
         save_recipe(recipe, train_items=[it.id for it in train_items])
     else:
-        pairs = encoder_pairs(
-            train_items, settings.corpus_dir, recipe.sentence_pairs, recipe.hard_negatives, recipe.sentence_negatives
-        )
+        pairs = recipe_pairs(recipe, train_items, settings.corpus_dir)
     print(f"fine-tuning {recipe.base} on {len(pairs)} train question → passage pairs …", flush=True)
     try:
         out = finetune(pairs, recipe, model_dir(recipe.name))

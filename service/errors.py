@@ -44,6 +44,8 @@ class ErrorCode(StrEnum):
     UNKNOWN_FILTER_VALUE = "unknown_filter_value"
     BAD_DATE_RANGE = "bad_date_range"
     DOCUMENT_NOT_FOUND = "document_not_found"
+    MEETING_NOT_FOUND = "meeting_not_found"
+    ALERT_NOT_FOUND = "alert_not_found"
     UNAUTHORIZED = "unauthorized"
     ADMIN_DISABLED = "admin_disabled"
     RELOAD_FAILED = "reload_failed"
@@ -70,6 +72,8 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.UNKNOWN_FILTER_VALUE: 422,
     ErrorCode.BAD_DATE_RANGE: 422,
     ErrorCode.DOCUMENT_NOT_FOUND: 404,
+    ErrorCode.MEETING_NOT_FOUND: 404,
+    ErrorCode.ALERT_NOT_FOUND: 404,
     ErrorCode.UNAUTHORIZED: 401,
     ErrorCode.ADMIN_DISABLED: 403,
     ErrorCode.RELOAD_FAILED: 409,

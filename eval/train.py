@@ -439,8 +439,12 @@ def _folds_of(items: list[GoldItem], k: int, salt: str = "") -> list[int]:
 
 # -- the encoder -------------------------------------------------------------------------------
 def recipe_pairs(recipe, items: list[GoldItem], corpus_dir) -> list[tuple[str, ...]]:
-    """The encoder examples a recipe's options ask for (see encoder_pairs)."""
-    return encoder_pairs(items, corpus_dir, recipe.sentence_pairs, recipe.hard_negatives, recipe.sentence_negatives)
+    """The encoder examples a recipe's options ask for (see encoder_pairs), then the genre examples
+    when the recipe takes them."""
+    from indexer.finetune import genre_examples
+
+    pairs = encoder_pairs(items, corpus_dir, recipe.sentence_pairs, recipe.hard_negatives, recipe.sentence_negatives)
+    return pairs + (genre_examples() if recipe.genre_pairs else [])
 
 
 def encoder_pairs(

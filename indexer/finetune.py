@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 RECIPE_FILE = Path(__file__).resolve().parent.parent / "service" / "data" / "encoder.json"
+GENRE_PAIRS_FILE = Path(__file__).resolve().parent / "data" / "genre_pairs.jsonl"
 MODELS_DIR = Path(os.environ.get("MINUTES_QA_MODELS_DIR", Path(__file__).resolve().parent.parent / "models"))
 NAME_PREFIX = "minutes-qa/minilm-ft-"
 
@@ -54,6 +55,11 @@ class Recipe:
     # encoder puts closest to the question but that do not answer it: the confusable sentences the
     # answer scorer must tell apart, rather than the easy in-batch negatives of other topics.
     sentence_negatives: int = 0
+    # Also train on the genre examples (indexer/data/genre_pairs.jsonl): everyday questions paired
+    # with the formal council-paper sentence that answers them, written for fictional councils and
+    # never from this corpus, each with confusable sentences of the same paper as negatives. They
+    # teach the genre's vocabulary gap ("lose their job" / "redundancies"), not these five papers.
+    genre_pairs: bool = False
 
     @property
     def name(self) -> str:
@@ -71,6 +77,21 @@ Example = tuple[str, ...]
 
 def pairs_hash(pairs: list[Example]) -> str:
     return hashlib.sha256("\n".join("\0".join(p) for p in pairs).encode()).hexdigest()
+
+
+def genre_examples(path: Path = GENRE_PAIRS_FILE) -> list[Example]:
+    """The genre examples as encoder examples: (question, answering sentence, *confusable sentences),
+    in file order (the recipe's pair hash covers them, so an edited file is a different recipe)."""
+    out: list[Example] = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            out.append((row["question"], row["answer"], *row["negatives"]))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"{path.name} line {n}: not a genre example ({exc})") from None
+    return out
 
 
 def load_recipe(path: Path = RECIPE_FILE) -> Recipe | None:

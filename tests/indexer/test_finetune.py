@@ -51,7 +51,7 @@ def test_options_left_at_their_default_do_not_rename_an_encoder():
     old = {
         k: v
         for k, v in asdict(_recipe()).items()
-        if k not in ("sentence_pairs", "hard_negatives", "mask_same_question", "sentence_negatives")
+        if k not in ("sentence_pairs", "hard_negatives", "mask_same_question", "sentence_negatives", "genre_pairs")
     }
     import hashlib
     import json
@@ -59,6 +59,7 @@ def test_options_left_at_their_default_do_not_rename_an_encoder():
     assert _recipe().name == NAME_PREFIX + hashlib.sha256(json.dumps(old, sort_keys=True).encode()).hexdigest()[:12]
     assert _recipe(hard_negatives=1).name != _recipe().name
     assert _recipe(sentence_negatives=3).name != _recipe().name
+    assert _recipe(genre_pairs=True).name != _recipe().name
 
 
 def test_examples_with_negatives_hash_like_plain_pairs_when_they_have_none():

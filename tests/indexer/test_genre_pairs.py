@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from indexer.finetune import GENRE_PAIRS_FILE, Recipe, genre_examples
+from indexer.finetune import GENRE_PAIRS_FILE, genre_examples
 from indexer.lexical import tokenize
 
 CORPUS = Path(__file__).resolve().parents[2] / "corpus"
@@ -74,11 +74,6 @@ def test_nothing_is_taken_from_the_corpus_or_the_gold_questions(rows):
             w = _words(text)
             assert not any(tuple(w[i : i + 12]) in grams for i in range(len(w) - 11)), text
         assert " ".join(_words(row["question"])) not in questions, row["question"]
-
-
-def test_genre_examples_make_a_different_encoder():
-    base = dict(base="b", epochs=3, learning_rate=3e-5, batch_size=16, scale=20.0, seed=0, pairs_sha256="x", pairs=1)
-    assert Recipe(**base).name != Recipe(**base, genre_pairs=True).name
 
 
 def test_a_malformed_line_is_a_clear_error(tmp_path):

@@ -46,7 +46,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         try:
             app.state.alerts.open_existing()  # a database written by newer code stops the start
         except (AlertStoreError, sqlite3.Error) as exc:
-            raise SystemExit(f"minutes-qa: cannot start: alerts database {settings.alerts_path()}: {exc}") from None
+            raise SystemExit(f"minutes-qa: cannot start: {settings.alerts_path()}: {exc}") from None
         if settings.encoder_backend == "torch":
             import torch
 

@@ -41,7 +41,6 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if getattr(app.state, "holder", None) is not None:  # already loaded by the caller (tests, tools)
             yield
-            app.state.alerts.close()
             return
         try:
             app.state.alerts.open_existing()  # a database written by newer code stops the start

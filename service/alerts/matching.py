@@ -11,6 +11,8 @@ The rule, meant to be explainable to the person who saved the search:
     2. it shares at least one content word with the query (after stemming and dropping stop words,
        the tokens BM25 searches by), so a passage merely "about the same kind of thing" is not
        announced.
+  Both read the passage as search does: its text with its section heading (and a table row with
+  its column headers), the text that was embedded and BM25-indexed.
 
 The rule is absolute, not a top-N of a ranking: whether a passage matches does not depend on what
 else the index holds, so adding papers never hides or reveals an older passage, and the same index
@@ -33,7 +35,7 @@ import numpy as np
 
 from indexer.lexical import token_set
 from service.engine import Engine
-from service.retrieval import Filters, allowed_documents
+from service.retrieval import Filters, chunk_mask
 
 
 @dataclass(frozen=True)
@@ -78,8 +80,8 @@ def find_matches(engine: Engine, query: str, filters: Filters, min_similarity: f
     if len(index.sentence_spans):
         # a passage is as close as its closest sentence, when that is closer than the whole passage
         np.maximum.at(similarity, index.sentence_spans[:, 0], index.sentence_vectors @ qvec)
-    allowed = {index.doc_order.index(d) for d in allowed_documents(index, filters)}
-    inside = np.isin(index.chunk_doc, list(allowed))
+    mask = chunk_mask(index, filters)  # None: no filter
+    inside = mask > 0 if mask is not None else np.ones(len(index.chunks), dtype=bool)
     query_terms = token_set(query)
     best: dict[str, PassageMatch] = {}
     for chunk_i in np.flatnonzero(inside & (similarity >= min_similarity)).tolist():

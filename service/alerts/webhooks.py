@@ -97,6 +97,7 @@ class Deliverer:
                 self._again = True
                 return
             self._again = False
+            self._stopping.clear()  # a stop ends the running pass only; later checks deliver again
             self._thread = threading.Thread(target=self._run, name="alert-webhooks", daemon=True)
             self._thread.start()
 
@@ -110,7 +111,7 @@ class Deliverer:
         return True
 
     def stop(self) -> None:
-        """Stop between attempts (at shutdown); undelivered rows stay for the next check."""
+        """Stop the running pass between attempts (at shutdown); undelivered rows stay for the next check."""
         self._stopping.set()
 
     def _run(self) -> None:

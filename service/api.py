@@ -3,6 +3,7 @@ handling, the web chat page, and the routers (`service.routers`) that hold the e
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -14,8 +15,10 @@ from fastapi.staticfiles import StaticFiles
 from indexer.embed import Embedder, EncoderMissing, load_embedder
 from indexer.store import IndexLoadError
 from service import __version__
+from service.alerts.service import AlertService
+from service.alerts.store import AlertStoreError
 from service.errors import ApiError, ErrorCode, error_responses, install_error_handlers, render
-from service.routers import admin, answers, openai, papers
+from service.routers import admin, alerts, answers, openai, papers
 from service.settings import STATIC_DIR, Settings, get_settings
 from service.state import EngineHolder
 
@@ -39,6 +42,10 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         if getattr(app.state, "holder", None) is not None:  # already loaded by the caller (tests, tools)
             yield
             return
+        try:
+            app.state.alerts.open_existing()  # a database written by newer code stops the start
+        except (AlertStoreError, sqlite3.Error) as exc:
+            raise SystemExit(f"minutes-qa: cannot start: {settings.alerts_path()}: {exc}") from None
         if settings.encoder_backend == "torch":
             import torch
 
@@ -48,6 +55,8 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         except (EncoderMissing, ValueError) as exc:  # not built here, or ONNX vectors not PyTorch's
             raise SystemExit(f"minutes-qa: cannot start: {exc}") from None
         holder = EngineHolder(settings.index_dir, embedder_, settings.query_cache_size)
+        # Every index version the service loads (now and at each reload) is checked for new alert matches.
+        holder.on_load(app.state.alerts.check_on_load)
         app.state.holder = holder
         try:
             holder.load()
@@ -55,6 +64,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
             if not settings.start_without_index:
                 raise SystemExit(f"minutes-qa: cannot start: {exc}") from None
         yield
+        app.state.alerts.close()
 
     app = FastAPI(
         title="minutes-qa",
@@ -63,6 +73,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         description="Extractive question answering over council meeting papers, with exact citations.",
     )
     app.state.settings = settings
+    app.state.alerts = AlertService(settings)  # touches no file until an alert is saved or read
     install_error_handlers(app)
 
     if settings.cors_origins:
@@ -71,7 +82,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST"],
+            allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["Content-Type", "Authorization"],
         )
 
@@ -100,7 +111,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
             response.headers.setdefault(key, value)
         return response
 
-    for module in (answers, papers, admin):
+    for module in (answers, papers, admin, alerts):
         app.include_router(module.router, responses=error_responses(*TOO_LARGE))
     app.include_router(openai.router, responses=error_responses(*TOO_LARGE, openai=True))
 

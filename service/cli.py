@@ -1,4 +1,4 @@
-"""The service's commands of `minutes-qa`: index, ask, search, serve.
+"""The service's commands of `minutes-qa`: index, ask, search, serve, alerts.
 
 The evaluation commands (eval, train, train-encoder) live in `eval/commands.py`, because the service
 never imports `eval/`; the `minutes-qa` console script (`eval/cli.py`) passes them in through
@@ -218,6 +218,49 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=args.log_level)
 
 
+def _alert_service(settings: Settings) -> Any:
+    from service.alerts.service import AlertService
+    from service.alerts.store import AlertStoreError
+
+    alerts = AlertService(settings)
+    try:
+        alerts.open_existing()
+    except AlertStoreError as exc:
+        _die(str(exc))
+    return alerts
+
+
+def cmd_alerts_check(args: argparse.Namespace, settings: Settings) -> None:
+    """For cron after `minutes-qa index` while the service is not running (the service checks
+    every version it loads itself). Idempotent: a passage is never recorded or posted twice."""
+    alerts = _alert_service(settings)
+    if not alerts.store.exists():
+        print("no alerts saved")  # before loading the model: nothing to check
+        return
+    report = alerts.check(_engine(settings), force=args.force)
+    print(report.summary())
+    alerts.wait_for_deliveries()  # the webhook posts run in a background thread; let them finish
+    waiting = len(alerts.store.pending_deliveries())
+    if waiting:
+        print(f"{waiting} webhook post(s) undelivered; they are retried at the next check")
+    alerts.close()
+
+
+def cmd_alerts_list(args: argparse.Namespace, settings: Settings) -> None:
+    alerts = _alert_service(settings)
+    saved = alerts.alerts()
+    if args.json:
+        print(json.dumps([{**a.__dict__, "feed_url": a.feed_url} for a in saved], ensure_ascii=False, indent=2))
+        return
+    if not saved:
+        print("no alerts saved")
+    for a in saved:
+        print(
+            f"{a.id}  {a.created[:16].replace('T', ' ')}  {a.title or a.query!r}  {a.new_count} new,"
+            f" {a.match_count} in all  checked at {a.last_checked_version or '-'}  feed {a.feed_url}"
+        )
+
+
 def build_parser(commands: Sequence[CommandRegistrar] = ()) -> argparse.ArgumentParser:
     """The parser with the service's subcommands, then each registrar's, in order."""
     p = argparse.ArgumentParser(prog="minutes-qa", description="Question answering over council meeting papers.")
@@ -266,6 +309,15 @@ def build_parser(commands: Sequence[CommandRegistrar] = ()) -> argparse.Argument
     v.add_argument("--port", type=int)
     v.add_argument("--log-level", default="info")
     v.set_defaults(func=cmd_serve)
+
+    al = sub.add_parser("alerts", help="saved searches: check the index for new matches, or list them")
+    al_sub = al.add_subparsers(dest="alerts_command", required=True)
+    c = al_sub.add_parser("check", help="record new matches in the live index version and send their webhooks")
+    c.add_argument("--force", action="store_true", help="also re-check alerts already checked at this version")
+    c.set_defaults(func=cmd_alerts_check)
+    ls = al_sub.add_parser("list", help="list the saved searches")
+    ls.add_argument("--json", action="store_true")
+    ls.set_defaults(func=cmd_alerts_list)
 
     from indexer.moderngov import register as register_fetch  # imports no network library until it runs
 

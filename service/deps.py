@@ -1,8 +1,8 @@
 """FastAPI dependencies shared by the routers: the app's settings, the engine holder, the live
-engine and the admin check.
+engine, the saved searches and the admin checks.
 
-A dependency that can refuse a request lists the codes it raises (`ENGINE_ERRORS`, `ADMIN_ERRORS`),
-so a route that uses it documents them in its OpenAPI `responses=`.
+A dependency that can refuse a request lists the codes it raises (`ENGINE_ERRORS`, `ADMIN_ERRORS`,
+`ADMIN_IF_SET_ERRORS`), so a route that uses it documents them in its OpenAPI `responses=`.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
+from service.alerts.service import AlertService
 from service.engine import Engine
 from service.errors import ApiError, ErrorCode
 from service.settings import Settings
@@ -19,6 +20,7 @@ from service.state import EngineHolder
 
 ENGINE_ERRORS = (ErrorCode.INDEX_UNAVAILABLE,)
 ADMIN_ERRORS = (ErrorCode.ADMIN_DISABLED, ErrorCode.UNAUTHORIZED)
+ADMIN_IF_SET_ERRORS = (ErrorCode.UNAUTHORIZED,)
 
 
 def app_settings(request: Request) -> Settings:
@@ -36,9 +38,31 @@ def get_engine(holder: Annotated[EngineHolder, Depends(get_holder)]) -> Engine:
     return engine
 
 
+def get_alerts(request: Request) -> AlertService:
+    return request.app.state.alerts
+
+
 SettingsDep = Annotated[Settings, Depends(app_settings)]
 HolderDep = Annotated[EngineHolder, Depends(get_holder)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
+AlertsDep = Annotated[AlertService, Depends(get_alerts)]
+
+
+def has_admin_token(settings: Settings, authorization: str | None) -> bool:
+    """Whether the request carries the configured admin token as a bearer token."""
+    if not settings.admin_token:
+        return False
+    supplied = (authorization or "").removeprefix("Bearer ").strip()
+    # compare_digest: the time taken does not reveal how much of a guessed token was right
+    return bool(supplied) and hmac.compare_digest(supplied.encode(), settings.admin_token.encode())
+
+
+def _unauthorized() -> ApiError:
+    return ApiError(
+        ErrorCode.UNAUTHORIZED,
+        "a valid admin token is required (Authorization: Bearer <token>)",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
 
 
 def require_admin(settings: SettingsDep, authorization: Annotated[str | None, Header()] = None) -> None:
@@ -47,14 +71,16 @@ def require_admin(settings: SettingsDep, authorization: Annotated[str | None, He
         raise ApiError(
             ErrorCode.ADMIN_DISABLED, "admin operations are disabled: set MINUTES_QA_ADMIN_TOKEN to enable them"
         )
-    supplied = (authorization or "").removeprefix("Bearer ").strip()
-    # compare_digest: the time taken does not reveal how much of a guessed token was right
-    if not supplied or not hmac.compare_digest(supplied.encode(), settings.admin_token.encode()):
-        raise ApiError(
-            ErrorCode.UNAUTHORIZED,
-            "a valid admin token is required (Authorization: Bearer <token>)",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+    if not has_admin_token(settings, authorization):
+        raise _unauthorized()
+
+
+def require_admin_if_set(settings: SettingsDep, authorization: Annotated[str | None, Header()] = None) -> None:
+    """Changes anyone may make on an open service (saving and deleting alerts): with
+    MINUTES_QA_ADMIN_TOKEN set they need it as a bearer token, without it they are open."""
+    if settings.admin_token and not has_admin_token(settings, authorization):
+        raise _unauthorized()
 
 
 AdminDep = Depends(require_admin)
+AdminIfSetDep = Depends(require_admin_if_set)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -45,6 +46,26 @@ class Settings(BaseSettings):
     start_without_index: bool = False  # serve 503s instead of refusing to start
     on_parse_error: str = Field("fail", pattern="^(fail|skip)$")
     ocr: bool = False  # read PDF pages without a text layer by OCR (needs Debian's tesseract-ocr)
+
+    # Saved searches (service/alerts/). The database sits beside the index directory, never inside a
+    # versioned index directory, so rebuilds keep it; None: <index_dir>/../alerts.sqlite.
+    alerts_db: Path | None = None
+    # A passage matches an alert when its (or one of its sentences') cosine similarity to the query
+    # reaches this and it shares a content word with the query. With the fine-tuned MiniLM on the
+    # five papers, passages on the asked topic score 0.55-0.78, related ones 0.45-0.5, and passages
+    # that merely share a word mostly below 0.35; alerts favour not missing a related passage.
+    alert_min_similarity: float = Field(0.45, ge=0, le=1)
+    # Seconds to wait before each webhook attempt for one match (at once, after 1 s, after 4 s); an
+    # undelivered match is tried again at the next check.
+    alert_webhook_backoff: list[Annotated[float, Field(ge=0, le=600)]] = Field([0.0, 1.0, 4.0], min_length=1)
+    alert_webhook_timeout: float = Field(10.0, gt=0, le=120)
+    alert_list_limit: int = Field(200, ge=1, le=10000)  # matches in an alert's JSON view and feed, newest first
+    # The service's public address (https://qa.example.gov.uk): makes webhook links absolute and the
+    # feed's links independent of the Host header; None: the feed uses the address it was asked at.
+    public_url: str | None = Field(None, pattern=r"^https?://[^\s/]+(/[^\s]*)?$")
+
+    def alerts_path(self) -> Path:
+        return self.alerts_db or self.index_dir.resolve().parent / "alerts.sqlite"
 
 
 @lru_cache(maxsize=1)

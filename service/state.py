@@ -7,13 +7,17 @@ finish on the version they started with.
 
 from __future__ import annotations
 
+import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from indexer.embed import Embedder
 from indexer.store import IndexLoadError
 from service.engine import Engine
 from service.index import load_index
+
+log = logging.getLogger("minutes_qa")
 
 
 class EngineHolder:
@@ -24,6 +28,13 @@ class EngineHolder:
         self.engine: Engine | None = None
         self.error: str | None = "the index has not been loaded yet"
         self._lock = threading.Lock()
+        self._on_load: list[Callable[[Engine], None]] = []
+
+    def on_load(self, callback: Callable[[Engine], None]) -> None:
+        """Call `callback(engine)` after every successful load (start-up and reloads), e.g. the
+        alerts check. Callbacks run in order under the load lock, so two loads never interleave
+        their callbacks; one that raises is logged and never undoes the load."""
+        self._on_load.append(callback)
 
     def load(self) -> Engine:
         """Load the live index version; on failure the current engine stays in service."""
@@ -35,6 +46,11 @@ class EngineHolder:
                     self.error = str(exc)
                 raise
             self.engine, self.error = engine, None  # one reference assignment: atomic swap
+            for callback in self._on_load:
+                try:
+                    callback(engine)
+                except Exception:
+                    log.exception("an on-load callback failed for index version %s", engine.index.version)
             return engine
 
     def reload_if_changed(self) -> bool:

@@ -24,7 +24,10 @@ def _app():
     atexit.register(shutil.rmtree, root, True)
     embedder = FakeEmbedder()
     build_index(FIXTURE_CORPUS, root, embedder, progress=False)
-    app = create_app(Settings(index_dir=root, model=embedder.model_name, admin_token="fuzz-token"), embedder=embedder)
+    settings = Settings(
+        index_dir=root, model=embedder.model_name, admin_token="fuzz-token", alerts_db=root / "alerts.sqlite"
+    )
+    app = create_app(settings, embedder=embedder)
     app.state.holder = EngineHolder(root, embedder)
     app.state.holder.load()
     return app

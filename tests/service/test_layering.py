@@ -94,7 +94,8 @@ def test_console_script_offers_every_command_in_order():
     assert scripts == {"minutes-qa": "eval.cli:main"}
     parser = build_parser([register])
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    assert list(sub.choices) == ["index", "ask", "search", "serve", "fetch", "eval", "train", "train-encoder"]
+    service_commands = ["index", "ask", "search", "serve", "alerts", "fetch"]
+    assert list(sub.choices) == [*service_commands, "eval", "train", "train-encoder"]
     # the service's own parser has the service's commands (and fetch, an indexer command) only
     sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
-    assert list(sub.choices) == ["index", "ask", "search", "serve", "fetch"]
+    assert list(sub.choices) == service_commands

@@ -28,7 +28,8 @@ def contract(doc: dict[str, Any]) -> dict[str, Any]:
     for path, methods in doc["paths"].items():
         for method, op in methods.items():
             body = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
-            ok = op["responses"]["200"].get("content", {}).get("application/json", {}).get("schema", {})
+            success = next(s for s in sorted(op["responses"]) if s.startswith("2"))  # 201, 204 for some routes
+            ok = op["responses"][success].get("content", {}).get("application/json", {}).get("schema", {})
             operations[f"{method.upper()} {path}"] = {
                 "operationId": op["operationId"],
                 "tags": op.get("tags", []),

@@ -28,3 +28,23 @@ def history_client(history_settings, fake_embedder):
 
     with TestClient(create_app(history_settings, embedder=fake_embedder)) as c:
         yield c
+
+
+@pytest.fixture(scope="module")
+def history_url(tmp_path_factory):
+    """A live server (uvicorn on loopback) over the history corpus, shared by a browser test module."""
+    import shutil
+
+    from indexer.build import build_index
+    from service.api import create_app
+    from service.settings import Settings
+    from tests.conftest import FIXTURE_CORPUS, FakeEmbedder
+    from tests.live_server import live_server
+
+    tmp = tmp_path_factory.mktemp("history-live")
+    corpus = add_history_papers(Path(shutil.copytree(FIXTURE_CORPUS, tmp / "corpus")))
+    embedder = FakeEmbedder()
+    build_index(corpus, tmp / "index", embedder, progress=False)
+    settings = Settings(index_dir=tmp / "index", corpus_dir=corpus, model=embedder.model_name)
+    with live_server(create_app(settings, embedder=embedder)) as url:
+        yield url

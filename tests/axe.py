@@ -1,10 +1,10 @@
 """Accessibility checks in the browser tests: axe-core (installed from npm by `make axe-deps` into the
 git-ignored .cache/node) run on a Playwright page against WCAG 2.2 level AA.
 
-axe is injected as a same-origin script (served by `page.route`, so the page's own CSP admits it)
-and run with `page.evaluate`; the page's context must be opened with `bypass_csp=True`, which only
-evaluate needs (the CSP forbids script evaluation, which the page itself never uses). Without the
-file the check skips with the reason — a failure in CI (tests/ci_skips.py).
+axe is injected as a same-origin script (a URL the test answers with `page.route`), so the page's own
+CSP (`script-src 'self'`) admits it and the page is checked as users get it — no `bypass_csp`, which
+an inline `add_script_tag(content=...)` would need. Without the file the check skips with the
+reason — a failure in CI (tests/ci_skips.py).
 """
 
 from __future__ import annotations

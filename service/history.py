@@ -31,7 +31,7 @@ from typing import Any
 
 from indexer.lexical import token_set, tokenize
 from service.engine import Citation, Engine
-from service.meetings import decisions_within, document_facts, meeting_of_documents, section_at
+from service.meetings import MeetingRecord, decisions_within, document_facts, meeting_of_documents, section_at
 from service.retrieval import Filters, retrieve
 
 PASSAGES = 60  # passages retrieved per topic (the fused rankings hold 100 candidates each)
@@ -127,15 +127,15 @@ def topic_history(engine: Engine, topic: str, filters: Filters = Filters()) -> l
     """The meetings whose papers discuss `topic`, in date order (see the module docstring)."""
     index = engine.index
     meetings = meeting_of_documents(index)
-    by_meeting: dict[str, list[ScoredSpan]] = {}
+    by_meeting: dict[str, tuple[MeetingRecord, list[ScoredSpan]]] = {}
     for span in scored_spans(engine, topic, filters):
         if span.passes():
-            by_meeting.setdefault(meetings[span.doc_id].id, []).append(span)
+            record = meetings[span.doc_id]
+            by_meeting.setdefault(record.id, (record, []))[1].append(span)
     out: list[HistoryMeeting] = []
     facts_cache: dict[str, list[dict[str, Any]]] = {}
     n = 0
-    for mid, spans in by_meeting.items():
-        record = next(r for r in meetings.values() if r.id == mid)
+    for record, spans in by_meeting.values():
         quotes = _best_quotes(engine, spans)
         citations, decisions, sections = [], [], []
         for q in quotes:

@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 CLI := $(VENV)/bin/minutes-qa
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: install encoder index serve lint test test-fast browser-deps ocr-deps eval train screenshots bench clean
+.PHONY: install encoder index serve lint test test-fast browser-deps axe-deps ocr-deps eval train screenshots bench clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -41,6 +41,17 @@ browser-deps:
 	else echo "browser-deps: chromium missing and cannot be installed here; browser tests will be skipped"; \
 	  [ -z "$$CI" ]; fi
 
+# axe-core (pinned) for the accessibility checks of the browser tests (tests/axe.py), from npm into the
+# git-ignored .cache/node. Without npm or the network the checks skip and say why — except in CI,
+# where this target fails (and tests/ci_skips.py fails a skipped check).
+AXE_VERSION := 4.11.0
+AXE_DIR := .cache/node
+axe-deps:
+	@if grep -qs '"version": "$(AXE_VERSION)"' $(AXE_DIR)/node_modules/axe-core/package.json; then :; \
+	elif command -v npm >/dev/null 2>&1 && npm install --silent --no-save --no-audit --no-fund --prefix $(AXE_DIR) axe-core@$(AXE_VERSION); then :; \
+	else echo "axe-deps: could not install axe-core $(AXE_VERSION) from npm; the accessibility checks will be skipped"; \
+	  [ -z "$$CI" ]; fi
+
 # OCR of scanned PDF pages (`minutes-qa index --ocr`) uses Debian's tesseract; the tests need it.
 ocr-deps:
 	@if command -v tesseract >/dev/null 2>&1; then :; \
@@ -57,7 +68,7 @@ lint: install
 	  $(VENV)/bin/ruff format --check indexer service eval tests bench && \
 	  $(VENV)/bin/mypy indexer service eval
 
-test: install lint browser-deps ocr-deps index
+test: install lint browser-deps axe-deps ocr-deps index
 	$(PY) -m pytest -q
 
 test-fast: install

@@ -131,20 +131,79 @@ class DocumentOut(DocumentSummary):
 
 
 class MeetingItem(BaseModel):
+    """A minute / agenda item: its heading's span in paper `document_id`, and the decisions
+    (resolution facts) whose quoted span lies inside it."""
+
     number: str | None
     title: str
     start: int
     end: int
     url: str
+    document_id: str
+    decisions: list[MeetingFact] = Field(default_factory=list)
 
 
 class Meeting(BaseModel):
+    """The papers of one body on one date. `id` is stable and URL-safe: `{body-slug}-{YYYY-MM-DD}`, or
+    `{body-slug}-undated-{paper id}` for a paper whose date is unknown (`undated`; ordered by
+    `order_date`, the midpoint of its `date_bounds`)."""
+
+    id: str
+    url: str  # /meetings/{id}: the meeting page in a browser, this meeting as JSON otherwise
     body: str | None
     meeting_date: str | None
     date_bounds: dict[str, str] | None
+    undated: bool
+    order_date: str | None
     documents: list[str]
     items: list[MeetingItem]
     facts: list[MeetingFact] = Field(default_factory=list)
+
+
+class MeetingPaper(BaseModel):
+    id: str
+    title: str
+    doc_type: str
+    url: str
+
+
+class MeetingPage(Meeting):
+    """One meeting with its chair (and vice chair), attendance (members present, also attended),
+    apologies and decisions split out of `facts`, and its papers."""
+
+    chair: list[MeetingFact]
+    attendance: list[MeetingFact]
+    apologies: list[MeetingFact]
+    decisions: list[MeetingFact]
+    papers: list[MeetingPaper]
+
+
+class HistoryMeeting(BaseModel):
+    """One meeting in a topic's history: the best one or two sentences on the topic (`quotes`,
+    citations as in answers), the minute/item of the best one and the decisions recorded under the
+    quoted items. `relevance` is the best quote's word cover + meaning (see service/history.py)."""
+
+    id: str
+    url: str
+    body: str | None
+    meeting_date: str | None
+    date_bounds: dict[str, str] | None
+    undated: bool
+    order_date: str | None
+    item: str | None
+    item_title: str | None
+    item_url: str | None
+    quotes: list[Citation]
+    decisions: list[MeetingFact]
+    relevance: float
+
+
+class HistoryResponse(BaseModel):
+    """Every meeting whose papers discuss the topic, in date order (undated ones by `order_date`)."""
+
+    query: str
+    meetings: list[HistoryMeeting]
+    took_ms: float
 
 
 class ErrorBody(BaseModel):

@@ -1,46 +1,47 @@
-"""Papers: the indexed documents, one paper with its text and facts, and meetings."""
+"""Papers: the indexed documents, one paper with its text and facts, meetings, one meeting's page,
+and a topic's history across meetings."""
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import re
-from typing import Any
+import time
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import FileResponse
 
-from service.deps import ENGINE_ERRORS, EngineDep
+from service.deps import ENGINE_ERRORS, EngineDep, SettingsDep
 from service.engine import Engine
 from service.errors import ApiError, ErrorCode, error_responses
-from service.schemas import DocumentOut, DocumentSummary, Meeting, MeetingItem
+from service.history import topic_history
+from service.meetings import document_facts, find_meeting, group_meetings, meeting_page, meeting_summary
+from service.schemas import (
+    DocumentOut,
+    DocumentSummary,
+    FilterSpec,
+    HistoryMeeting,
+    HistoryResponse,
+    Meeting,
+    MeetingPage,
+)
 from service.settings import STATIC_DIR
+from service.validation import FILTER_ERRORS, QUESTION_ERRORS, check_question, to_filters
 
 router = APIRouter(tags=["papers"])
 
 DOC_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,100}$")
 
 
-def meeting_facts(engine: Engine, doc_id: str) -> list[dict[str, Any]]:
-    """The facts extracted from one paper at index time, in text order, with exact spans."""
-    index = engine.index
-    text = index.documents[doc_id].text
-    out = []
-    for row in index.doc_facts.get(doc_id, []):
-        u = index.units[row]
-        out.append(
-            {
-                "role": u.role,
-                "label": u.label,
-                "value": text[u.value_start : u.value_end],
-                "document_id": doc_id,
-                "item": index.chunks[u.chunks[0]].item,
-                "start": u.start,
-                "end": u.end,
-                "value_start": u.value_start,
-                "value_end": u.value_end,
-                "url": f"/documents/{doc_id}#{u.start}-{u.end}",
-            }
-        )
-    return sorted(out, key=lambda f: (f["start"], f["role"]))
+def _wants_html(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    return "text/html" in accept and "application/json" not in accept
+
+
+def _page() -> FileResponse:
+    """The chat page, which reads the URL and opens the paper, meeting or history it names (permalinks)."""
+    return FileResponse(STATIC_DIR / "index.html", media_type="text/html", headers={"Vary": "Accept"})
 
 
 def summary(engine: Engine, doc_id: str) -> dict[str, Any]:
@@ -79,9 +80,8 @@ def document(doc_id: str, request: Request, response: Response, engine: EngineDe
     A browser asking for HTML gets the chat page, which opens the paper (permalinks)."""
     if not DOC_ID.match(doc_id) or doc_id not in engine.index.documents:
         raise ApiError(ErrorCode.DOCUMENT_NOT_FOUND, f"no document with id '{doc_id[:100]}' (see GET /documents)")
-    accept = request.headers.get("accept", "")
-    if "text/html" in accept and "application/json" not in accept:
-        return FileResponse(STATIC_DIR / "index.html", media_type="text/html", headers={"Vary": "Accept"})
+    if _wants_html(request):
+        return _page()
     response.headers["Vary"] = "Accept"  # the same URL is the page for browsers: caches must tell them apart
     doc = engine.index.documents[doc_id]
     return {
@@ -89,38 +89,62 @@ def document(doc_id: str, request: Request, response: Response, engine: EngineDe
         "text": doc.text,
         "sections": [s.__dict__ for s in doc.sections],
         "pages": [{"number": n, "start": s, "end": e} for n, s, e in doc.page_spans()],
-        "facts": meeting_facts(engine, doc_id),
+        "facts": document_facts(engine.index, doc_id),
     }
 
 
 @router.get("/meetings", response_model=list[Meeting], responses=error_responses(*ENGINE_ERRORS))
 def meetings(engine: EngineDep) -> list[dict[str, Any]]:
     """Meetings (body + date) with their minute/agenda items, in date order."""
-    grouped: dict[tuple, dict[str, Any]] = {}
-    for doc in sorted(engine.index.documents.values(), key=lambda d: d.meta.sort_date()):
-        m = doc.meta
-        key = (m.body, m.meeting_date or f"undated:{m.id}")
-        entry = grouped.setdefault(
-            key,
-            {
-                "body": m.body,
-                "meeting_date": m.meeting_date,
-                "date_bounds": m.date_bounds,
-                "documents": [],
-                "items": [],
-            },
-        )
-        entry["documents"].append(m.id)
-        entry.setdefault("facts", []).extend(meeting_facts(engine, m.id))
-        for s in doc.sections:
-            if s.depth == 1 and s.number:
-                entry["items"].append(
-                    MeetingItem(
-                        number=s.number,
-                        title=s.title,
-                        start=s.start,
-                        end=s.end,
-                        url=f"/documents/{m.id}#{s.start}-{s.end}",
-                    )
-                )
-    return list(grouped.values())
+    return [meeting_summary(engine.index, record) for record in group_meetings(engine.index)]
+
+
+@router.get(
+    "/meetings/{meeting_id}",
+    response_model=MeetingPage,
+    responses=error_responses(ErrorCode.MEETING_NOT_FOUND, *ENGINE_ERRORS),
+)
+def meeting(meeting_id: str, request: Request, response: Response, engine: EngineDep) -> Any:
+    """One meeting: body, date, chair, attendance, apologies, items with their decisions, and its
+    papers. A browser asking for HTML gets the chat page, which opens the meeting."""
+    record = find_meeting(engine.index, meeting_id)
+    if record is None:
+        raise ApiError(ErrorCode.MEETING_NOT_FOUND, f"no meeting with id '{meeting_id[:100]}' (see GET /meetings)")
+    if _wants_html(request):
+        return _page()
+    response.headers["Vary"] = "Accept"
+    return meeting_page(engine.index, record)
+
+
+@router.get(
+    "/history",
+    response_model=HistoryResponse,
+    responses=error_responses(ErrorCode.INVALID_REQUEST, *QUESTION_ERRORS, *FILTER_ERRORS, *ENGINE_ERRORS),
+)
+def history(
+    request: Request,
+    response: Response,
+    engine: EngineDep,
+    settings: SettingsDep,
+    q: Annotated[str, Query(max_length=2000, description="the topic, e.g. VAT liability (required)")] = "",
+    document_id: Annotated[list[str] | None, Query()] = None,
+    body: Annotated[list[str] | None, Query()] = None,
+    doc_type: Annotated[list[Literal["minutes", "agenda", "report"]] | None, Query()] = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+) -> Any:
+    """Every meeting whose papers discuss the topic, in date order, each with the best one or two
+    sentences quoted (citations as in answers), its minute/item and the decisions recorded there.
+    Filters as GET /search. A browser asking for HTML gets the chat page, which opens the history."""
+    if _wants_html(request):
+        return _page()
+    response.headers["Vary"] = "Accept"
+    started = time.perf_counter()
+    topic = check_question(q, settings, subject="topic")
+    spec = FilterSpec(document_id=document_id, body=body, doc_type=doc_type, date_from=date_from, date_to=date_to)
+    found = topic_history(engine, topic, to_filters(engine, spec))
+    return HistoryResponse(
+        query=topic,
+        meetings=[HistoryMeeting.model_validate(dataclasses.asdict(m)) for m in found],
+        took_ms=round((time.perf_counter() - started) * 1000, 2),
+    )

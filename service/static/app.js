@@ -3,7 +3,7 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { history: [], documents: new Map(), docCache: new Map() };
+const state = { history: [], documents: new Map(), docCache: new Map(), meetingOf: new Map() };
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -39,13 +39,31 @@ function citationLine(c) {
 }
 
 async function api(path, options = {}) {
-  const response = await fetch(path, { headers: { "Accept": "application/json", "Content-Type": "application/json" }, ...options });
-  const body = await response.json().catch(() => ({}));
+  const headers = { "Accept": "application/json", "Content-Type": "application/json", ...(options.headers || {}) };
+  const response = await fetch(path, { ...options, headers });
+  const body = await response.json().catch(() => ({}));  // (a 204 has no body)
   if (!response.ok) {
-    const message = body.error ? body.error.message : `the server answered ${response.status}`;
-    throw new Error(message);
+    const error = new Error(body.error ? body.error.message : `the server answered ${response.status}`);
+    error.status = response.status;
+    throw error;
   }
   return body;
+}
+
+function meetingLink(documentId) {
+  // The meeting a cited paper belongs to, as a link to its meeting page (null when unknown).
+  const m = state.meetingOf.get(documentId);
+  if (!m) return null;
+  return el("a", { href: m.url, class: "meeting-link", "aria-label": `Meeting page: ${meetingName(m)}`, onclick: (e) => { e.preventDefault(); navigate(m.url); } }, "Meeting page");
+}
+
+function revealAnswer(item) {
+  // The question box is sticky at the bottom of the window: scroll until the end of the newest
+  // answer sits above it (a long answer's top may leave the window; its end, the part just added, may not).
+  const box = $("ask-form").getBoundingClientRect();
+  const limit = Math.min(window.innerHeight, box.top) - 8;
+  const bottom = item.getBoundingClientRect().bottom;
+  if (bottom > limit) window.scrollBy({ top: bottom - limit, behavior: "instant" });
 }
 
 // ---- filters ---------------------------------------------------------------------------
@@ -89,7 +107,7 @@ function renderAnswer(item, result) {
     const ol = el("ol", { class: "citations", "aria-label": result.abstained ? "Related passages" : "Sources" });
     listed.forEach((c, i) => {
       const link = el("a", { href: c.url, class: "cite-link", onclick: (e) => openCitation(e, c) }, `${result.abstained ? "" : "[" + c.n + "] "}${citationLine(c)}`);
-      ol.append(el("li", {}, link, quoteWithSpan(c, result.answer_span)));
+      ol.append(el("li", {}, link, " ", meetingLink(c.document_id) || "", quoteWithSpan(c, result.answer_span)));
     });
     box.append(result.abstained ? el("p", { class: "muted" }, "Related passages:") : "", ol);
   }
@@ -104,6 +122,8 @@ function renderAnswer(item, result) {
     actions.append(copy);
   }
   const details = el("details", { class: "query-used" }, el("summary", {}, "Query used"), el("p", {}, result.query));
+  const topic = `/history?${new URLSearchParams({ q: result.query })}`;
+  actions.append(el("a", { href: topic, class: "history-link", onclick: (e) => { e.preventDefault(); navigate(topic); } }, "History of this topic"));
   if (result.explain) box.append(explainPanel(result.explain));
   actions.append(details, el("span", { class: "muted" }, `confidence ${Math.round(result.confidence * 100)}% · ${Math.round(result.took_ms)} ms`));
   box.append(actions);
@@ -151,7 +171,7 @@ async function ask(question) {
   log.append(el("li", { class: "turn-q" }, question));
   const item = el("li", { class: "turn-a-wrap" }, el("div", { class: "turn-a muted" }, "Searching the papers…"));
   log.append(item);
-  item.scrollIntoView({ block: "nearest" });
+  revealAnswer(item);
   const payload = { question, history: state.history.slice(-16) };
   if ($("explain") && $("explain").checked) payload.explain = true;
   const filters = currentFilters();
@@ -159,13 +179,20 @@ async function ask(question) {
   try {
     const result = await api("/ask", { method: "POST", body: JSON.stringify(payload) });
     renderAnswer(item, result);
+    revealAnswer(item);
     state.history.push({ role: "user", content: question }, { role: "assistant", content: result.answer.slice(0, 2000) });
   } catch (err) {
     item.replaceChildren(el("div", { class: "turn-a error", role: "alert" }, "Sorry — " + err.message));
+    revealAnswer(item);
   }
 }
 
 // ---- source panel ----------------------------------------------------------------------
+function showPaperUrl(url) {
+  // A paper's permalink, remembering the view it was opened from: going back to it restores that view.
+  history.pushState({ viewUrl: state.viewUrl || "/" }, "", url);
+}
+
 async function loadDocument(id) {
   if (!state.docCache.has(id)) state.docCache.set(id, await api(`/documents/${encodeURIComponent(id)}`));
   return state.docCache.get(id);
@@ -209,7 +236,7 @@ function showPageNav(doc, first, last) {
   const pages = doc.pages;
   $("page-label").textContent = `${pageLabel(pages[first].number, pages[last].number)} of ${pages.length}`;
   const go = (i) => () => {
-    history.pushState(null, "", `/documents/${doc.id}#page-${pages[i].number}`);  // a page is a permalink too
+    showPaperUrl(`/documents/${doc.id}#page-${pages[i].number}`);  // a page is a permalink too
     showSource(doc.id, NaN, NaN, i).catch((err) => alert(err.message));
   };
   $("page-prev").disabled = first === 0;
@@ -225,7 +252,7 @@ function openCitation(event, c, short) {
   // The source panel highlights the short answer when one is given, else the whole quote.
   event.preventDefault();
   const [start, end, url] = short ? [short.url.split("#")[1].split("-").map(Number), short.url].flat() : [c.start, c.end, c.url];
-  history.pushState(null, "", url);
+  showPaperUrl(url);
   showSource(c.document_id, start, end).catch((err) => alert(err.message));
 }
 
@@ -251,18 +278,19 @@ async function init() {
     state.documents.set(d.id, d);
     $("f-doc").append(el("option", { value: d.id }, `${d.title} (${formatDate(d.meeting_date)})`));
     if (d.body) bodies.add(d.body);
-    $("papers").append(el("li", {}, el("a", { href: d.url, onclick: (e) => { e.preventDefault(); history.pushState(null, "", d.url); showSource(d.id); } }, d.title), ` — ${d.body || ""}, ${formatDate(d.meeting_date)}`));
+    $("papers").append(el("li", {}, el("a", { href: d.url, onclick: (e) => { e.preventDefault(); showPaperUrl(d.url); showSource(d.id); } }, d.title), ` — ${d.body || ""}, ${formatDate(d.meeting_date)}`));
   }
   for (const b of [...bodies].sort()) $("f-body").append(el("option", { value: b }, b));
   for (const m of meetings) {
+    for (const d of m.documents) state.meetingOf.set(d, m);
     const items = el("ul");
-    for (const it of m.items) items.append(el("li", {}, el("a", { href: it.url, onclick: (e) => { e.preventDefault(); history.pushState(null, "", it.url); showSource(m.documents[0], it.start, it.end); } }, it.title)));
-    $("meetings").append(el("li", {}, `${m.body || "Unknown body"}, ${formatDate(m.meeting_date)}`, items));
+    for (const it of m.items) items.append(el("li", {}, el("a", { href: it.url, onclick: (e) => { e.preventDefault(); showPaperUrl(it.url); showSource(it.document_id, it.start, it.end); } }, it.title)));
+    $("meetings").append(el("li", {}, el("a", { href: m.url, onclick: (e) => { e.preventDefault(); navigate(m.url); } }, meetingName(m)), items));
   }
   for (const q of suggestions.questions) {
     $("starters").append(el("li", {}, el("button", { type: "button", onclick: () => ask(q) }, q)));
   }
-  openFromLocation();
+  route();
 }
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -277,12 +305,13 @@ document.addEventListener("DOMContentLoaded", () => {
     if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); $("ask-form").requestSubmit(); }
   });
   $("new-conversation").addEventListener("click", () => {
+    if (state.view !== "chat") navigate("/");
     state.history = [];
     $("log").replaceChildren();
     $("empty").hidden = false;
     $("question").focus();
   });
-  $("source-close").addEventListener("click", () => { $("source").hidden = true; history.pushState(null, "", "/"); });
+  $("source-close").addEventListener("click", () => { $("source").hidden = true; history.pushState(null, "", state.viewUrl || "/"); });
   $("browse-toggle").addEventListener("click", () => {
     const open = $("browse").hidden;
     $("browse").hidden = !open;
@@ -291,6 +320,6 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   $("f-clear").addEventListener("click", () => { for (const id of ["f-doc", "f-body", "f-from", "f-to"]) $(id).value = ""; currentFilters(); });
   for (const id of ["f-doc", "f-body", "f-from", "f-to"]) $(id).addEventListener("change", currentFilters);
-  window.addEventListener("popstate", openFromLocation);
+  window.addEventListener("popstate", route);
   init().catch((err) => { $("log").append(el("li", { class: "turn-a error", role: "alert" }, "The service is not ready: " + err.message)); });
 });

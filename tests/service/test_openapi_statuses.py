@@ -33,6 +33,8 @@ GOOD: dict[str, tuple[str, dict[str, Any]]] = {
     "GET /documents": ("/documents", {}),
     "GET /documents/{doc_id}": ("/documents/panel-minutes-2018-03-22", {}),
     "GET /meetings": ("/meetings", {}),
+    "GET /meetings/{meeting_id}": ("/meetings/cabinet-2017-12-14", {}),
+    "GET /history": ("/history", {"params": {"q": "VAT"}}),
     "GET /healthz": ("/healthz", {}),
     "POST /admin/reload": ("/admin/reload", {"headers": AUTH}),
     "POST /alerts": ("/alerts", {"json": ALERT, "headers": AUTH}),
@@ -57,6 +59,12 @@ BAD: dict[str, list[tuple[str, dict[str, Any]]]] = {
         ("/search", {"params": {"q": "vat", "date_from": "2018-05-01", "date_to": "2018-01-01"}}),
     ],
     "GET /documents/{doc_id}": [("/documents/nope", {}), ("/documents/%2e%2e", {})],
+    "GET /meetings/{meeting_id}": [("/meetings/nope", {}), ("/meetings/cabinet-2099-01-01", {})],
+    "GET /history": [
+        ("/history", {"params": {"q": ""}}),
+        ("/history", {"params": {"q": "vat", "date_from": "yesterday"}}),
+        ("/history", {"params": {"q": "vat", "date_from": "2018-05-01", "date_to": "2018-01-01"}}),
+    ],
     "POST /admin/reload": [("/admin/reload", {}), ("/admin/reload", {"headers": {"authorization": "Bearer wrong"}})],
     "POST /alerts": [
         ("/alerts", {"content": b"{not json", "headers": {"content-type": "application/json", **AUTH}}),

@@ -1,0 +1,50 @@
+"""Fixtures for the topic history and meeting pages: the fixture corpus plus the papers of
+tests/history_corpus.py, indexed with the fake embedder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.history_corpus import add_history_papers
+
+
+@pytest.fixture
+def history_settings(corpus_dir: Path, tmp_path: Path, fake_embedder):
+    from indexer.build import build_index
+    from service.settings import Settings
+
+    root = tmp_path / "history-index"
+    build_index(add_history_papers(corpus_dir), root, fake_embedder, progress=False)
+    return Settings(index_dir=root, corpus_dir=corpus_dir, model=fake_embedder.model_name)
+
+
+@pytest.fixture
+def history_client(history_settings, fake_embedder):
+    from fastapi.testclient import TestClient
+
+    from service.api import create_app
+
+    with TestClient(create_app(history_settings, embedder=fake_embedder)) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def history_url(tmp_path_factory):
+    """A live server (uvicorn on loopback) over the history corpus, shared by a browser test module."""
+    import shutil
+
+    from indexer.build import build_index
+    from service.api import create_app
+    from service.settings import Settings
+    from tests.conftest import FIXTURE_CORPUS, FakeEmbedder
+    from tests.live_server import live_server
+
+    tmp = tmp_path_factory.mktemp("history-live")
+    corpus = add_history_papers(Path(shutil.copytree(FIXTURE_CORPUS, tmp / "corpus")))
+    embedder = FakeEmbedder()
+    build_index(corpus, tmp / "index", embedder, progress=False)
+    settings = Settings(index_dir=tmp / "index", corpus_dir=corpus, model=embedder.model_name)
+    with live_server(create_app(settings, embedder=embedder)) as url:
+        yield url

@@ -66,6 +66,7 @@ def test_history_of_a_topic_lists_its_three_meetings_in_date_order(page, history
     assert page.locator("#source-text mark").inner_text() == quote
     page.go_back()
     page.locator("#source").wait_for(state="hidden")
+    page.locator(".history-entry").nth(2).wait_for()  # the view may re-render after the back step
     assert page.url == f"{history_url}/history?q=VAT" and page.locator(".history-entry").count() == 3
 
 
@@ -226,3 +227,22 @@ def test_alert_me_asks_for_the_admin_token_when_the_server_wants_one(page, histo
     assert seen["posted"][0]["filters"] == {"body": "Cabinet"}
     assert seen["auth"][-1] == "Bearer s3cret"
     assert page.evaluate("() => sessionStorage.getItem('minutes-qa-admin-token')") == "s3cret"
+
+
+def test_alert_me_against_the_real_alerts_api(page, history_url):
+    """No mock: the page saves an alert through the service's own /alerts, its feed is served, and
+    deleting it in the page removes it."""
+    import httpx
+
+    page.goto(f"{history_url}/history?q=VAT")
+    page.locator("#alert-box").wait_for()
+    page.fill("#alert-title", "VAT watch (real)")
+    page.click("#alert-save")
+    page.locator("#alert-status a.feed-link").wait_for()
+    mine = [a for a in httpx.get(f"{history_url}/alerts").json() if a["title"] == "VAT watch (real)"]
+    assert len(mine) == 1 and mine[0]["query"] == "VAT"  # (matches: the fake embedder means nothing)
+    feed = httpx.get(f"{history_url}{mine[0]['feed_url']}")
+    assert feed.status_code == 200 and feed.headers["content-type"].startswith("application/atom+xml")
+    page.locator(".alert-line", has_text="VAT watch (real)").locator("button.alert-delete").click()
+    page.locator("#alert-status", has_text="Deleted").wait_for()
+    assert httpx.get(f"{history_url}/alerts/{mine[0]['id']}").status_code == 404

@@ -9,9 +9,10 @@ chosen the way `eval/train.py` chooses them. Printed per phrasing style: passage
 "reach" (a correct candidate exists at all), out-of-fold top-1 accuracy, fact accuracy after the
 cut, false abstention, unanswerable questions refused, answers given with confidence >= 0.9.
 
-The fold encoders and indexes are kept in --work (first run ~10-25 minutes on 2 cores; later runs
+The fold encoders are kept in models/crossfit/ under their content-addressed names (shared with
+`minutes-qa train`), their indexes in --work (first run ~10-50 minutes on 2 cores; later runs
 ~30 s), so a scoring or retrieval change is measured in seconds. Delete --work after changing
-the gold set, the recipe or the indexer.
+the indexer.
 
     .venv/bin/python bench/train_cv.py [--work DIR] [--passages N] [--tag NAME]
 """
@@ -38,10 +39,11 @@ STYLES = ("keyword", "member")
 
 
 def fold_engines(items: list[GoldItem], settings: Settings, work: Path, options, variant: dict | None = None):
-    """One engine per cross-fitting fold: encoder fine-tuned on the other fold's questions."""
+    """One engine per cross-fitting fold: encoder fine-tuned on the other fold's questions (the same
+    fold encoders `minutes-qa train` uses, kept in models/crossfit/), index kept in --work."""
     from indexer.build import build_index
     from indexer.embed import MiniLMEmbedder
-    from indexer.finetune import finetune, load_recipe, pairs_hash
+    from indexer.finetune import load_recipe
     from service.engine import Engine
     from service.index import load_index
     from service.scoring import default_model
@@ -53,16 +55,10 @@ def fold_engines(items: list[GoldItem], settings: Settings, work: Path, options,
     folds = fit._folds_of(items, fit.CROSS_FIT_FOLDS, salt="crossfit:")
     engines = []
     for f in range(fit.CROSS_FIT_FOLDS):
-        here = work / f"fold-{f}"
-        here.mkdir(parents=True, exist_ok=True)
-        if not (here / "encoder" / "config.json").exists():
-            rest = [it for it, g in zip(items, folds, strict=True) if g != f]
-            pairs = fit.recipe_pairs(recipe, rest, settings.corpus_dir)
-            fold_recipe = replace(recipe, pairs_sha256=pairs_hash(pairs), pairs=len(pairs))
-            print(f"fold {f + 1}: fine-tuning on {len(pairs)} pairs of the other fold …", flush=True)
-            finetune(pairs, fold_recipe, here / "encoder")
-            (here / "name").write_text(fold_recipe.name)
-        embedder = MiniLMEmbedder(path=str(here / "encoder"), name=(here / "name").read_text())
+        rest = [it for it, g in zip(items, folds, strict=True) if g != f]
+        folder, name = fit.fold_encoder(recipe, rest, settings.corpus_dir, f)
+        embedder = MiniLMEmbedder(path=str(folder), name=name)
+        here = work / name.rsplit("-", 1)[-1]
         if not (here / "index").exists():
             build_index(settings.corpus_dir, here / "index", embedder, progress=False)
         index = load_index(here / "index", embedder)

@@ -400,12 +400,10 @@ def _cross_fit(items: list[GoldItem], texts: dict[str, str], settings, recipe) -
     similarities on them are optimistic, and a scorer fitted on those would over-trust meaning and
     be over-confident on new questions."""
     import tempfile
-    from dataclasses import replace
     from pathlib import Path
 
     from indexer.build import build_index
     from indexer.embed import MiniLMEmbedder
-    from indexer.finetune import finetune, pairs_hash
     from service.engine import Engine
     from service.index import load_index
     from service.scoring import default_model
@@ -415,20 +413,36 @@ def _cross_fit(items: list[GoldItem], texts: dict[str, str], settings, recipe) -
     with tempfile.TemporaryDirectory(prefix="minutes-qa-crossfit-") as tmp:
         for f in range(CROSS_FIT_FOLDS):
             rest = [it for it, g in zip(items, folds, strict=True) if g != f]
-            pairs = recipe_pairs(recipe, rest, settings.corpus_dir)
-            fold_recipe = replace(recipe, pairs_sha256=pairs_hash(pairs), pairs=len(pairs))
-            print(
-                f"cross-fit fold {f + 1}/{CROSS_FIT_FOLDS}: encoder on {len(pairs)} pairs of the other fold …",
-                flush=True,
-            )
-            folder = finetune(pairs, fold_recipe, Path(tmp) / f"encoder-{f}")
-            embedder = MiniLMEmbedder(path=str(folder), name=fold_recipe.name)
+            folder, name = fold_encoder(recipe, rest, settings.corpus_dir, f)
+            embedder = MiniLMEmbedder(path=str(folder), name=name)
             build_index(settings.corpus_dir, Path(tmp) / f"index-{f}", embedder, progress=False)
             engine = Engine(load_index(Path(tmp) / f"index-{f}", embedder), model=default_model(), query_cache_size=0)
             for it, g in zip(items, folds, strict=True):
                 if g == f:
                     by_id[it.id] = candidate_matrix(engine, it, texts)
     return [by_id[it.id] for it in items]
+
+
+def fold_encoder(recipe, rest: list[GoldItem], corpus_dir, fold: int):
+    """The recipe's encoder fine-tuned on `rest` (the other folds' questions): built once into
+    models/crossfit/ and reused by its content-addressed name (`minutes-qa train` and
+    bench/train_cv.py build the same fold encoders; each takes minutes). → (folder, name)"""
+    from dataclasses import replace
+
+    from indexer.finetune import MODELS_DIR, NAME_PREFIX, finetune, pairs_hash
+
+    pairs = recipe_pairs(recipe, rest, corpus_dir)
+    fold_recipe = replace(recipe, pairs_sha256=pairs_hash(pairs), pairs=len(pairs))
+    folder = MODELS_DIR / "crossfit" / fold_recipe.name.removeprefix(NAME_PREFIX)
+    if (folder / "config.json").exists():
+        print(f"cross-fit fold {fold + 1}/{CROSS_FIT_FOLDS}: encoder {fold_recipe.name} is built", flush=True)
+    else:
+        print(
+            f"cross-fit fold {fold + 1}/{CROSS_FIT_FOLDS}: encoder on {len(pairs)} pairs of the other fold …",
+            flush=True,
+        )
+        finetune(pairs, fold_recipe, folder)
+    return folder, fold_recipe.name
 
 
 def _folds_of(items: list[GoldItem], k: int, salt: str = "") -> list[int]:

@@ -62,4 +62,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "train-encoder", help="build the fine-tuned encoder from its recipe (service/data/encoder.json)"
     )
     te.add_argument("--refit", action="store_true", help="write a new recipe from the current gold train split")
+    te.add_argument(
+        "--genre-pairs",
+        choices=("on", "off"),
+        help="with --refit: train on the genre examples too (indexer/data/genre_pairs.jsonl); "
+        "default: as the committed recipe",
+    )
     te.set_defaults(func=cmd_train_encoder)

@@ -24,7 +24,7 @@ import json
 import math
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -575,7 +575,7 @@ def main_encoder(args, settings) -> int:
         # train folds they lifted sentence-level recall (keyword 62.4 → 69.3% first) but not
         # everyday passage recall@20 (67.6 → 64.8%), and the cross-fitted scorer's out-of-fold
         # top-1 accuracy on train fell from 56.9 to 54.3% (bench/RESULTS.md, 2026-11-28).
-        pairs = encoder_pairs(train_items, settings.corpus_dir)
+        genre = getattr(args, "genre_pairs", None)
         recipe = Recipe(
             base=MINILM_NAME,
             epochs=3,
@@ -583,9 +583,12 @@ def main_encoder(args, settings) -> int:
             batch_size=16,
             scale=20.0,
             seed=0,
-            pairs_sha256=pairs_hash(pairs),
-            pairs=len(pairs),
+            pairs_sha256="",
+            pairs=0,
+            genre_pairs=(genre == "on") if genre else bool(recipe and recipe.genre_pairs),
         )
+        pairs = recipe_pairs(recipe, train_items, settings.corpus_dir)
+        recipe = replace(recipe, pairs_sha256=pairs_hash(pairs), pairs=len(pairs))
         save_recipe(recipe, train_items=[it.id for it in train_items])
     else:
         pairs = recipe_pairs(recipe, train_items, settings.corpus_dir)

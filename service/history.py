@@ -145,7 +145,9 @@ def topic_history(engine: Engine, topic: str, filters: Filters = Filters()) -> l
             sections.append(section)
             if section is None:
                 continue
-            facts = facts_cache.setdefault(q.doc_id, document_facts(index, q.doc_id))
+            if q.doc_id not in facts_cache:  # once per paper (setdefault would compute it every time)
+                facts_cache[q.doc_id] = document_facts(index, q.doc_id)
+            facts = facts_cache[q.doc_id]
             for f in decisions_within(facts, q.doc_id, section.start, section.end):
                 if f not in decisions:
                     decisions.append(f)

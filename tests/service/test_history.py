@@ -81,3 +81,25 @@ def test_the_floor_needs_the_topic_words_or_a_close_meaning():
     assert not span(0.5, MIN_RELEVANCE - 0.5 - 0.01).passes()
     assert span(0.0, MIN_MEANING).passes()  # a paraphrase
     assert not span(0.16, 0.40).passes()  # "bus services" on the real corpus: no paper discusses buses
+
+
+def test_each_papers_facts_are_read_once(history_settings, fake_embedder, monkeypatch):
+    from service import history
+    from service.engine import Engine
+    from service.index import load_index
+
+    engine = Engine(load_index(history_settings.index_dir, fake_embedder))
+    calls: list[str] = []
+    real = history.document_facts
+
+    def counting(index, doc_id):
+        calls.append(doc_id)
+        return real(index, doc_id)
+
+    monkeypatch.setattr(history, "document_facts", counting)
+    meetings = history.topic_history(engine, "Company")
+    quoted = [c.document_id for m in meetings for c in m.quotes]
+    assert len(quoted) > len(set(quoted))  # some paper is quoted twice: a cache that recomputes would show
+    assert sorted(calls) == sorted(set(calls)) and set(calls) <= set(quoted)
+    cabinet = next(m for m in meetings if m.id == CABINET_MEETING)
+    assert "the Business Case for a Wholly Owned Company be approved" in [d["value"] for d in cabinet.decisions]

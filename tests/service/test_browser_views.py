@@ -84,7 +84,8 @@ def test_meeting_page_shows_attendance_items_decisions_and_papers(page, history_
     for expected in ("Mr S E Geraghty", "Mr J Smith and Mrs L Hodgson", "11.40 am", "Cabinet minutes, 29 March 2018"):
         assert expected in body
     items = page.locator(".meeting-items > li")
-    assert items.count() == 2
+    assert items.count() == 4  # two minutes of the Cabinet's minutes, two items of its report
+    assert "Highways report, 29 March 2018" in page.locator(".papers").inner_text()
     assert "the Business Case for a Wholly Owned Company be approved" in items.nth(1).inner_text()
     items.nth(1).locator("a.item-link").click()  # the item opens in the source view
     page.locator("#source-text mark").wait_for()

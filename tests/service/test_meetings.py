@@ -6,7 +6,14 @@ from __future__ import annotations
 import pytest
 
 from service.meetings import meeting_id, order_date, slug
-from tests.history_corpus import CABINET_ID, CABINET_MEETING, PANEL_MEETING, UNDATED_ID, UNDATED_MEETING
+from tests.history_corpus import (
+    CABINET_ID,
+    CABINET_MEETING,
+    CABINET_REPORT_ID,
+    PANEL_MEETING,
+    UNDATED_ID,
+    UNDATED_MEETING,
+)
 
 
 @pytest.mark.parametrize(
@@ -48,6 +55,8 @@ def test_meetings_list_has_ids_in_date_order_with_undated_ones_placed_by_bounds(
         and undated["url"] == f"/meetings/{UNDATED_MEETING}"
     )
     assert all(it["document_id"] in m["documents"] for m in meetings for it in m["items"])
+    cabinet = next(m for m in meetings if m["id"] == CABINET_MEETING)
+    assert cabinet["documents"] == [CABINET_ID, CABINET_REPORT_ID]  # two papers, one meeting
 
 
 def test_meeting_page_splits_attendance_apologies_and_decisions(history_client):
@@ -58,16 +67,9 @@ def test_meeting_page_splits_attendance_apologies_and_decisions(history_client):
     assert [f["value"] for f in m["chair"]] == ["Mr S E Geraghty"]
     assert [f["value"] for f in m["attendance"]] == ["Mr S E Geraghty (Chairman), Mr A T Amos and Mr A I Hardman"]
     assert [f["value"] for f in m["apologies"]] == ["Mr J Smith and Mrs L Hodgson"]
-    assert m["papers"] == [
-        {
-            "id": CABINET_ID,
-            "title": "Cabinet minutes, 29 March 2018",
-            "doc_type": "minutes",
-            "url": f"/documents/{CABINET_ID}",
-        }
-    ]
     items = {it["number"]: it for it in m["items"]}
-    assert [it["title"] for it in m["items"]] == ["1838 Confirmation of the Minutes", "1839 Business Case Approval"]
+    minutes_items = [it["title"] for it in m["items"] if it["document_id"] == CABINET_ID]
+    assert minutes_items == ["1838 Confirmation of the Minutes", "1839 Business Case Approval"]
     # each decision sits under the item whose span holds it, not under the other
     assert [d["value"] for d in items["1838"]["decisions"]] == [
         "the minutes of the meeting held on 8 February 2018 be confirmed as a correct record"
@@ -76,18 +78,52 @@ def test_meeting_page_splits_attendance_apologies_and_decisions(history_client):
         "the Business Case for a Wholly Owned Company be approved"
     ]
     assert len(m["decisions"]) == 2
-    text = history_client.get(f"/documents/{CABINET_ID}").json()["text"]
+    texts = {d: history_client.get(f"/documents/{d}").json()["text"] for d in m["documents"]}
     for it in m["items"]:
+        text = texts[it["document_id"]]
         assert text[it["start"] : it["end"]].startswith(it["title"])
-        assert it["url"] == f"/documents/{CABINET_ID}#{it['start']}-{it['end']}"
+        assert it["url"] == f"/documents/{it['document_id']}#{it['start']}-{it['end']}"
         for d in it["decisions"]:
             assert it["start"] <= d["start"] < d["end"] <= it["end"]
             assert text[d["value_start"] : d["value_end"]] == d["value"]
 
 
-def test_meeting_of_several_papers_lists_each_paper(history_client, history_settings):
+def test_meeting_of_several_papers_lists_each_paper(history_client):
+    m = history_client.get(f"/meetings/{CABINET_MEETING}").json()
+    assert m["documents"] == [CABINET_ID, CABINET_REPORT_ID]
+    assert m["papers"] == [
+        {
+            "id": CABINET_ID,
+            "title": "Cabinet minutes, 29 March 2018",
+            "doc_type": "minutes",
+            "url": f"/documents/{CABINET_ID}",
+        },
+        {
+            "id": CABINET_REPORT_ID,
+            "title": "Highways report, 29 March 2018",
+            "doc_type": "report",
+            "url": f"/documents/{CABINET_REPORT_ID}",
+        },
+    ]
+    # the items of both papers, each paper's in text order
+    assert [(it["document_id"], it["number"]) for it in m["items"]] == [
+        (CABINET_ID, "1838"),
+        (CABINET_ID, "1839"),
+        (CABINET_REPORT_ID, "1840"),
+        (CABINET_REPORT_ID, "1841"),
+    ]
+    assert [it["title"] for it in m["items"] if it["document_id"] == CABINET_REPORT_ID] == [
+        "1840 Highways Maintenance Contract",
+        "1841 Winter Gritting Routes",
+    ]
+    # the report records no decisions: the minutes' two are the meeting's
+    assert {d["document_id"] for d in m["decisions"]} == {CABINET_ID} and len(m["decisions"]) == 2
+
+
+def test_an_undated_paper_is_a_meeting_of_its_own(history_client):
     m = history_client.get(f"/meetings/{UNDATED_MEETING}").json()
-    assert m["papers"][0]["id"] == UNDATED_ID and m["date_bounds"] == {"after": "2018-01-10", "before": "2018-03-01"}
+    assert [p["id"] for p in m["papers"]] == [UNDATED_ID] and m["documents"] == [UNDATED_ID]
+    assert m["date_bounds"] == {"after": "2018-01-10", "before": "2018-03-01"}
     assert m["chair"] == m["attendance"] == m["apologies"] == m["decisions"] == []
 
 

@@ -9,12 +9,25 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from service.engine import Citation  # the dataclass the engine returns is the API's citation shape
 
-_CONTROL = {chr(c) for c in range(32) if chr(c) not in "\n\r\t"} | {"\x7f"}
+_CONTROL = frozenset(chr(c) for c in range(32)) | {"\x7f"}
+_LINE_BREAKS = frozenset("\n\r\t")
+
+
+def _refuse_control_chars(value: str, allowed: frozenset[str]) -> None:
+    if any(ch in _CONTROL and ch not in allowed for ch in value):
+        raise ValueError("must not contain control characters")
 
 
 def _no_control_chars(value: str) -> str:
-    if any(ch in _CONTROL for ch in value):
-        raise ValueError("must not contain control characters")
+    """A field validator for text that may span lines (questions, turns): tab and line breaks pass."""
+    _refuse_control_chars(value, _LINE_BREAKS)
+    return value
+
+
+def one_line(value: str | None) -> str | None:
+    """A field validator for one-line text (alert queries, titles, URLs): no control character at all."""
+    if value is not None:
+        _refuse_control_chars(value, frozenset())
     return value
 
 

@@ -56,9 +56,16 @@ class Settings(BaseSettings):
     # that merely share a word mostly below 0.35; alerts favour not missing a related passage.
     alert_min_similarity: float = Field(0.45, ge=0, le=1)
     # Seconds to wait before each webhook attempt for one match (at once, after 1 s, after 4 s); an
-    # undelivered match is tried again at the next check.
+    # undelivered match is tried again later (alert_webhook_retry_seconds, the next check).
     alert_webhook_backoff: list[Annotated[float, Field(ge=0, le=600)]] = Field([0.0, 1.0, 4.0], min_length=1)
     alert_webhook_timeout: float = Field(10.0, gt=0, le=120)
+    # After a delivery pass that left webhooks undelivered, try them again this many seconds later
+    # (also at the next check, and at POST /admin/reload).
+    alert_webhook_retry_seconds: float = Field(300.0, gt=0, le=86400)
+    # Webhooks may only reach public (global) addresses: a URL whose host resolves to loopback,
+    # link-local (169.254.169.254, cloud metadata), private or other non-global addresses is refused
+    # when saved and before each post. Set for a receiver on the service's own network.
+    alert_webhook_allow_private: bool = False
     alert_list_limit: int = Field(200, ge=1, le=10000)  # matches in an alert's JSON view and feed, newest first
     # The service's public address (https://qa.example.gov.uk): makes webhook links absolute and the
     # feed's links independent of the Host header; None: the feed uses the address it was asked at.

@@ -10,7 +10,9 @@ raise, so a route documents exactly what it runs (`error_responses(*QUESTION_ERR
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
+from indexer.lexical import token_set
 from service.engine import Engine
 from service.errors import ApiError, ErrorCode
 from service.retrieval import Filters
@@ -34,6 +36,17 @@ def check_question(question: str, settings: Settings, subject: str = "question")
     return question.strip()
 
 
+def check_searchable(query: str, subject: str = "alert query") -> str:
+    """A query that must match by its words (an alert's: a passage has to share a content word with
+    it) needs at least one word search indexes; "the of and" has none and could never match."""
+    if not token_set(query):
+        raise ApiError(
+            ErrorCode.EMPTY_QUESTION,
+            f"the {subject} has no searchable words (only common words such as 'the' or 'of'); name the topic",
+        )
+    return query
+
+
 def check_history(turns: Sequence[tuple[str, str]], settings: Settings) -> list[str]:
     """The earlier user questions the engine reads, from (role, text) turns within the history limits.
 
@@ -53,9 +66,38 @@ def check_history(turns: Sequence[tuple[str, str]], settings: Settings) -> list[
 
 
 def _as_tuple(value: Sequence[str] | str | None) -> tuple[str, ...]:
-    if isinstance(value, str):
-        return (value,) if value else ()
-    return tuple(value or ())
+    """The values of a many-valued filter; a blank value is no filter (a form's empty field), never
+    a filter on the empty string that matches nothing."""
+    values = (value,) if isinstance(value, str) else tuple(value or ())
+    return tuple(v for v in values if v.strip())
+
+
+def _filters(spec: FilterSpec | None) -> Filters:
+    if spec is None:
+        return Filters()
+    return Filters(
+        _as_tuple(spec.document_id), _as_tuple(spec.body), _as_tuple(spec.doc_type), spec.date_from, spec.date_to
+    )
+
+
+def filters_to_spec(filters: Filters) -> dict[str, Any]:
+    """Filters as a saved alert stores them (JSON): lists for the many-valued keys, ISO dates, no
+    empty keys; `spec_to_filters` reads them back."""
+    out: dict[str, Any] = {}
+    many = {"document_id": filters.document_ids, "body": filters.bodies, "doc_type": filters.doc_types}
+    for key, values in many.items():
+        if values:
+            out[key] = list(values)
+    for key, date in (("date_from", filters.date_from), ("date_to", filters.date_to)):
+        if date:
+            out[key] = date.isoformat()
+    return out
+
+
+def spec_to_filters(spec: dict[str, Any]) -> Filters:
+    """The Filters of a stored spec, read as a request's (checked against the index when it was
+    saved; a value the index no longer holds simply matches nothing)."""
+    return _filters(FilterSpec.model_validate(spec))
 
 
 def to_filters(engine: Engine, spec: FilterSpec | None) -> Filters:
@@ -63,9 +105,7 @@ def to_filters(engine: Engine, spec: FilterSpec | None) -> Filters:
     silently return nothing)."""
     if spec is None:
         return Filters()
-    filters = Filters(
-        _as_tuple(spec.document_id), _as_tuple(spec.body), _as_tuple(spec.doc_type), spec.date_from, spec.date_to
-    )
+    filters = _filters(spec)
     docs = engine.index.documents
     unknown = [d for d in filters.document_ids if d not in docs]
     if unknown:

@@ -7,7 +7,8 @@ The rule, meant to be explainable to the person who saved the search:
     1. its meaning is close to the query's: the cosine similarity of the query's embedding to the
        passage's embedding, or to the best of the passage's sentences (a fact in one sentence of a
        long paragraph counts, as in retrieval), is at least the alert's threshold
-       (`Settings.alert_min_similarity`, 0.45 for MiniLM, or the alert's own `threshold`); and
+       (the alert's own `threshold`, or `Settings.alert_min_similarity` when it was saved: 0.45 for
+       MiniLM); and
     2. it shares at least one content word with the query (after stemming and dropping stop words,
        the tokens BM25 searches by), so a passage merely "about the same kind of thing" is not
        announced.
@@ -26,10 +27,8 @@ a new key and counts as new.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -53,21 +52,10 @@ def passage_key(document_id: str, text: str) -> str:
     return hashlib.sha256(f"{document_id}\x00{text}".encode()).hexdigest()
 
 
-def filters_from_spec(spec: dict[str, Any]) -> Filters:
-    """The engine's Filters for an alert's stored filter spec (validated when the alert was saved;
-    a value the index no longer holds simply matches nothing)."""
-
-    def as_tuple(key: str) -> tuple[str, ...]:
-        value = spec.get(key) or ()
-        return (value,) if isinstance(value, str) else tuple(value)
-
-    def as_date(key: str) -> dt.date | None:
-        value = spec.get(key)
-        return dt.date.fromisoformat(value) if value else None
-
-    return Filters(
-        as_tuple("document_id"), as_tuple("body"), as_tuple("doc_type"), as_date("date_from"), as_date("date_to")
-    )
+def document_hashes(engine: Engine) -> dict[str, str]:
+    """Document id -> sha256 of its clean text: whether a paper changed between two index versions
+    (a rebuild with another encoder or chunker changes no paper's text)."""
+    return {doc_id: hashlib.sha256(doc.text.encode()).hexdigest() for doc_id, doc in engine.index.documents.items()}
 
 
 def find_matches(engine: Engine, query: str, filters: Filters, min_similarity: float) -> list[PassageMatch]:

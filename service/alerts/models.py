@@ -21,7 +21,7 @@ class Alert:
     filters: dict[str, Any]  # the /ask FilterSpec, lists for document_id / body / doc_type, ISO dates
     title: str | None
     webhook_url: str | None
-    threshold: float | None  # None: Settings.alert_min_similarity
+    threshold: float | None  # the setting when saved, unless its own; None only if saved by older code
     created: str  # ISO 8601, UTC
     last_checked_version: str | None = None
     last_checked: str | None = None
@@ -55,7 +55,7 @@ class Match:
     start: int
     end: int
     score: float  # the similarity that passed the threshold
-    baseline: bool  # already in the index when the alert was saved: listed, never announced
+    baseline: bool  # in a paper whose text the alert had seen (saved, or unchanged since its last check): not announced
 
     @property
     def url(self) -> str:

@@ -3,19 +3,10 @@ tests/service/openapi_contract.json)."""
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
+import httpx
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from service.schemas import FilterSpec
-
-_CONTROL = {chr(c) for c in range(32)} | {"\x7f"}
-
-
-def _one_line(value: str | None) -> str | None:
-    if value is not None and any(ch in _CONTROL for ch in value):
-        raise ValueError("must not contain control characters")
-    return value
+from service.schemas import FilterSpec, one_line
 
 
 class AlertCreate(BaseModel):
@@ -30,20 +21,27 @@ class AlertCreate(BaseModel):
         default=None, ge=0, le=1, description="minimum similarity of a matching passage (default: the service's)"
     )
 
-    _check = field_validator("query", "title")(_one_line)
+    _check = field_validator("query", "title")(one_line)
 
     @field_validator("webhook_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        _one_line(value)
-        parts = urlsplit(value.strip())
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        one_line(value)
+        value = value.strip()
+        # Parsed as the sender will parse it, so a URL saved here can always be posted to: a bad
+        # port or host name (httpx.InvalidURL) is refused now rather than at every delivery.
+        try:
+            url = httpx.URL(value)
+            url.port  # noqa: B018 (parsing the port is the check)
+        except (httpx.InvalidURL, ValueError) as exc:
+            raise ValueError(f"is not a valid URL: {exc}") from None
+        if url.scheme not in ("http", "https") or not url.host:
             raise ValueError("must be an http:// or https:// URL with a host")
-        if parts.username or parts.password:
+        if url.userinfo:
             raise ValueError("must not carry a user name or password")
-        return value.strip()
+        return value
 
 
 class AlertMatchOut(BaseModel):
@@ -63,7 +61,10 @@ class AlertMatchOut(BaseModel):
     end: int
     url: str
     score: float
-    baseline: bool = Field(description="already in the papers when the alert was saved: listed, not announced")
+    baseline: bool = Field(
+        description="in a paper whose text the alert had already seen (when it was saved, or unchanged since its"
+        " last check): listed, not announced"
+    )
 
 
 class AlertOut(BaseModel):

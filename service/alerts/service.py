@@ -1,6 +1,13 @@
 """Saved searches as one component: save (with the baseline), list, read, delete, and check an index
 version for new matches (then hand webhook posts to the background deliverer).
 
+What is announced: a match is new when its passage was not recorded for the alert before AND its
+paper's text changed since the alert last saw it (saved or checked; a paper new to the index counts
+as changed). A match in a paper whose text is unchanged is recorded as baseline (listed in the JSON
+view, never in the feed or a webhook): a rebuild with another encoder or chunker, or a changed
+`alert_min_similarity`, can make old passages match, and they are not news. An alert's threshold
+is fixed when it is saved (the live setting then, unless it gives its own).
+
 The API (`service/routers/alerts.py`), the engine holder's on-load callback (`service/api.py`) and
 the CLI (`minutes-qa alerts check|list`) all go through `AlertService`; matching is
 `service.alerts.matching`, storage `service.alerts.store`, webhooks `service.alerts.webhooks`.
@@ -16,12 +23,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from service.alerts.matching import PassageMatch, filters_from_spec, find_matches
+from service.alerts.matching import PassageMatch, document_hashes, find_matches
 from service.alerts.models import Alert, Match, utc_now
 from service.alerts.store import AlertStore
-from service.alerts.webhooks import Deliverer
+from service.alerts.webhooks import Deliverer, TimerFactory, daemon_timer
 from service.engine import Engine
 from service.settings import Settings
+from service.validation import spec_to_filters
 
 log = logging.getLogger("minutes_qa.alerts")
 
@@ -31,7 +39,8 @@ class CheckReport:
     index_version: str
     checked: int  # alerts matched against this version
     skipped: int  # alerts already checked at this version
-    new_matches: int
+    new_matches: int  # announced: in the feeds, posted to webhooks
+    baseline_matches: int = 0  # recorded for the first time, but in papers whose text had not changed
 
     def summary(self) -> str:
         return (
@@ -41,11 +50,20 @@ class CheckReport:
 
 
 class AlertService:
-    def __init__(self, settings: Settings, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self, settings: Settings, sleep: Callable[[float], None] = time.sleep, timer: TimerFactory = daemon_timer
+    ) -> None:
         self.settings = settings
         self.store = AlertStore(settings.alerts_path())
         self.deliverer = Deliverer(
-            self.store, settings.alert_webhook_backoff, settings.alert_webhook_timeout, settings.public_url, sleep
+            self.store,
+            settings.alert_webhook_backoff,
+            settings.alert_webhook_timeout,
+            settings.public_url,
+            sleep,
+            allow_private=settings.alert_webhook_allow_private,
+            retry_seconds=settings.alert_webhook_retry_seconds,
+            timer=timer,
         )
         # Saving an alert and checking an index version take turns, so a new alert's baseline and a
         # check of a newly loaded version never miss or double-count a passage between them.
@@ -57,11 +75,13 @@ class AlertService:
             self.store.open()
 
     def close(self) -> None:
-        self.deliverer.stop()
+        """At shutdown: stop deliveries and close the store for good (a late delivery thread ends)."""
+        self.deliverer.close()
         self.deliverer.wait(timeout=5)
         self.store.close()
 
     def threshold(self, alert: Alert) -> float:
+        # Saved alerts carry their threshold; only one saved by older code may lack it (pinned at its next check).
         return alert.threshold if alert.threshold is not None else self.settings.alert_min_similarity
 
     # -- saved searches ---------------------------------------------------------------------
@@ -84,13 +104,13 @@ class AlertService:
                 filters=filters,
                 title=title,
                 webhook_url=webhook_url,
-                threshold=threshold,
+                threshold=threshold if threshold is not None else self.settings.alert_min_similarity,
                 created=utc_now(),
                 last_checked_version=engine.index.version,
             )
             found = self._find(engine, alert)
             baseline = [_as_match(engine, m, alert.created, baseline=True) for m in found]
-            self.store.add_alert(alert, baseline)
+            self.store.add_alert(alert, baseline, document_hashes(engine))
         saved = self.store.alert(alert.id)
         assert saved is not None
         return saved
@@ -114,21 +134,35 @@ class AlertService:
         Alerts already checked at this version are skipped unless `force`; either way nothing is
         recorded twice (passage keys). Undelivered webhooks are retried too."""
         version = engine.index.version
-        checked = skipped = new = 0
+        checked = skipped = new = baseline = 0
         with self._lock:
             if not self.store.exists():  # no alert was ever saved
                 return CheckReport(version, 0, 0, 0)
             found_at = utc_now()
+            texts = document_hashes(engine)
             for alert in self.store.alerts():
                 if alert.last_checked_version == version and not force:
                     skipped += 1
                     continue
-                matches = [_as_match(engine, m, found_at, baseline=False) for m in self._find(engine, alert)]
-                added = self.store.record_check(alert.id, version, found_at, matches, notify=bool(alert.webhook_url))
+                seen = self.store.seen_documents(alert.id)
+                matches = [
+                    _as_match(engine, m, found_at, baseline=seen.get(m.document_id) == texts[m.document_id])
+                    for m in self._find(engine, alert)
+                ]
+                added = self.store.record_check(
+                    alert.id,
+                    version,
+                    found_at,
+                    matches,
+                    notify=bool(alert.webhook_url),
+                    documents=texts,
+                    threshold=self.threshold(alert),
+                )
                 checked += 1
-                new += len(added)
+                new += sum(not m.baseline for m in added)
+                baseline += sum(m.baseline for m in added)
         self.deliverer.kick()
-        return CheckReport(version, checked, skipped, new)
+        return CheckReport(version, checked, skipped, new, baseline)
 
     def check_on_load(self, engine: Engine) -> None:
         """The engine holder's callback: a failing check is logged and never fails the load."""
@@ -140,11 +174,16 @@ class AlertService:
         if report.checked:
             log.info("alerts: %s", report.summary())
 
+    def retry_deliveries(self) -> None:
+        """Post undelivered webhooks now, in the background (POST /admin/reload with no new version)."""
+        if self.store.exists():
+            self.deliverer.kick()
+
     def wait_for_deliveries(self, timeout: float | None = None) -> bool:
         return self.deliverer.wait(timeout)
 
     def _find(self, engine: Engine, alert: Alert) -> list[PassageMatch]:
-        return find_matches(engine, alert.query, filters_from_spec(alert.filters), self.threshold(alert))
+        return find_matches(engine, alert.query, spec_to_filters(alert.filters), self.threshold(alert))
 
 
 def _as_match(engine: Engine, m: PassageMatch, found: str, baseline: bool) -> Match:

@@ -12,6 +12,8 @@ higher user_version than this code knows) is refused with `AlertStoreError` rath
 One connection per store, shared by the request threads and the delivery thread under a lock
 (SQLite connections are not safe to use from two threads at once). WAL mode lets the CLI's
 `alerts check` read and write while the service runs; writes are transactions (`BEGIN IMMEDIATE`).
+A closed store stays closed: every later use raises `AlertStoreClosed`, so a delivery thread that
+outlives the service's shutdown ends instead of reopening the file.
 """
 
 from __future__ import annotations
@@ -69,6 +71,16 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             leased_until TEXT                   -- a sender (service or CLI) is delivering it until then
         )""",
     ),
+    # 2: the text each alert has seen of each paper, so a rebuild that changes no paper's text (a new
+    # encoder, chunker or threshold) announces nothing: matches in an unchanged paper are baseline.
+    (
+        """CREATE TABLE alert_documents (
+            alert_id TEXT NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,
+            document_id TEXT NOT NULL,
+            text_sha256 TEXT NOT NULL,          -- of the paper's clean text when the alert last saw it
+            PRIMARY KEY (alert_id, document_id)
+        )""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -77,11 +89,16 @@ class AlertStoreError(Exception):
     """The alerts database cannot be used (written by newer code, unreadable)."""
 
 
+class AlertStoreClosed(AlertStoreError):
+    """The store was closed (the service is shutting down); it is not reopened."""
+
+
 class AlertStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.RLock()
+        self._closed = False
 
     # -- connection and migrations ----------------------------------------------------------
     def exists(self) -> bool:
@@ -90,6 +107,8 @@ class AlertStore:
     def open(self) -> None:
         """Connect (creating the file) and bring the schema up to date; idempotent."""
         with self._lock:
+            if self._closed:
+                raise AlertStoreClosed(f"the alerts database {self.path} was closed")
             if self._conn is None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 # isolation_level=None: we issue BEGIN/COMMIT ourselves, so DDL is transactional too
@@ -105,7 +124,9 @@ class AlertStore:
                 self._conn = conn
 
     def close(self) -> None:
+        """Close for good: later reads and writes raise AlertStoreClosed."""
         with self._lock:
+            self._closed = True
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
@@ -127,6 +148,8 @@ class AlertStore:
     def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         """Rows of a query; no file yet means no rows (reads never create the database)."""
         with self._lock:
+            if self._closed:
+                raise AlertStoreClosed(f"the alerts database {self.path} was closed")
             if not self.exists():
                 return []
             self.open()
@@ -134,8 +157,9 @@ class AlertStore:
             return self._conn.execute(sql, params).fetchall()
 
     # -- alerts -----------------------------------------------------------------------------
-    def add_alert(self, alert: Alert, baseline: list[Match]) -> None:
-        """Save an alert with its baseline matches, in one transaction."""
+    def add_alert(self, alert: Alert, baseline: list[Match], documents: dict[str, str] | None = None) -> None:
+        """Save an alert with its baseline matches and the text hashes of the papers it has seen
+        (document id -> sha256), in one transaction."""
         with self._transaction() as conn:
             conn.execute(
                 "INSERT INTO alerts (id, query, filters, title, webhook_url, threshold, created, last_checked_version,"
@@ -154,6 +178,7 @@ class AlertStore:
             )
             for match in baseline:
                 _insert_match(conn, alert.id, match)
+            _remember_documents(conn, alert.id, documents or {})
 
     _ALERT_COLUMNS = (
         "a.*, (SELECT COUNT(*) FROM matches m WHERE m.alert_id = a.id) AS match_count,"
@@ -176,10 +201,26 @@ class AlertStore:
         with self._transaction() as conn:
             return conn.execute("DELETE FROM alerts WHERE id = ?", (alert_id,)).rowcount > 0
 
+    def seen_documents(self, alert_id: str) -> dict[str, str]:
+        """Document id -> the sha256 of its text when the alert last saw it (saved or checked)."""
+        rows = self._read("SELECT document_id, text_sha256 FROM alert_documents WHERE alert_id = ?", (alert_id,))
+        return {r["document_id"]: r["text_sha256"] for r in rows}
+
     # -- matches ----------------------------------------------------------------------------
-    def record_check(self, alert_id: str, version: str, found: str, matches: list[Match], notify: bool) -> list[Match]:
+    def record_check(
+        self,
+        alert_id: str,
+        version: str,
+        found: str,
+        matches: list[Match],
+        notify: bool,
+        documents: dict[str, str] | None = None,
+        threshold: float | None = None,
+    ) -> list[Match]:
         """Record an alert's matches at an index version, skipping passages it already has; queue a
-        webhook delivery for each new one when `notify`. Returns the matches that were new."""
+        webhook delivery for each new one that is not baseline when `notify`. `documents` (id ->
+        text sha256) become the papers the alert has seen; `threshold` is pinned on an alert saved
+        without one (by older code). Returns the matches that were new."""
         added = []
         with self._transaction() as conn:
             if conn.execute("SELECT 1 FROM alerts WHERE id = ?", (alert_id,)).fetchone() is None:
@@ -189,10 +230,13 @@ class AlertStore:
                 if seq is None:
                     continue
                 added.append(match)
-                if notify:
+                if notify and not match.baseline:
                     conn.execute("INSERT INTO outbox (match_seq) VALUES (?)", (seq,))
+            _remember_documents(conn, alert_id, documents or {})
             conn.execute(
-                "UPDATE alerts SET last_checked_version = ?, last_checked = ? WHERE id = ?", (version, found, alert_id)
+                "UPDATE alerts SET last_checked_version = ?, last_checked = ?, threshold = COALESCE(threshold, ?)"
+                " WHERE id = ?",
+                (version, found, threshold, alert_id),
             )
         return added
 
@@ -286,6 +330,16 @@ def migrate(conn: sqlite3.Connection) -> int:
         raise
     conn.execute("COMMIT")
     return SCHEMA_VERSION
+
+
+def _remember_documents(conn: sqlite3.Connection, alert_id: str, documents: dict[str, str]) -> None:
+    """Upsert: a paper removed from the index keeps its last hash, so putting it back unchanged is
+    not news either."""
+    conn.executemany(
+        "INSERT INTO alert_documents (alert_id, document_id, text_sha256) VALUES (?, ?, ?)"
+        " ON CONFLICT (alert_id, document_id) DO UPDATE SET text_sha256 = excluded.text_sha256",
+        [(alert_id, doc_id, digest) for doc_id, digest in sorted(documents.items())],
+    )
 
 
 def _insert_match(conn: sqlite3.Connection, alert_id: str, m: Match) -> int | None:

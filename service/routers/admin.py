@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from indexer.store import IndexLoadError
-from service.deps import ADMIN_ERRORS, AdminDep, HolderDep
+from service.deps import ADMIN_ERRORS, AdminDep, AlertsDep, HolderDep
 from service.errors import ApiError, ErrorCode, error_responses
 from service.schemas import HealthUnavailable
 
@@ -39,12 +39,15 @@ def healthz(holder: HolderDep) -> Any:
     dependencies=[AdminDep],
     responses=error_responses(*ADMIN_ERRORS, ErrorCode.RELOAD_FAILED),
 )
-def reload(holder: HolderDep) -> dict[str, Any]:
-    """Load the newest index version without a restart (needs MINUTES_QA_ADMIN_TOKEN)."""
+def reload(holder: HolderDep, alerts: AlertsDep) -> dict[str, Any]:
+    """Load the newest index version without a restart (needs MINUTES_QA_ADMIN_TOKEN); undelivered
+    alert webhooks are retried either way (a new version's check retries them itself)."""
     try:
         changed = holder.reload_if_changed()
     except IndexLoadError as exc:
         raise ApiError(
             ErrorCode.RELOAD_FAILED, f"the new index was not loaded, the old one stays live: {exc}"
         ) from None
+    if not changed:
+        alerts.retry_deliveries()
     return {"reloaded": changed, "index_version": holder.engine.index.version if holder.engine else None}

@@ -1,9 +1,11 @@
 """Saved searches: POST/GET/DELETE /alerts, each alert's JSON view and its Atom feed.
 
-Saving and deleting need the admin token when one is configured (open otherwise); reading is open,
-because feed readers cannot send tokens, so alert ids are unguessable. Open reads show a webhook
-URL only as its scheme and host when a token is configured and the request lacks it: webhook URLs
-often carry a secret of their own.
+Saving, deleting and listing every alert need the admin token when one is configured (open
+otherwise); reading one alert and its feed is open, because feed readers cannot send tokens, so
+alert ids are unguessable (and the list, which would reveal them, is not open). Open reads show a
+webhook URL only as its scheme and host when a token is configured and the request lacks it:
+webhook URLs often carry a secret of their own. A webhook URL whose host resolves to a non-public
+address is refused unless `Settings.alert_webhook_allow_private` (see service/alerts/webhooks.py).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from service.alerts.atom import MEDIA_TYPE, render_feed
 from service.alerts.models import Alert
 from service.alerts.schemas import AlertCreate, AlertDetail, AlertMatchOut, AlertOut
 from service.alerts.service import AlertService
+from service.alerts.webhooks import refusal_of_target
 from service.deps import (
     ADMIN_IF_SET_ERRORS,
     ENGINE_ERRORS,
@@ -30,7 +33,7 @@ from service.deps import (
 from service.errors import ApiError, ErrorCode, error_responses
 from service.schemas import FilterSpec
 from service.settings import Settings
-from service.validation import FILTER_ERRORS, check_question, to_filters
+from service.validation import FILTER_ERRORS, check_question, check_searchable, filters_to_spec, to_filters
 
 router = APIRouter(tags=["alerts"])
 NOT_FOUND = (ErrorCode.ALERT_NOT_FOUND,)
@@ -89,17 +92,28 @@ def create_alert(
     authorization: AuthorizationHeader = None,
 ) -> dict[str, Any]:
     """Save a search. Passages it matches now are recorded as its baseline (in the JSON view, not
-    in the feed); passages that match in later index versions are announced."""
-    query = check_question(body.query, settings, subject="alert query")
-    to_filters(engine, body.filters)  # refuse values the index does not hold, as /ask does
-    spec = _normalised(body.filters)
+    in the feed); passages of new or changed papers that match in later index versions are announced."""
+    query = check_searchable(check_question(body.query, settings, subject="alert query"))
+    # Stored as the engine reads them: refused when the index does not hold a value, as /ask does,
+    # and a blank value is no filter rather than a filter that matches nothing.
+    spec = filters_to_spec(to_filters(engine, body.filters))
+    if body.webhook_url and not settings.alert_webhook_allow_private:
+        refused = refusal_of_target(body.webhook_url, unresolvable_ok=True)
+        if refused:
+            raise ApiError(ErrorCode.INVALID_REQUEST, f"'webhook_url': {refused}", param="webhook_url")
     alert = alerts.create(query, spec, body.title, body.webhook_url, body.threshold, lambda: holder.engine or engine)
     return _alert_out(alert, alerts, settings, authorization)
 
 
-@router.get("/alerts", response_model=list[AlertOut])
+@router.get(
+    "/alerts",
+    response_model=list[AlertOut],
+    dependencies=[AdminIfSetDep],
+    responses=error_responses(*ADMIN_IF_SET_ERRORS),
+)
 def list_alerts(alerts: AlertsDep, settings: SettingsDep, authorization: AuthorizationHeader = None) -> list[Any]:
-    """Every saved search, newest first."""
+    """Every saved search, newest first (needs the admin token when one is set: the list holds the
+    ids that open each alert's view and feed)."""
     return [_alert_out(a, alerts, settings, authorization) for a in alerts.alerts()]
 
 
@@ -147,19 +161,3 @@ def delete_alert(alert_id: str, alerts: AlertsDep) -> Response:
     if not alerts.delete(alert_id):
         raise _not_found(alert_id)
     return Response(status_code=204)
-
-
-def _normalised(spec: FilterSpec | None) -> dict[str, Any]:
-    """The filters as stored: lists for the many-valued keys, ISO dates, no empty keys."""
-    if spec is None:
-        return {}
-    out: dict[str, Any] = {}
-    for key in ("document_id", "body", "doc_type"):
-        value = getattr(spec, key)
-        values = [value] if isinstance(value, str) else list(value or [])
-        if values:
-            out[key] = values
-    for key in ("date_from", "date_to"):
-        if getattr(spec, key):
-            out[key] = getattr(spec, key).isoformat()
-    return out

@@ -37,6 +37,10 @@ BAD_BODIES = [
     ({"query": "VAT", "webhook_url": "ftp://example.org/hook"}, "invalid_request"),
     ({"query": "VAT", "webhook_url": "javascript:alert(1)"}, "invalid_request"),
     ({"query": "VAT", "webhook_url": "https://user:secret@example.org/hook"}, "invalid_request"),
+    ({"query": "VAT", "webhook_url": "http://127.0.0.1:abc/"}, "invalid_request"),  # httpx.InvalidURL: the port
+    ({"query": "VAT", "webhook_url": "http://\u2488.example/"}, "invalid_request"),  # not a valid IDNA host name
+    ({"query": "VAT", "title": "two\nlines"}, "invalid_request"),
+    ({"query": "the of and"}, "empty_question"),  # no searchable word: could never match
     ({"query": "VAT", "threshold": 1.5}, "invalid_request"),
     ({"query": "VAT", "filters": {"colour": "red"}}, "invalid_request"),
     ({"query": "VAT", "filters": {"document_id": "nope"}}, "unknown_filter_value"),
@@ -48,7 +52,47 @@ BAD_BODIES = [
 @pytest.mark.parametrize("body,code", BAD_BODIES)
 def test_bad_input_is_refused_in_the_shared_shape_and_saves_nothing(client, body, code):
     assert _error(client.post("/alerts", json=body, headers=AUTH)) == (422, code)
-    assert client.get("/alerts").json() == []
+    assert client.get("/alerts", headers=AUTH).json() == []
+
+
+def test_a_query_of_stop_words_only_says_it_has_no_searchable_words(client):
+    r = client.post("/alerts", json={"query": "the of and"}, headers=AUTH)
+    assert "no searchable words" in r.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8080/hook",
+        "http://169.254.169.254/latest/meta-data/",  # cloud metadata (link-local)
+        "http://10.1.2.3/hook",
+        "http://[::1]/hook",
+        "http://[::ffff:127.0.0.1]/hook",
+        "http://localhost/hook",
+    ],
+)
+def test_webhooks_to_non_public_addresses_are_refused_by_default(client, url):
+    r = client.post("/alerts", json={**VAT, "webhook_url": url}, headers=AUTH)
+    assert _error(r) == (422, "invalid_request")
+    assert "non-public address" in r.json()["error"]["message"]
+    assert client.get("/alerts", headers=AUTH).json() == []
+
+
+def test_webhooks_to_private_addresses_are_saved_when_allowed(app_settings, fake_embedder):
+    from service.api import create_app
+
+    settings = app_settings.model_copy(update={"alert_webhook_allow_private": True})
+    with TestClient(create_app(settings, embedder=fake_embedder)) as c:
+        assert _save(c, {**VAT, "webhook_url": "http://127.0.0.1:8080/hook"})["webhook_url"].startswith("http://127")
+
+
+@pytest.mark.parametrize("blank", ["", [""], ["", "   "]])
+def test_a_blank_filter_value_is_no_filter(client, blank):
+    unfiltered = _save(client, VAT)
+    alert = _save(client, {**VAT, "filters": {"body": blank}})
+    assert alert["filters"]["body"] is None and alert["match_count"] == unfiltered["match_count"] > 0
+    both = _save(client, {**VAT, "filters": {"body": ["", "Children and Families Overview and Scrutiny Panel"]}})
+    assert both["filters"]["body"] == ["Children and Families Overview and Scrutiny Panel"]
 
 
 def test_unknown_ids_are_404_alert_not_found(client):
@@ -62,8 +106,10 @@ def test_saving_and_deleting_need_the_token_when_one_is_set(client):
         r = client.post("/alerts", json=VAT, headers=headers)
         assert _error(r) == (401, "unauthorized") and r.headers["www-authenticate"] == "Bearer"
         assert _error(client.delete(alert["url"], headers=headers)) == (401, "unauthorized")
-    assert [a["id"] for a in client.get("/alerts").json()] == [alert["id"]]  # reads are open
-    assert client.get(alert["url"]).status_code == 200 and client.get(alert["feed_url"]).status_code == 200
+        r = client.get("/alerts", headers=headers)  # the list holds every alert's id: not open
+        assert _error(r) == (401, "unauthorized") and r.headers["www-authenticate"] == "Bearer"
+    assert [a["id"] for a in client.get("/alerts", headers=AUTH).json()] == [alert["id"]]
+    assert client.get(alert["url"]).status_code == 200 and client.get(alert["feed_url"]).status_code == 200  # open
 
 
 def test_without_a_token_saving_and_deleting_are_open(app_settings, fake_embedder):
@@ -72,6 +118,7 @@ def test_without_a_token_saving_and_deleting_are_open(app_settings, fake_embedde
     with TestClient(create_app(app_settings.model_copy(update={"admin_token": None}), embedder=fake_embedder)) as c:
         alert = _save(c, {**VAT, "webhook_url": "https://hooks.example.org/T0/secret"}, headers={})
         assert c.get(alert["url"]).json()["webhook_url"] == "https://hooks.example.org/T0/secret"
+        assert [a["id"] for a in c.get("/alerts").json()] == [alert["id"]]  # the list is open too
         assert c.delete(alert["url"]).status_code == 204
 
 
@@ -79,7 +126,6 @@ def test_open_reads_show_only_the_webhook_host_when_a_token_is_set(client):
     alert = _save(client, {**VAT, "webhook_url": "https://hooks.example.org/T0/secret"})
     assert alert["webhook_url"] == "https://hooks.example.org/T0/secret"  # the saver sent the token
     assert client.get(alert["url"]).json()["webhook_url"] == "https://hooks.example.org/…"
-    assert client.get("/alerts").json()[0]["webhook_url"] == "https://hooks.example.org/…"
     assert client.get(alert["url"], headers=AUTH).json()["webhook_url"] == "https://hooks.example.org/T0/secret"
 
 
@@ -92,7 +138,7 @@ def test_the_alert_object_and_list_order(client):
     assert (first["threshold"], second["threshold"]) == (0.1, 0.45)  # the alert's own, or the default
     assert second["title"] == "Company" and second["webhook_url"] is None
     assert first["last_checked_version"] == client.get("/healthz").json()["index_version"]
-    assert [a["id"] for a in client.get("/alerts").json()] == [second["id"], first["id"]]  # newest first
+    assert [a["id"] for a in client.get("/alerts", headers=AUTH).json()] == [second["id"], first["id"]]  # newest
     matches = client.get(first["url"]).json()["matches"]
     assert matches and all(m["baseline"] and m["document_id"] == "panel-minutes-2018-03-22" for m in matches)
     assert first["match_count"] == len(matches)
@@ -104,7 +150,7 @@ def test_deleting_an_alert_removes_its_view_and_feed(client):
     assert _error(client.get(doomed["feed_url"])) == (404, "alert_not_found")
     assert _error(client.get(doomed["url"])) == (404, "alert_not_found")
     assert _error(client.delete(doomed["url"], headers=AUTH)) == (404, "alert_not_found")
-    assert [a["id"] for a in client.get("/alerts").json()] == [keep["id"]]
+    assert [a["id"] for a in client.get("/alerts", headers=AUTH).json()] == [keep["id"]]
 
 
 def test_a_changed_passage_is_new_and_its_markup_is_escaped_in_the_feed(

@@ -93,6 +93,7 @@ def test_feeds_gain_exactly_the_new_passages_once(corpus_dir: Path, tmp_path: Pa
         model=fake_embedder.model_name,
         admin_token="test-token",
         alert_webhook_backoff=[0.0, 0.05],
+        alert_webhook_allow_private=True,  # the receiver listens on 127.0.0.1
     )
     with webhook_receiver(fail_first_attempt) as hook, TestClient(create_app(settings, embedder=fake_embedder)) as c:
 

@@ -1,5 +1,6 @@
 """The match rule (similarity threshold and a shared content word, inside the filters), passage
-identity across rebuilds, and checking index versions through `AlertService`."""
+identity across rebuilds, and checking index versions through `AlertService`: only passages of
+changed or new papers are announced, whatever else a rebuild changed (threshold, encoder)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ import numpy as np
 import pytest
 
 from indexer.build import build_index
-from service.alerts.matching import filters_from_spec, find_matches, passage_key
+from service.alerts.matching import find_matches, passage_key
 from service.alerts.service import AlertService
 from service.engine import Engine
 from service.index import load_index
 from service.retrieval import Filters
+from service.validation import filters_to_spec, spec_to_filters
+from tests.conftest import FakeEmbedder
 
 
 @pytest.fixture
@@ -47,11 +50,12 @@ def test_similar_vectors_without_a_shared_word_do_not_match(engine, fake_embedde
 
 def test_filters_are_hard(engine):
     spec = {"doc_type": ["agenda"]}
-    inside = find_matches(engine, "Business Case", filters_from_spec(spec), 0.0)
+    inside = find_matches(engine, "Business Case", spec_to_filters(spec), 0.0)
     assert inside and {m.document_id for m in inside} == {"options-analysis-2017-12-14"}
-    assert filters_from_spec({"date_from": "2018-01-01", "body": "Cabinet"}) == Filters(
-        (), ("Cabinet",), (), dt.date(2018, 1, 1), None
-    )
+    stored = Filters((), ("Cabinet",), (), dt.date(2018, 1, 1), None)
+    assert spec_to_filters({"date_from": "2018-01-01", "body": "Cabinet"}) == stored
+    assert filters_to_spec(stored) == {"body": ["Cabinet"], "date_from": "2018-01-01"}
+    assert spec_to_filters(filters_to_spec(stored)) == stored
 
 
 def test_passage_identity_is_document_and_text_only():
@@ -99,3 +103,60 @@ def test_a_failing_on_load_callback_never_fails_a_load(built_index, fake_embedde
     holder.on_load(lambda engine: seen.append("after"))
     engine = holder.load()
     assert holder.engine is engine and seen == [engine.index.version, "after"]
+
+
+class BroaderFakeEmbedder(FakeEmbedder):
+    """Another "encoder": every vector shares one more direction, so every similarity rises (as a
+    new encoder's scale can) and passages below the threshold before pass it now."""
+
+    model_name = "fake/bag-of-words-64-broader"
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        out = super().encode(texts)
+        out[:, 0] += 0.7
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+def _announced(alerts: AlertService, alert_id: str) -> list[str]:
+    return [m.text for m in alerts.matches(alert_id, include_baseline=False)]
+
+
+def test_a_rebuild_with_a_new_threshold_setting_announces_nothing(app_settings, built_index, fake_embedder):
+    """An alert saved without its own threshold keeps the setting of the day it was saved; and even
+    its matches at a lower threshold would be in unchanged papers."""
+    engine = Engine(load_index(built_index, fake_embedder))
+    alerts = AlertService(app_settings.model_copy(update={"alert_min_similarity": 0.45}))
+    alert = alerts.create("Business Case", {}, None, None, None, lambda: engine)
+    assert alert.threshold == 0.45
+    assert len(find_matches(engine, "Business Case", Filters(), 0.2)) > alert.match_count  # lower finds more
+    alerts.close()
+
+    later = AlertService(app_settings.model_copy(update={"alert_min_similarity": 0.2}))
+    build_index(app_settings.corpus_dir, built_index, fake_embedder, progress=False, force=True)  # no paper changed
+    report = later.check(Engine(load_index(built_index, fake_embedder)))
+    assert (report.checked, report.new_matches) == (1, 0)
+    assert _announced(later, alert.id) == [] and later.alert(alert.id).threshold == 0.45
+    later.close()
+
+
+def test_a_rebuild_with_another_encoder_announces_only_changed_papers(
+    app_settings, corpus_dir, built_index, fake_embedder
+):
+    engine = Engine(load_index(built_index, fake_embedder))
+    alerts = AlertService(app_settings)
+    alert = alerts.create("Business Case", {}, None, "http://127.0.0.1:9/", 0.5, lambda: engine)
+
+    other = BroaderFakeEmbedder()
+    build_index(corpus_dir, built_index, other, progress=False, force=True)  # a new encoder, the same papers
+    report = alerts.check(Engine(load_index(built_index, other)))
+    assert report.baseline_matches > 0  # passages that match only now: recorded, but not news
+    assert report.new_matches == 0 and _announced(alerts, alert.id) == []
+    assert alerts.store.pending_deliveries() == []  # and no webhook queued for them
+
+    paper = corpus_dir / "panel-minutes-2018-03-22.txt"
+    paper.write_text(paper.read_text() + "\n\nThe Business Case was noted by the Panel.\n")
+    build_index(corpus_dir, built_index, other, progress=False)
+    report = alerts.check(Engine(load_index(built_index, other)))
+    assert report.new_matches == 1 and _announced(alerts, alert.id) == ["The Business Case was noted by the Panel."]
+    assert [d.match.text for d in alerts.store.pending_deliveries()] == ["The Business Case was noted by the Panel."]
+    alerts.close()

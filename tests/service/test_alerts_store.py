@@ -10,7 +10,7 @@ import pytest
 
 from service.alerts import store as store_module
 from service.alerts.models import Alert, Match
-from service.alerts.store import SCHEMA_VERSION, AlertStore, AlertStoreError
+from service.alerts.store import SCHEMA_VERSION, AlertStore, AlertStoreClosed, AlertStoreError
 
 
 def _version(path: Path) -> int:
@@ -20,7 +20,35 @@ def _version(path: Path) -> int:
 
 def _tables(path: Path) -> set[str]:
     with sqlite3.connect(path) as conn:
-        return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        return {
+            r[0]
+            for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+        }
+
+
+def _columns(path: Path, table: str) -> list[str]:
+    with sqlite3.connect(path) as conn:
+        return [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
+
+
+# What each released migration creates: a database at any version must end with exactly these.
+V1_COLUMNS = {
+    "alerts": ["id", "query", "filters", "title", "webhook_url", "threshold", "created", "last_checked_version",
+               "last_checked"],
+    "matches": ["seq", "alert_id", "passage_key", "found", "index_version", "document_id", "title", "body",
+                "meeting_date", "item", "section", "text", "start", "end", "score", "baseline"],
+    "outbox": ["match_seq", "attempts", "delivered_at", "last_error", "leased_until"],
+}  # fmt: skip
+V2_COLUMNS = {"alert_documents": ["alert_id", "document_id", "text_sha256"]}
+
+
+def _at_version(path: Path, version: int) -> None:
+    """A database as code that knew only the first `version` migrations left it."""
+    with sqlite3.connect(path) as conn:
+        for statements in store_module.MIGRATIONS[:version]:
+            for statement in statements:
+                conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {version}")
 
 
 def _alert(alert_id: str = "a1") -> Alert:
@@ -42,8 +70,8 @@ def test_a_fresh_database_gets_every_migration_in_wal_mode(tmp_path):
     path = tmp_path / "sub" / "alerts.sqlite"
     store = AlertStore(path)
     store.add_alert(_alert(), [])
-    assert _version(path) == SCHEMA_VERSION
-    assert {"alerts", "matches", "outbox"} <= _tables(path)
+    assert _version(path) == SCHEMA_VERSION == 2
+    assert {t: _columns(path, t) for t in _tables(path)} == {**V1_COLUMNS, **V2_COLUMNS}
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     store.close()
@@ -60,14 +88,47 @@ def test_an_up_to_date_database_is_opened_as_it_is(tmp_path):
     assert _version(path) == SCHEMA_VERSION
 
 
-def test_missing_migrations_are_applied_in_order(tmp_path, monkeypatch):
+def test_a_version_1_database_gains_what_migration_2_adds_and_keeps_its_alerts(tmp_path):
     path = tmp_path / "alerts.sqlite"
-    AlertStore(path).open()  # at today's last version
-    extra = ("ALTER TABLE alerts ADD COLUMN note TEXT", "CREATE TABLE seen (n INTEGER)")
-    monkeypatch.setattr(store_module, "MIGRATIONS", (*store_module.MIGRATIONS, extra))
-    monkeypatch.setattr(store_module, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    _at_version(path, 1)
+    with sqlite3.connect(path) as conn:  # an alert saved by version-1 code: no threshold of its own
+        conn.execute("INSERT INTO alerts (id, query, filters, created) VALUES ('old', 'VAT', '{}', 't')")
+    assert _tables(path) == set(V1_COLUMNS)
+    store = AlertStore(path)
+    assert [a.id for a in store.alerts()] == ["old"] and store.alert("old").threshold is None
+    assert _version(path) == SCHEMA_VERSION
+    assert {t: _columns(path, t) for t in _tables(path)} == {**V1_COLUMNS, **V2_COLUMNS}
+    assert store.seen_documents("old") == {}
+    # its first check pins the threshold it was checked at, and records the papers it saw
+    store.record_check("old", "v2", "t2", [], False, documents={"doc": "h1"}, threshold=0.45)
+    store.record_check("old", "v3", "t3", [], False, documents={"doc": "h2", "new": "h3"}, threshold=0.2)
+    assert store.alert("old").threshold == 0.45 and store.seen_documents("old") == {"doc": "h2", "new": "h3"}
+    store.close()
+
+
+def test_missing_migrations_are_applied_in_order(tmp_path, monkeypatch):
+    """From version 1, migrations 2, 3 and 4 run in that order, each seeing what the one before did."""
+    path = tmp_path / "alerts.sqlite"
+    _at_version(path, 1)
+    third = (
+        "CREATE TABLE applied (n INTEGER)",
+        "INSERT INTO applied SELECT 3 FROM sqlite_master WHERE name = 'alert_documents'",  # 2 ran before
+        "ALTER TABLE alerts ADD COLUMN note TEXT",
+    )
+    fourth = (
+        "INSERT INTO applied SELECT 4 FROM pragma_table_info('alerts') WHERE name = 'note'",  # 3 ran before
+        "ALTER TABLE matches ADD COLUMN seen_by TEXT",
+    )
+    monkeypatch.setattr(store_module, "MIGRATIONS", (*store_module.MIGRATIONS, third, fourth))
+    monkeypatch.setattr(store_module, "SCHEMA_VERSION", SCHEMA_VERSION + 2)
     AlertStore(path).open()
-    assert _version(path) == SCHEMA_VERSION + 1 and "seen" in _tables(path)
+    assert _version(path) == SCHEMA_VERSION + 2
+    with sqlite3.connect(path) as conn:
+        assert [r[0] for r in conn.execute("SELECT n FROM applied ORDER BY rowid")] == [3, 4]
+    assert _columns(path, "alerts") == [*V1_COLUMNS["alerts"], "note"]
+    assert _columns(path, "matches") == [*V1_COLUMNS["matches"], "seen_by"]
+    assert _columns(path, "alert_documents") == V2_COLUMNS["alert_documents"]
+    assert _columns(path, "outbox") == V1_COLUMNS["outbox"]
 
 
 def test_a_failing_migration_changes_nothing(tmp_path, monkeypatch):
@@ -118,3 +179,21 @@ def test_a_passage_is_recorded_once_per_alert_and_deletion_cascades(tmp_path):
         assert conn.execute("SELECT COUNT(*) FROM matches WHERE alert_id = 'a1'").fetchone()[0] == 0
         assert conn.execute("SELECT COUNT(*) FROM outbox").fetchone()[0] == 0
     assert store.record_check("a1", "v3", "t", [_match("k9")], True) == []  # deleted meanwhile: nothing
+
+
+def test_a_closed_store_refuses_work_and_is_not_reopened(tmp_path):
+    path = tmp_path / "alerts.sqlite"
+    store = AlertStore(path)
+    store.add_alert(_alert(), [])
+    store.close()
+    for use in (
+        store.alerts,
+        lambda: store.alert("a1"),
+        store.pending_deliveries,
+        store.open,
+        lambda: store.delete_alert("a1"),
+        lambda: store.record_check("a1", "v", "t", [], False),
+    ):
+        with pytest.raises(AlertStoreClosed):
+            use()
+    assert store._conn is None

@@ -1,6 +1,7 @@
 // minutes-qa: "Alert me" — save the topic of the history view as an alert (POST /alerts), list the
 // saved alerts with their Atom feeds, and delete one. When the server has an admin token set, it
-// answers 401: the page then asks for the token and keeps it in sessionStorage (this tab only).
+// answers 401 to saving, deleting and listing: the page then asks for the token and keeps it in
+// sessionStorage (this tab only). A single alert's feed stays open (its id is unguessable).
 // A server without the alerts API (404) hides the box.
 "use strict";
 
@@ -92,5 +93,12 @@ async function saveAlert(event) {
 
 document.addEventListener("DOMContentLoaded", () => {
   $("alert-form").addEventListener("submit", saveAlert);
+  // The list needs the token too when the server has one: entering it lists the alerts at once.
+  $("alert-token").addEventListener("change", () => {
+    const token = $("alert-token").value.trim();
+    if (token) sessionStorage.setItem(TOKEN_KEY, token);
+    else sessionStorage.removeItem(TOKEN_KEY);
+    if (!$("alert-box").hidden) loadAlerts();
+  });
   if (sessionStorage.getItem(TOKEN_KEY)) $("alert-token").value = sessionStorage.getItem(TOKEN_KEY);
 });

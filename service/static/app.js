@@ -122,7 +122,7 @@ function renderAnswer(item, result) {
     actions.append(copy);
   }
   const details = el("details", { class: "query-used" }, el("summary", {}, "Query used"), el("p", {}, result.query));
-  const topic = `/history?${new URLSearchParams({ q: result.query })}`;
+  const topic = historyUrl(result.query);  // with the filters the answer was asked with (views.js)
   actions.append(el("a", { href: topic, class: "history-link", onclick: (e) => { e.preventDefault(); navigate(topic); } }, "History of this topic"));
   if (result.explain) box.append(explainPanel(result.explain));
   actions.append(details, el("span", { class: "muted" }, `confidence ${Math.round(result.confidence * 100)}% · ${Math.round(result.took_ms)} ms`));

@@ -96,8 +96,9 @@ function historyUrl(topic) {
 function openHistory(search) {
   const params = new URLSearchParams(search);
   const topic = params.get("q") || "";
-  // The URL's filters become the page's, so the permalink shows what its author saw.
-  for (const [id, key] of Object.entries(FILTER_PARAMS)) if (params.has(key)) $(id).value = params.get(key);
+  // The URL's filters become the page's, every one of them (a filter the URL lacks is cleared), so
+  // the permalink shows what its author saw and "Alert me" saves the filters of the list it shows.
+  for (const [id, key] of Object.entries(FILTER_PARAMS)) $(id).value = params.get(key) || "";
   currentFilters();
   $("history-q").value = topic;
   if (!topic.trim()) {

@@ -247,3 +247,87 @@ def test_alert_me_against_the_real_alerts_api(page, history_url):
     page.locator(".alert-line", has_text="VAT watch (real)").locator("button.alert-delete").click()
     page.locator("#alert-status", has_text="Deleted").wait_for()
     assert httpx.get(f"{history_url}/alerts/{mine[0]['id']}").status_code == 404
+
+
+def _pick_body(page, body: str) -> None:
+    page.locator("#filters summary").click()  # the filters sit in a closed <details>
+    page.select_option("#f-body", body)
+
+
+def test_a_history_without_filters_clears_them_so_the_alert_matches_the_list(page, history_url):
+    """Back from a filtered history to an unfiltered one: the filter inputs follow the URL, so "Alert
+    me" saves the filters of the list on the page, not those of the page before."""
+    seen = _alerts_api(page)
+    page.goto(f"{history_url}/history?q=VAT")
+    page.locator(".history-entry").nth(2).wait_for()
+    _pick_body(page, "Cabinet")
+    page.click("#history-go")
+    page.wait_for_url(f"{history_url}/history?q=VAT&body=Cabinet")
+    page.locator(".history-entry").nth(1).wait_for(state="detached")
+    assert page.locator(".history-entry h3").all_inner_texts() == ["Cabinet, 29 March 2018"]
+
+    page.go_back()
+    page.locator(".history-entry").nth(2).wait_for()
+    assert page.url == f"{history_url}/history?q=VAT" and page.locator("#f-body").input_value() == ""
+    page.click("#alert-save")
+    page.locator("#alert-status a.feed-link").wait_for()
+    assert seen["posted"][-1]["filters"] == {}
+
+
+def test_the_answers_history_link_carries_the_filters(page, history_url):
+    reply = json.dumps(_answer("VAT was discussed [1].", False, 1))
+    page.route("**/ask", lambda route: route.fulfill(content_type="application/json", body=reply))
+    page.goto(history_url)
+    page.wait_for_selector("#starters button")
+    _pick_body(page, "Cabinet")
+    page.fill("#question", "What was said about VAT?")
+    page.keyboard.press("Enter")
+    link = page.locator(".turn-a a.history-link")
+    link.wait_for()
+    assert link.get_attribute("href") == "/history?q=q&body=Cabinet"  # `q` is the answer's query
+    link.click()
+    page.locator("#history-status", has_text="“q”").wait_for()  # the history of the answer's query has loaded
+    assert page.url == f"{history_url}/history?q=q&body=Cabinet" and page.locator("#f-body").input_value() == "Cabinet"
+
+
+@pytest.fixture(scope="module")
+def token_url(tmp_path_factory):
+    """A live server over the history corpus with an admin token set (so listing alerts needs it)."""
+    import shutil
+    from pathlib import Path
+
+    from indexer.build import build_index
+    from service.api import create_app
+    from service.settings import Settings
+    from tests.conftest import FIXTURE_CORPUS, FakeEmbedder
+    from tests.history_corpus import add_history_papers
+    from tests.live_server import live_server
+
+    tmp = tmp_path_factory.mktemp("token-live")
+    corpus = add_history_papers(Path(shutil.copytree(FIXTURE_CORPUS, tmp / "corpus")))
+    embedder = FakeEmbedder()
+    build_index(corpus, tmp / "index", embedder, progress=False)
+    settings = Settings(index_dir=tmp / "index", corpus_dir=corpus, model=embedder.model_name, admin_token="s3cret")
+    with live_server(create_app(settings, embedder=embedder)) as url:
+        yield url
+
+
+def test_alert_me_with_the_real_api_behind_a_token(page, token_url):
+    """No mock: the list answers 401 until the token is entered; entering it lists the alerts, and
+    saving with it works."""
+    import httpx
+
+    page.goto(f"{token_url}/history?q=VAT")
+    page.locator("#alert-token-row").wait_for()  # GET /alerts answered 401
+    assert "admin token" in page.locator("#alert-list").inner_text()
+    page.fill("#alert-token", "s3cret")
+    page.locator("#alert-token").dispatch_event("change")
+    page.locator("#alert-list li", has_text="No alerts saved yet").wait_for()
+    page.fill("#alert-title", "VAT behind a token")
+    page.click("#alert-save")
+    page.locator("#alert-status a.feed-link").wait_for()
+    page.locator(".alert-line", has_text="VAT behind a token").wait_for()
+    assert httpx.get(f"{token_url}/alerts").status_code == 401
+    listed = httpx.get(f"{token_url}/alerts", headers={"authorization": "Bearer s3cret"}).json()
+    assert [a["title"] for a in listed] == ["VAT behind a token"]
+    assert httpx.get(f"{token_url}{listed[0]['feed_url']}").status_code == 200  # a feed stays open

@@ -3,6 +3,8 @@ tests/history_corpus.py, indexed with the fake embedder."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -30,9 +32,9 @@ def history_client(history_settings, fake_embedder):
         yield c
 
 
-@pytest.fixture(scope="module")
-def history_url(tmp_path_factory):
-    """A live server (uvicorn on loopback) over the history corpus, shared by a browser test module."""
+@contextmanager
+def history_server(tmp_path_factory, **settings: object) -> Iterator[str]:
+    """A live server (uvicorn on loopback) over the history corpus, with `settings` on top."""
     import shutil
 
     from indexer.build import build_index
@@ -45,6 +47,13 @@ def history_url(tmp_path_factory):
     corpus = add_history_papers(Path(shutil.copytree(FIXTURE_CORPUS, tmp / "corpus")))
     embedder = FakeEmbedder()
     build_index(corpus, tmp / "index", embedder, progress=False)
-    settings = Settings(index_dir=tmp / "index", corpus_dir=corpus, model=embedder.model_name)
-    with live_server(create_app(settings, embedder=embedder)) as url:
+    options = Settings(index_dir=tmp / "index", corpus_dir=corpus, model=embedder.model_name, **settings)
+    with live_server(create_app(options, embedder=embedder)) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def history_url(tmp_path_factory):
+    """A live server over the history corpus, shared by a browser test module."""
+    with history_server(tmp_path_factory) as url:
         yield url

@@ -293,22 +293,9 @@ def test_the_answers_history_link_carries_the_filters(page, history_url):
 @pytest.fixture(scope="module")
 def token_url(tmp_path_factory):
     """A live server over the history corpus with an admin token set (so listing alerts needs it)."""
-    import shutil
-    from pathlib import Path
+    from tests.service.conftest import history_server
 
-    from indexer.build import build_index
-    from service.api import create_app
-    from service.settings import Settings
-    from tests.conftest import FIXTURE_CORPUS, FakeEmbedder
-    from tests.history_corpus import add_history_papers
-    from tests.live_server import live_server
-
-    tmp = tmp_path_factory.mktemp("token-live")
-    corpus = add_history_papers(Path(shutil.copytree(FIXTURE_CORPUS, tmp / "corpus")))
-    embedder = FakeEmbedder()
-    build_index(corpus, tmp / "index", embedder, progress=False)
-    settings = Settings(index_dir=tmp / "index", corpus_dir=corpus, model=embedder.model_name, admin_token="s3cret")
-    with live_server(create_app(settings, embedder=embedder)) as url:
+    with history_server(tmp_path_factory, admin_token="s3cret") as url:
         yield url
 
 

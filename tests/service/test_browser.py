@@ -154,3 +154,28 @@ def test_readable_at_200_percent_zoom_and_phone_width(browser, real_url, width, 
     assert overflow <= 1, f"horizontal scrolling at {name}: {overflow}px"
     page.screenshot(path=str(SHOTS / f"{name}.png"))
     context.close()
+
+
+def test_a_topic_history_shows_how_the_position_changed(browser, real_url):
+    """The real papers: the VAT question moves from "would not be liable" (the panel's undated
+    presentation) to "liable, but the DfE would meet these costs" (minute 319), in date order; the
+    meeting's page lists its chair and items."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(f"{real_url}/history?q=VAT")
+    page.locator(".history-entry").first.wait_for()
+    headings = page.locator(".history-entry h3").all_inner_texts()
+    assert headings[0].startswith("Council, 18 October 2017"), headings
+    panel = next(i for i, h in enumerate(headings) if h.endswith("22 March 2018"))
+    undated = next(i for i, h in enumerate(headings) if "date not stated" in h)
+    assert undated < panel < next(i for i, h in enumerate(headings) if h == "Cabinet, 29 March 2018")
+    entries = page.locator(".history-entry")
+    assert "would not be liable for VAT" in entries.nth(undated).inner_text()
+    assert "the DfE would meet these costs" in entries.nth(panel).inner_text()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "topic-history.png"))
+
+    entries.nth(panel).locator("h3 a").click()
+    page.locator("#meeting-heading", has_text="22 March 2018").wait_for()
+    body = page.locator("#meeting-body").inner_text()
+    assert "319" in body and "Alternative Delivery Model" in body
+    page.screenshot(path=str(SHOTS / "meeting-page.png"))

@@ -46,6 +46,7 @@ class ErrorCode(StrEnum):
     DOCUMENT_NOT_FOUND = "document_not_found"
     MEETING_NOT_FOUND = "meeting_not_found"
     ALERT_NOT_FOUND = "alert_not_found"
+    ALERT_LIMIT_REACHED = "alert_limit_reached"
     UNAUTHORIZED = "unauthorized"
     ADMIN_DISABLED = "admin_disabled"
     RELOAD_FAILED = "reload_failed"
@@ -74,6 +75,7 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.DOCUMENT_NOT_FOUND: 404,
     ErrorCode.MEETING_NOT_FOUND: 404,
     ErrorCode.ALERT_NOT_FOUND: 404,
+    ErrorCode.ALERT_LIMIT_REACHED: 409,
     ErrorCode.UNAUTHORIZED: 401,
     ErrorCode.ADMIN_DISABLED: 403,
     ErrorCode.RELOAD_FAILED: 409,

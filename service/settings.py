@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     # when saved and before each post. Set for a receiver on the service's own network.
     alert_webhook_allow_private: bool = False
     alert_list_limit: int = Field(200, ge=1, le=10000)  # matches in an alert's JSON view and feed, newest first
+    # Saved searches at most: each is checked against every new index version, and without an admin
+    # token anyone may save one, so an unbounded number would let one client slow every reload.
+    alert_max_count: int = Field(1000, ge=1)
     # The service's public address (https://qa.example.gov.uk): makes webhook links absolute and the
     # feed's links independent of the Host header; None: the feed uses the address it was asked at.
     public_url: str | None = Field(None, pattern=r"^https?://[^\s/]+(/[^\s]*)?$")

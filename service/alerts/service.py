@@ -49,6 +49,13 @@ class CheckReport:
         )
 
 
+class AlertLimitReached(Exception):
+    """As many alerts are saved as `Settings.alert_max_count` allows."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"{limit} alerts are saved, the most this service keeps: delete one first")
+
+
 class AlertService:
     def __init__(
         self, settings: Settings, sleep: Callable[[float], None] = time.sleep, timer: TimerFactory = daemon_timer
@@ -97,6 +104,8 @@ class AlertService:
         """Save a search; what it matches in the live index now is its baseline (listed, never
         announced). `engine_now` is read under the lock: the live engine at the moment of saving."""
         with self._lock:
+            if self.store.alert_count() >= self.settings.alert_max_count:
+                raise AlertLimitReached(self.settings.alert_max_count)
             engine = engine_now()
             alert = Alert(
                 id=secrets.token_urlsafe(16),

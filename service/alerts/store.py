@@ -190,6 +190,10 @@ class AlertStore:
         rows = self._read(f"SELECT {self._ALERT_COLUMNS} FROM alerts a ORDER BY a.created DESC, a.rowid DESC")
         return [_alert(r) for r in rows]
 
+    def alert_count(self) -> int:
+        rows = self._read("SELECT COUNT(*) FROM alerts")
+        return int(rows[0][0]) if rows else 0
+
     def alert(self, alert_id: str) -> Alert | None:
         rows = self._read(f"SELECT {self._ALERT_COLUMNS} FROM alerts a WHERE a.id = ?", (alert_id,))
         return _alert(rows[0]) if rows else None

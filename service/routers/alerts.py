@@ -18,7 +18,7 @@ from fastapi import APIRouter, Header, Request, Response
 from service.alerts.atom import MEDIA_TYPE, render_feed
 from service.alerts.models import Alert
 from service.alerts.schemas import AlertCreate, AlertDetail, AlertMatchOut, AlertOut
-from service.alerts.service import AlertService
+from service.alerts.service import AlertLimitReached, AlertService
 from service.alerts.webhooks import refusal_of_target
 from service.deps import (
     ADMIN_IF_SET_ERRORS,
@@ -81,6 +81,7 @@ def _alert_out(alert: Alert, alerts: AlertService, settings: Settings, authoriza
         *FILTER_ERRORS,
         *ADMIN_IF_SET_ERRORS,
         *ENGINE_ERRORS,
+        ErrorCode.ALERT_LIMIT_REACHED,
     ),
 )
 def create_alert(
@@ -101,7 +102,12 @@ def create_alert(
         refused = refusal_of_target(body.webhook_url, unresolvable_ok=True)
         if refused:
             raise ApiError(ErrorCode.INVALID_REQUEST, f"'webhook_url': {refused}", param="webhook_url")
-    alert = alerts.create(query, spec, body.title, body.webhook_url, body.threshold, lambda: holder.engine or engine)
+    try:
+        alert = alerts.create(
+            query, spec, body.title, body.webhook_url, body.threshold, lambda: holder.engine or engine
+        )
+    except AlertLimitReached as exc:
+        raise ApiError(ErrorCode.ALERT_LIMIT_REACHED, str(exc)) from None
     return _alert_out(alert, alerts, settings, authorization)
 
 

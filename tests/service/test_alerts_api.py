@@ -201,3 +201,17 @@ def test_an_empty_feed_is_still_a_valid_feed():
     feed, entries = parse_feed(render_feed(alert, [], "http://localhost:8000"))
     assert entries == [] and feed.findtext(f"{ATOM}updated") == alert.created
     assert ET.tostring(feed.find(f"{ATOM}title"), encoding="unicode").endswith(">minutes-qa alert: VAT</title>")
+
+
+def test_saving_beyond_the_limit_is_refused_until_one_is_deleted(app_settings, fake_embedder):
+    from service.api import create_app
+
+    settings = app_settings.model_copy(update={"alert_max_count": 2})
+    with TestClient(create_app(settings, embedder=fake_embedder)) as c:
+        first = _save(c, VAT)
+        _save(c, {**VAT, "title": "second"})
+        r = c.post("/alerts", json={**VAT, "title": "third"}, headers=AUTH)
+        assert _error(r) == (409, "alert_limit_reached") and "delete one" in r.json()["error"]["message"]
+        assert len(c.get("/alerts", headers=AUTH).json()) == 2  # nothing half-saved
+        assert c.delete(f"/alerts/{first['id']}", headers=AUTH).status_code == 204
+        _save(c, {**VAT, "title": "third"})

@@ -136,7 +136,9 @@ def _break_next_version(index_dir) -> None:
     (index_dir / "CURRENT").write_text(broken.name)
 
 
-def test_every_status_a_route_answers_with_is_documented(client, no_index_client, no_admin_client, app_settings):
+def test_every_status_a_route_answers_with_is_documented(
+    client, no_index_client, no_admin_client, app_settings, fake_embedder
+):
     doc = client.app.openapi()
     operations = _operations(doc)
     assert set(GOOD) == set(operations), "a new route needs a request it accepts in GOOD (and refusals in BAD)"
@@ -156,6 +158,11 @@ def test_every_status_a_route_answers_with_is_documented(client, no_index_client
         record(operation, _call(client, operation, path, oversized, ids))
         for bad_path, bad_kwargs in BAD.get(operation, []):
             record(operation, _call(client, operation, bad_path, bad_kwargs, ids))
+    # the shared alerts database already holds alerts: with a limit of one, saving another is refused
+    from service.api import create_app
+
+    with TestClient(create_app(app_settings.model_copy(update={"alert_max_count": 1}), embedder=fake_embedder)) as c:
+        record("POST /alerts", _call(c, "POST /alerts", *GOOD["POST /alerts"], ids))
     _break_next_version(app_settings.index_dir)
     path, kwargs = GOOD["POST /admin/reload"]
     record("POST /admin/reload", _call(client, "POST /admin/reload", path, kwargs, ids))

@@ -7,14 +7,16 @@ A dependency that can refuse a request lists the codes it raises (`ENGINE_ERRORS
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Query, Request
 
 from service.alerts.service import AlertService
 from service.engine import Engine
 from service.errors import ApiError, ErrorCode
+from service.schemas import FilterSpec
 from service.settings import Settings
 from service.state import EngineHolder
 
@@ -42,10 +44,23 @@ def get_alerts(request: Request) -> AlertService:
     return request.app.state.alerts
 
 
+def filter_query(
+    document_id: Annotated[list[str] | None, Query()] = None,
+    body: Annotated[list[str] | None, Query()] = None,
+    doc_type: Annotated[list[Literal["minutes", "agenda", "report"]] | None, Query()] = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+) -> FilterSpec:
+    """The filters of a GET route's query string (/search, /history), as /ask takes them in its body;
+    `validation.to_filters` checks them against the index."""
+    return FilterSpec(document_id=document_id, body=body, doc_type=doc_type, date_from=date_from, date_to=date_to)
+
+
 SettingsDep = Annotated[Settings, Depends(app_settings)]
 HolderDep = Annotated[EngineHolder, Depends(get_holder)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 AlertsDep = Annotated[AlertService, Depends(get_alerts)]
+FilterQueryDep = Annotated[FilterSpec, Depends(filter_query)]
 
 
 def has_admin_token(settings: Settings, authorization: str | None) -> bool:

@@ -134,13 +134,12 @@ def topic_history(engine: Engine, topic: str, filters: Filters = Filters()) -> l
             by_meeting.setdefault(record.id, (record, []))[1].append(span)
     out: list[HistoryMeeting] = []
     facts_cache: dict[str, list[dict[str, Any]]] = {}
-    n = 0
     for record, spans in by_meeting.values():
         quotes = _best_quotes(engine, spans)
         citations, decisions, sections = [], [], []
         for q in quotes:
-            n += 1
-            citations.append(engine.citation(n, q.doc_id, q.chunk, q.start, q.end, q.relevance))
+            # numbered below, once the meetings are in date order
+            citations.append(engine.citation(0, q.doc_id, q.chunk, q.start, q.end, q.relevance))
             section = section_at(index.documents[q.doc_id].sections, q.start, q.end, index.chunks[q.chunk].item)
             sections.append(section)
             if section is None:

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import time
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from service.deps import ENGINE_ERRORS, EngineDep, SettingsDep
+from service.deps import ENGINE_ERRORS, EngineDep, FilterQueryDep, SettingsDep
 from service.engine import Engine
 from service.errors import ErrorCode, error_responses
-from service.schemas import AnswerSpan, AskRequest, AskResponse, FilterSpec, SearchResponse
+from service.schemas import AnswerSpan, AskRequest, AskResponse, SearchResponse
 from service.validation import FILTER_ERRORS, HISTORY_ERRORS, QUESTION_ERRORS, check_history, check_question, to_filters
 
 router = APIRouter()
@@ -49,17 +48,12 @@ def search(
     engine: EngineDep,
     settings: SettingsDep,
     q: Annotated[str, Query(max_length=2000, description="search text")],
+    spec: FilterQueryDep,
     k: Annotated[int, Query(ge=1, le=50)] = 10,
-    document_id: Annotated[list[str] | None, Query()] = None,
-    body: Annotated[list[str] | None, Query()] = None,
-    doc_type: Annotated[list[Literal["minutes", "agenda", "report"]] | None, Query()] = None,
-    date_from: dt.date | None = None,
-    date_to: dt.date | None = None,
 ) -> SearchResponse:
     """Ranked passages (hybrid retrieval) with the same citation fields as /ask."""
     started = time.perf_counter()
     q = check_question(q, settings)
-    spec = FilterSpec(document_id=document_id, body=body, doc_type=doc_type, date_from=date_from, date_to=date_to)
     results = engine.search(q, k, to_filters(engine, spec))
     return SearchResponse(query=q, results=results, took_ms=round((time.perf_counter() - started) * 1000, 2))
 

@@ -4,15 +4,14 @@ and a topic's history across meetings."""
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import re
 import time
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import FileResponse
 
-from service.deps import ENGINE_ERRORS, EngineDep, SettingsDep
+from service.deps import ENGINE_ERRORS, EngineDep, FilterQueryDep, SettingsDep
 from service.engine import Engine
 from service.errors import ApiError, ErrorCode, error_responses
 from service.history import topic_history
@@ -20,7 +19,6 @@ from service.meetings import document_facts, find_meeting, group_meetings, meeti
 from service.schemas import (
     DocumentOut,
     DocumentSummary,
-    FilterSpec,
     HistoryMeeting,
     HistoryResponse,
     Meeting,
@@ -126,12 +124,8 @@ def history(
     response: Response,
     engine: EngineDep,
     settings: SettingsDep,
+    spec: FilterQueryDep,
     q: Annotated[str, Query(max_length=2000, description="the topic, e.g. VAT liability (required)")] = "",
-    document_id: Annotated[list[str] | None, Query()] = None,
-    body: Annotated[list[str] | None, Query()] = None,
-    doc_type: Annotated[list[Literal["minutes", "agenda", "report"]] | None, Query()] = None,
-    date_from: dt.date | None = None,
-    date_to: dt.date | None = None,
 ) -> Any:
     """Every meeting whose papers discuss the topic, in date order, each with the best one or two
     sentences quoted (citations as in answers), its minute/item and the decisions recorded there.
@@ -141,7 +135,6 @@ def history(
     response.headers["Vary"] = "Accept"
     started = time.perf_counter()
     topic = check_question(q, settings, subject="topic")
-    spec = FilterSpec(document_id=document_id, body=body, doc_type=doc_type, date_from=date_from, date_to=date_to)
     found = topic_history(engine, topic, to_filters(engine, spec))
     return HistoryResponse(
         query=topic,

@@ -20,6 +20,9 @@ class Settings(BaseSettings):
 
     corpus_dir: Path = REPO_ROOT / "corpus"
     index_dir: Path = REPO_ROOT / "index"
+    # postgresql://user:password@host:5432/dbname: serve (and `minutes-qa index`) the index in
+    # PostgreSQL with pgvector instead of the index folder (service/backends/postgres/).
+    database_url: str | None = Field(None, pattern=r"^postgres(ql)?://")
     # The encoder: by default the fine-tune named in service/data/encoder.json (built by
     # `minutes-qa train-encoder`), else the bundled all-MiniLM-L6-v2.
     model: str = Field(default_factory=default_model_name)

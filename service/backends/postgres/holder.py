@@ -1,0 +1,53 @@
+"""The service's engine over the database's live index version (the PostgreSQL `EngineHolder`)."""
+
+from __future__ import annotations
+
+from indexer.embed import Embedder
+from indexer.store import IndexLoadError
+from service.backends.postgres.loader import current_version, load_database_index
+from service.backends.postgres.rankings import ConnectionPool
+from service.engine import Engine
+from service.settings import Settings
+from service.state import EngineHolder, log
+
+
+class PostgresEngineHolder(EngineHolder):
+    """Loads the newest version published in the database; a reload swaps the engine atomically, as
+    with the index folder. Every service process sharing the database reloads on its own (at
+    start-up and at POST /admin/reload), and until then answers from the version it pinned."""
+
+    def __init__(self, database_url: str, settings: Settings, embedder: Embedder, query_cache_size: int = 1024) -> None:
+        super().__init__(settings.index_dir, embedder, query_cache_size)
+        self.database_url = database_url
+        self.pool = ConnectionPool(database_url)  # shared by every version this process loads
+
+    def load(self) -> Engine:
+        with self._lock:
+            try:
+                engine = Engine(load_database_index(self.database_url, self.embedder, self.pool), self.query_cache_size)
+            except IndexLoadError as exc:
+                if self.engine is None:
+                    self.error = str(exc)
+                raise
+            self.engine, self.error = engine, None  # one reference assignment: atomic swap
+            for callback in self._on_load:  # as EngineHolder.load: a failing callback never undoes the load
+                try:
+                    callback(engine)
+                except Exception:
+                    log.exception("an on-load callback failed for index version %s", engine.index.version)
+            return engine
+
+    def reload_if_changed(self) -> bool:
+        newest = current_version(self.database_url)
+        if newest is None or (self.engine is not None and self.engine.index.version == f"pg-{newest}"):
+            return False
+        self.load()
+        return True
+
+
+def make_holder(settings: Settings, embedder: Embedder) -> EngineHolder:
+    """The engine holder the settings ask for: the database's index when MINUTES_QA_DATABASE_URL
+    is set, else the index folder's."""
+    if settings.database_url:
+        return PostgresEngineHolder(settings.database_url, settings, embedder, settings.query_cache_size)
+    return EngineHolder(settings.index_dir, embedder, settings.query_cache_size)

@@ -13,7 +13,7 @@ from indexer.models import Chunk, DocumentMeta, Section, Unit
 from indexer.store import IndexLoadError
 from service.backends import attach_backend
 from service.backends.postgres.rankings import ConnectionPool, PostgresBackend
-from service.backends.postgres.schema import check_schema, connect
+from service.backends.postgres.schema import as_array, check_schema, connect
 from service.index import Document, LoadedIndex
 
 _META_FIELDS = set(DocumentMeta.__dataclass_fields__)
@@ -151,11 +151,6 @@ def _read_version(conn: Any, url: str, embedder: Embedder, pool: ConnectionPool 
     )
     attach_backend(index, backend)
     return index
-
-
-def as_array(value: Any) -> np.ndarray:
-    """A pgvector value as float32 numpy (the binary protocol returns `Vector`, the text one numpy)."""
-    return np.asarray(value.to_numpy() if hasattr(value, "to_numpy") else value, dtype=np.float32)
 
 
 def _json(value: Any) -> Any:

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from indexer.store import IndexLoadError
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -47,6 +49,11 @@ def connect(url: str, *, autocommit: bool = False, timeout: float = 5.0) -> Any:
 
         register_vector(conn)
     return conn
+
+
+def as_array(value: Any) -> np.ndarray:
+    """A pgvector value as float32 numpy (pgvector's loaders return `Vector` or numpy by protocol)."""
+    return np.asarray(value.to_numpy() if hasattr(value, "to_numpy") else value, dtype=np.float32)
 
 
 def _applied(conn: Any) -> list[tuple[int, str]]:

@@ -29,7 +29,7 @@ from indexer.embed import Embedder
 from indexer.lexical import tokenize
 from indexer.models import DocumentMeta, ParsedDocument
 from indexer.tokens import count_tokens
-from service.backends.postgres.schema import connect, ensure_partition, migrate
+from service.backends.postgres.schema import as_array, connect, ensure_partition, migrate
 from service.filters import date_span
 
 KEEP_VERSIONS = 3  # as the file index: versions a lagging reader may still be pinned to
@@ -219,7 +219,7 @@ def _vectors_for(
                 " WHERE content_key = ANY(%s)",
                 (wanted,),
             ).fetchall()
-            found.update({k: np.asarray(v, dtype=np.float32) for k, v in rows})
+            found.update({k: as_array(v) for k, v in rows})
     missing = [k for k in keys if k not in found]
     for i in range(0, len(missing), batch):
         part = missing[i : i + batch]

@@ -46,16 +46,21 @@ def ray_available() -> bool:
 class ParallelEncoder:
     """`encoder(texts) -> vectors` over `workers` workers; use as a context manager (or `close()`)."""
 
-    def __init__(self, factory: EmbedderFactory, workers: int, ray_address: str | None = None) -> None:
+    def __init__(
+        self, factory: EmbedderFactory, workers: int, ray_address: str | None = None, engine: str = "auto"
+    ) -> None:
+        """`engine`: "ray", "processes", or "auto" (Ray when installed or an address is given)."""
         if workers < 1:
             raise ValueError("--workers must be at least 1")
         self.factory = factory
         self.workers = workers
         self.ray_address = ray_address
-        self.engine = "ray" if ray_address or (ray_available() and workers > 1) else "processes"
-        self._pool: Any = None
         if ray_address and not ray_available():
             raise RuntimeError("--ray-address needs Ray: pip install 'minutes-qa[distributed]'")
+        if engine == "auto":
+            engine = "ray" if ray_address or ray_available() else "processes"
+        self.engine = engine
+        self._pool: Any = None
         if self.engine == "ray":
             import ray
 

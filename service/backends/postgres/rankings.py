@@ -96,17 +96,23 @@ class PostgresBackend:
         version: int,
         chunk_positions: dict[int, int],
         sentence_positions: dict[int, int],
+        councils: tuple[str, ...] = (),
     ) -> None:
         self.index = index
+        self.councils = councils
         self.pool = pool
         self.version = version
         self._positions = {"chunks": chunk_positions, "sentences": sentence_positions}
 
-    def rankings(self, requests: list[RankingRequest], filters: Filters, n: int) -> list[Ranking]:
+    def statement(self, requests: list[RankingRequest], filters: Filters, n: int) -> tuple[str, dict[str, Any]]:
+        """The one SQL statement (UNION ALL of a sub-select a ranking) and its parameters."""
         from indexer.lexical import tokenize
 
         params: dict[str, Any] = {"v": self.version, "n": n}
         where = _filter_clause(filters, params)
+        if self.councils:  # a deployment serving some councils only: the other partitions are pruned
+            params["councils"] = list(self.councils)
+            where += " AND council = ANY(%(councils)s)"
         parts = []
         for i, r in enumerate(requests):
             table = r.target  # "chunks" | "sentences": a fixed table name, never user input
@@ -125,7 +131,11 @@ class PostgresBackend:
                     f"(SELECT {i} AS r, id, ts_rank_cd(lexemes, %(q{i})s::tsquery, 1) AS s FROM {table}"  # noqa: S608
                     f" WHERE {_VISIBLE}{where} AND lexemes @@ %(q{i})s::tsquery ORDER BY s DESC, id LIMIT %(n)s)"
                 )
-        rows = self.pool.run(" UNION ALL ".join(parts), params) if parts else []
+        return " UNION ALL ".join(parts), params
+
+    def rankings(self, requests: list[RankingRequest], filters: Filters, n: int) -> list[Ranking]:
+        query, params = self.statement(requests, filters, n)
+        rows = self.pool.run(query, params) if query else []
         grouped: dict[int, list[tuple[float, int]]] = {}
         for r_i, row_id, score in rows:
             position = self._positions[requests[r_i].target].get(int(row_id))

@@ -1,6 +1,6 @@
 """The gold test split on both retrieval backends: the index folder (FAISS + bm25s) and PostgreSQL
 (pgvector + full-text search) built from the same corpus, plus a mixed engine (PostgreSQL's dense
-rankings, the in-process BM25) that shows how much of any gap is ts_rank_cd against BM25.
+rankings, the in-process BM25) that shows how much of any gap is ts_rank against BM25.
 
     MINUTES_QA_INDEX_DIR=/path/to/index python -m bench.pg_eval [--out bench/out/pg_eval.json]
 
@@ -87,7 +87,7 @@ def main() -> None:
             attach_backend(mixed_index, MixedBackend(backend_of(mixed_index), EmbeddedBackend(file_index)))
             engines = {
                 "index folder (FAISS + bm25s)": Engine(file_index),
-                "PostgreSQL (pgvector + ts_rank_cd)": Engine(pg_index),
+                "PostgreSQL (pgvector + ts_rank)": Engine(pg_index),
                 "PostgreSQL dense + in-process BM25": Engine(mixed_index),
             }
             texts = {d: doc.text for d, doc in file_index.documents.items()}

@@ -44,7 +44,11 @@ def ray_available() -> bool:
 
 
 class ParallelEncoder:
-    """`encoder(texts) -> vectors` over `workers` workers; use as a context manager (or `close()`)."""
+    """`encoder(texts) -> vectors` over `workers` workers; use as a context manager (or `close()`).
+    Give it a whole ingest at once (`whole_input`): each call is one Ray job, whose actors load the
+    encoder once, and one slice a worker."""
+
+    whole_input = True
 
     def __init__(
         self, factory: EmbedderFactory, workers: int, ray_address: str | None = None, engine: str = "auto"

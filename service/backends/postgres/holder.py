@@ -43,11 +43,3 @@ class PostgresEngineHolder(EngineHolder):
             return False
         self.load()
         return True
-
-
-def make_holder(settings: Settings, embedder: Embedder) -> EngineHolder:
-    """The engine holder the settings ask for: the database's index when MINUTES_QA_DATABASE_URL
-    is set, else the index folder's."""
-    if settings.database_url:
-        return PostgresEngineHolder(settings.database_url, settings, embedder, settings.query_cache_size)
-    return EngineHolder(settings.index_dir, embedder, settings.query_cache_size)

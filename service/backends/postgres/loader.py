@@ -51,7 +51,13 @@ def current_version(url: str) -> int | None:
 
 def load_database_index(url: str, embedder: Embedder, pool: ConnectionPool | None = None) -> LoadedIndex:
     """The live version, read in one consistent snapshot; any problem is an IndexLoadError naming the fix."""
-    import psycopg
+    try:
+        import psycopg
+    except ImportError:
+        raise IndexLoadError(
+            "MINUTES_QA_DATABASE_URL is set but the PostgreSQL driver is not installed: "
+            "pip install 'minutes-qa[postgres]'"
+        ) from None
 
     try:
         conn = connect(url, timeout=5)

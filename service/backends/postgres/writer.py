@@ -221,6 +221,8 @@ def _vectors_for(
             ).fetchall()
             found.update({k: as_array(v) for k, v in rows})
     missing = [k for k in keys if k not in found]
+    if getattr(encode, "whole_input", False):  # a worker pool splits the ingest itself (indexer/parallel_embed.py)
+        batch = max(1, len(missing))
     for i in range(0, len(missing), batch):
         part = missing[i : i + batch]
         found.update(zip(part, encode([texts[k] for k in part]), strict=True))

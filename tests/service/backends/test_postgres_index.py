@@ -97,7 +97,7 @@ def test_dense_rankings_and_lexical_matches_equal_the_embedded_ones(pg_index, fi
             ids, scores = _rank(embedded, RankingRequest("dense", target, vector=qvec), filters)
             assert np.allclose(pg_scores, scores, atol=1e-5)  # the same nearest rows (ties may swap)
             assert set(pg_ids) == set(ids)
-            # Lexical: the same rows match the same terms; PostgreSQL orders them by ts_rank_cd, not BM25.
+            # Lexical: the same rows match the same terms; PostgreSQL orders them by ts_rank, not BM25.
             pg_ids, _ = _rank(pg, RankingRequest("lexical", target, terms=question), filters)
             ids, _ = _rank(embedded, RankingRequest("lexical", target, terms=question), filters)
             assert set(pg_ids) == set(ids)

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.api import create_app
-from service.backends.postgres.holder import make_holder
+from service.backends.holder import make_holder
 from service.backends.postgres.loader import load_database_index
 from service.backends.postgres.writer import index_database
 from service.engine import Engine

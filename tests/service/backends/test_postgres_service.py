@@ -44,6 +44,11 @@ def _edit_end_time(corpus_dir: Path, new: str = "1.15 pm") -> None:
     path.write_text(path.read_text().replace("12.53 pm", new))
 
 
+def _replace(corpus_dir: Path, old: str, new: str) -> None:
+    path = corpus_dir / MINUTES
+    path.write_text(path.read_text().replace(old, new))
+
+
 def _citations(body: dict) -> list[tuple]:
     return [(c["document_id"], c["start"], c["end"], c["quote"]) for c in body["citations"]]
 
@@ -189,3 +194,29 @@ def test_a_service_whose_database_is_unreachable_at_start_says_why(tmp_path, cor
     with pytest.raises(IndexLoadError, match="cannot reach the index database postgres"):
         holder.load()
     assert holder.error and "cannot reach" in holder.error
+
+
+def test_without_a_database_url_the_service_uses_the_index_folder(app_settings, fake_embedder):
+    from service.backends.postgres.holder import PostgresEngineHolder
+    from service.state import EngineHolder
+
+    holder = make_holder(app_settings, fake_embedder)
+    assert type(holder) is EngineHolder and holder.index_dir == app_settings.index_dir
+    with_db = app_settings.model_copy(update={"database_url": "postgresql://postgres@/x?host=/nowhere"})
+    assert isinstance(make_holder(with_db, fake_embedder), PostgresEngineHolder)
+
+
+def test_old_versions_are_forgotten_after_three(database_url, corpus_dir, fake_embedder):
+    from service.backends.postgres.schema import connect
+
+    end_times = ["12.53 pm", "1.01 pm", "1.02 pm", "1.03 pm", "1.04 pm"]  # the minutes' text in versions 1-5
+    for before, after in zip(end_times, end_times[1:], strict=False):
+        index_database(corpus_dir, database_url, fake_embedder)
+        _replace(corpus_dir, before, after)
+    index_database(corpus_dir, database_url, fake_embedder)
+    with connect(database_url) as conn:
+        assert [v for (v,) in conn.execute("SELECT version FROM index_versions ORDER BY version")] == [3, 4, 5]
+        # Only rows some kept version can see remain: per paper, one live copy and the replaced
+        # copies of the minutes that versions 3 and 4 still show.
+        rows = dict(conn.execute("SELECT doc_id, count(*) FROM documents GROUP BY doc_id").fetchall())
+        assert rows == {"panel-minutes-2018-03-22": 3, "options-analysis-2017-12-14": 1, "web-minutes": 1}

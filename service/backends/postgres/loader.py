@@ -12,7 +12,7 @@ from indexer.embed import Embedder
 from indexer.models import Chunk, DocumentMeta, Section, Unit
 from indexer.store import IndexLoadError
 from service.backends import attach_backend
-from service.backends.postgres.rankings import ConnectionPool, PostgresBackend
+from service.backends.postgres.rankings import ConnectionPool, PostgresBackend, common_terms
 from service.backends.postgres.schema import as_array, check_schema, connect
 from service.index import Document, LoadedIndex
 
@@ -87,6 +87,7 @@ def _read_version(conn: Any, url: str, embedder: Embedder, pool: ConnectionPool 
     }
     if set(docs_raw) != set(doc_order):
         raise IndexLoadError(f"the index {describe(url)} version {version} is inconsistent (papers differ)")
+    common = common_terms(conn, version)
     cur = conn.cursor(binary=True)
     chunk_rows = cur.execute(f"SELECT id, doc_id, ord, data, embedding FROM chunks WHERE {_VISIBLE}", p).fetchall()
     sentence_rows = cur.execute(
@@ -154,6 +155,7 @@ def _read_version(conn: Any, url: str, embedder: Embedder, pool: ConnectionPool 
         version,
         chunk_positions={int(r[0]): i for i, r in enumerate(chunk_rows)},
         sentence_positions={int(r[0]): i for i, r in enumerate(sentence_rows)},
+        common_terms=common,
     )
     attach_backend(index, backend)
     return index

@@ -32,6 +32,10 @@ from service.index import LoadedIndex
 # Chosen over ts_rank_cd (cover density) on the gold test split: recall@10 56.3 against 54.4, 29
 # answers differing from the BM25 index against 51, and a third of the time a ranking (bench/pg_eval.py).
 LEXICAL_RANK = "ts_rank(lexemes, {query}, 1)"
+# Query terms found in more than this share of the passages are left out of the lexical rankings:
+# ts_rank has no inverse document frequency, so such a term ranked as high as a rare one, and an OR
+# over it matched (and ranked) most rows. Leaving them out stands in for BM25's low weight.
+COMMON_TERM_SHARE = 0.25
 EF_SEARCH = 200  # HNSW candidate list: at least the ranking depth (CANDIDATES = 100), or rankings come back short
 _VISIBLE = "added <= %(v)s AND (removed IS NULL OR removed > %(v)s)"
 
@@ -93,6 +97,22 @@ def tsquery_literal(terms: list[str]) -> str:
     return " | ".join(f"'{quote_lexeme(t)}'" for t in dict.fromkeys(terms))
 
 
+def common_terms(conn: Any, version: int, councils: tuple[str, ...] = ()) -> frozenset[str]:
+    """The terms in more than COMMON_TERM_SHARE of the passages of `version` (ts_stat: one scan)."""
+    from psycopg import sql
+
+    scope = sql.SQL(" AND council = ANY({})").format(sql.Literal(list(councils))) if councils else sql.SQL("")
+    passages = sql.SQL(
+        "SELECT lexemes FROM chunks WHERE added <= {v} AND (removed IS NULL OR removed > {v}){scope}"
+    ).format(v=sql.Literal(version), scope=scope)
+    inner = passages.as_string(conn)
+    total = conn.execute(sql.SQL("SELECT count(*) FROM ({}) p").format(passages)).fetchone()[0]
+    rows = conn.execute(
+        "SELECT word FROM ts_stat(%s) WHERE ndoc > %s", (inner, COMMON_TERM_SHARE * max(total, 1))
+    ).fetchall()
+    return frozenset(w for (w,) in rows)
+
+
 class PostgresBackend:
     def __init__(
         self,
@@ -102,9 +122,11 @@ class PostgresBackend:
         chunk_positions: dict[int, int],
         sentence_positions: dict[int, int],
         councils: tuple[str, ...] = (),
+        common_terms: frozenset[str] = frozenset(),
     ) -> None:
         self.index = index
         self.councils = councils
+        self.common_terms = common_terms  # see COMMON_TERM_SHARE
         self.pool = pool
         self.version = version
         self._positions = {"chunks": chunk_positions, "sentences": sentence_positions}
@@ -129,6 +151,8 @@ class PostgresBackend:
                 )
             else:
                 terms = tokenize(r.terms) if isinstance(r.terms, str) else list(r.terms or [])
+                # Only common terms (a question of common words): keep them, rather than rank nothing.
+                terms = [t for t in terms if t not in self.common_terms] or terms
                 if not terms:
                     continue
                 params[f"q{i}"] = tsquery_literal(terms)

@@ -6,12 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from indexer.lexical import token_set, tokenize
 from indexer.store import IndexLoadError
 from service.backends import RankingRequest, backend_of
 from service.backends.embedded import EmbeddedBackend
 from service.backends.postgres.loader import load_database_index
 from service.backends.postgres.schema import check_schema, connect, migrate
-from service.backends.postgres.writer import index_database
+from service.backends.postgres.writer import index_database, meta_line
 from service.engine import Engine
 from service.index import load_index
 from service.retrieval import Filters
@@ -97,14 +98,41 @@ def test_dense_rankings_and_lexical_matches_equal_the_embedded_ones(pg_index, fi
             ids, scores = _rank(embedded, RankingRequest("dense", target, vector=qvec), filters)
             assert np.allclose(pg_scores, scores, atol=1e-5)  # the same nearest rows (ties may swap)
             assert set(pg_ids) == set(ids)
-            # Lexical: the same rows match the same terms; PostgreSQL orders them by ts_rank, not BM25.
+            # Lexical: the same rows match the same terms (PostgreSQL leaves out the common ones, and
+            # orders by ts_rank, not BM25).
+            terms = [t for t in tokenize(question) if t not in pg.common_terms] or tokenize(question)
             pg_ids, _ = _rank(pg, RankingRequest("lexical", target, terms=question), filters)
-            ids, _ = _rank(embedded, RankingRequest("lexical", target, terms=question), filters)
+            ids, _ = _rank(embedded, RankingRequest("lexical", target, terms=terms), filters)
             assert set(pg_ids) == set(ids)
     if not filters.is_empty():
         allowed = [i for i, c in enumerate(file_index.chunks) if c.doc_id in _allowed(file_index, filters)]
         ids, _ = _rank(pg, RankingRequest("dense", "chunks", vector=fake_embedder.encode(["meeting"])[0]), filters)
         assert ids and set(ids) <= set(allowed)
+
+
+def test_common_terms_are_left_out_of_lexical_rankings_unless_alone(pg_index, file_index):
+    pg = backend_of(pg_index)
+    shares = _shares(file_index)
+    assert pg.common_terms and min(shares[t] for t in pg.common_terms) > 0.25
+    assert max(n for t, n in shares.items() if t not in pg.common_terms) <= 0.25
+    common = sorted(pg.common_terms)[0]
+    alone, _ = _rank(pg, RankingRequest("lexical", "chunks", terms=[common]))
+    assert alone  # a question of common words only still ranks by them
+    rare, _ = _rank(pg, RankingRequest("lexical", "chunks", terms=["vat"]))
+    with_common, _ = _rank(pg, RankingRequest("lexical", "chunks", terms=["vat", common]))
+    assert rare == with_common
+
+
+def _lexical_text(index, chunk) -> str:
+    return f"{meta_line(index.documents[chunk.doc_id].meta)}\n{chunk.search_text}"  # as the writer stores it
+
+
+def _shares(index) -> dict[str, float]:
+    counts: dict[str, int] = {}
+    for c in index.chunks:
+        for t in token_set(_lexical_text(index, c)):
+            counts[t] = counts.get(t, 0) + 1
+    return {t: n / len(index.chunks) for t, n in counts.items()}
 
 
 def _allowed(index, filters):

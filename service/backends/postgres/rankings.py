@@ -54,6 +54,10 @@ class ConnectionPool:
         from service.backends.postgres.schema import connect
 
         conn = connect(self.url, autocommit=True, timeout=self.timeout)
+        # Never prepared statements: a generic plan knows neither the query vector nor the council
+        # scope, so it prunes no partition at plan time and may sort a whole table instead of
+        # walking the HNSW index (measured at 10x: a first pass took 168 ms p50, now 16; bench/pg_scale.py).
+        conn.prepare_threshold = None
         conn.execute(f"SET hnsw.ef_search = {EF_SEARCH}")
         conn.execute("SET hnsw.iterative_scan = strict_order")  # filtered searches still return n rows
         return conn
@@ -135,7 +139,8 @@ class PostgresBackend:
         """The one SQL statement (UNION ALL of a sub-select a ranking) and its parameters."""
         from indexer.lexical import tokenize
 
-        params: dict[str, Any] = {"v": self.version, "n": n}
+        params: dict[str, Any] = {"v": self.version}
+        limit = int(n)  # written into the SQL: the planner costs an index walk by its LIMIT
         where = _filter_clause(filters, params)
         if self.councils:  # a deployment serving some councils only: the other partitions are pruned
             params["councils"] = list(self.councils)
@@ -147,7 +152,7 @@ class PostgresBackend:
                 params[f"q{i}"] = np.asarray(r.vector, dtype=np.float32)
                 parts.append(
                     f"(SELECT {i} AS r, id, -(embedding <#> %(q{i})s) AS s FROM {table}"  # noqa: S608
-                    f" WHERE {_VISIBLE}{where} ORDER BY embedding <#> %(q{i})s LIMIT %(n)s)"
+                    f" WHERE {_VISIBLE}{where} ORDER BY embedding <#> %(q{i})s LIMIT {limit})"
                 )
             else:
                 terms = tokenize(r.terms) if isinstance(r.terms, str) else list(r.terms or [])
@@ -158,7 +163,7 @@ class PostgresBackend:
                 params[f"q{i}"] = tsquery_literal(terms)
                 parts.append(
                     f"(SELECT {i} AS r, id, {LEXICAL_RANK.format(query=f'%(q{i})s::tsquery')} AS s FROM {table}"  # noqa: S608
-                    f" WHERE {_VISIBLE}{where} AND lexemes @@ %(q{i})s::tsquery ORDER BY s DESC, id LIMIT %(n)s)"
+                    f" WHERE {_VISIBLE}{where} AND lexemes @@ %(q{i})s::tsquery ORDER BY s DESC, id LIMIT {limit})"
                 )
         return " UNION ALL ".join(parts), params
 

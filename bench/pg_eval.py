@@ -1,6 +1,7 @@
 """The gold test split on both retrieval backends: the index folder (FAISS + bm25s) and PostgreSQL
-(pgvector + full-text search) built from the same corpus, plus a mixed engine (PostgreSQL's dense
-rankings, the in-process BM25) that shows how much of any gap is ts_rank against BM25.
+(pgvector + full-text search) built from the same corpus, and PostgreSQL with its lexical rankings
+by BM25 in memory (MINUTES_QA_DATABASE_LEXICAL=memory), which shows how much of any gap is ts_rank
+against BM25.
 
     MINUTES_QA_INDEX_DIR=/path/to/index python -m bench.pg_eval [--out bench/out/pg_eval.json]
 
@@ -23,32 +24,14 @@ from eval.runner import Backend, metrics, run
 from eval.split import load_split, side
 from indexer.embed import load_embedder
 from indexer.store import current_version_dir
-from service.backends import attach_backend, backend_of
-from service.backends.base import Ranking, RankingRequest
-from service.backends.embedded import EmbeddedBackend
 from service.backends.postgres.loader import load_database_index
 from service.backends.postgres.writer import content_key, index_database
 from service.engine import Engine
-from service.filters import Filters
 from service.index import load_index
 from service.settings import Settings
 from tests.pg_server import PgServer
 
 KEYS = ["fact_accuracy", "citation_accuracy", "fact_and_citation", "recall_at_5", "recall_at_10", "mrr"]
-
-
-class MixedBackend:
-    """Dense rankings from PostgreSQL, lexical ones from the in-process BM25 index."""
-
-    def __init__(self, pg, embedded) -> None:
-        self.index, self.pg, self.embedded = pg.index, pg, embedded
-
-    def rankings(self, requests: list[RankingRequest], filters: Filters, n: int) -> list[Ranking]:
-        dense = [r for r in requests if r.kind == "dense"]
-        lexical = [r for r in requests if r.kind == "lexical"]
-        by_request = dict(zip(map(id, dense), self.pg.rankings(dense, filters, n), strict=True))
-        by_request.update(zip(map(id, lexical), self.embedded.rankings(lexical, filters, n), strict=True))
-        return [by_request[id(r)] for r in requests]
 
 
 def stored_vectors(index_dir: Path) -> dict[str, np.ndarray]:
@@ -83,12 +66,11 @@ def main() -> None:
             report = index_database(settings.corpus_dir, url, embedder, encode=encode)
             print(report.summary())
             pg_index = load_database_index(url, embedder)
-            mixed_index = load_database_index(url, embedder)
-            attach_backend(mixed_index, MixedBackend(backend_of(mixed_index), EmbeddedBackend(file_index)))
+            memory_index = load_database_index(url, embedder, lexical="memory")
             engines = {
                 "index folder (FAISS + bm25s)": Engine(file_index),
                 "PostgreSQL (pgvector + ts_rank)": Engine(pg_index),
-                "PostgreSQL dense + in-process BM25": Engine(mixed_index),
+                "PostgreSQL dense + BM25 in memory (database_lexical=memory)": Engine(memory_index),
             }
             texts = {d: doc.text for d, doc in file_index.documents.items()}
             answers = {}

@@ -156,7 +156,7 @@ def _engine(settings: Settings) -> Any:
         if settings.database_url:
             from service.backends.postgres.loader import load_database_index
 
-            return Engine(load_database_index(settings.database_url, embedder))
+            return Engine(load_database_index(settings.database_url, embedder, lexical=settings.database_lexical))
         return Engine(load_index(settings.index_dir, embedder))
     except IndexLoadError as exc:
         _die(str(exc))

@@ -19,12 +19,14 @@ class PostgresEngineHolder(EngineHolder):
     def __init__(self, database_url: str, settings: Settings, embedder: Embedder, query_cache_size: int = 1024) -> None:
         super().__init__(settings.index_dir, embedder, query_cache_size)
         self.database_url = database_url
+        self.lexical = settings.database_lexical
         self.pool = ConnectionPool(database_url)  # shared by every version this process loads
 
     def load(self) -> Engine:
         with self._lock:
             try:
-                engine = Engine(load_database_index(self.database_url, self.embedder, self.pool), self.query_cache_size)
+                index = load_database_index(self.database_url, self.embedder, self.pool, self.lexical)
+                engine = Engine(index, self.query_cache_size)
             except IndexLoadError as exc:
                 if self.engine is None:
                     self.error = str(exc)

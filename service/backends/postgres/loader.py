@@ -9,6 +9,7 @@ from typing import Any, cast
 import numpy as np
 
 from indexer.embed import Embedder
+from indexer.lexical import LexicalIndex
 from indexer.models import Chunk, DocumentMeta, Section, Unit
 from indexer.store import IndexLoadError
 from service.backends import attach_backend
@@ -49,7 +50,9 @@ def current_version(url: str) -> int | None:
         return None
 
 
-def load_database_index(url: str, embedder: Embedder, pool: ConnectionPool | None = None) -> LoadedIndex:
+def load_database_index(
+    url: str, embedder: Embedder, pool: ConnectionPool | None = None, lexical: str = "database"
+) -> LoadedIndex:
     """The live version, read in one consistent snapshot; any problem is an IndexLoadError naming the fix."""
     try:
         import psycopg
@@ -68,12 +71,14 @@ def load_database_index(url: str, embedder: Embedder, pool: ConnectionPool | Non
             check_schema(conn, embedder.model_name, embedder.dimension)
             conn.commit()
             conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
-            return _read_version(conn, url, embedder, pool)
+            return _read_version(conn, url, embedder, pool, lexical)
     except psycopg.Error as exc:
         raise IndexLoadError(f"the index {describe(url)} could not be read: {str(exc).strip()}") from None
 
 
-def _read_version(conn: Any, url: str, embedder: Embedder, pool: ConnectionPool | None) -> LoadedIndex:
+def _read_version(
+    conn: Any, url: str, embedder: Embedder, pool: ConnectionPool | None, lexical: str = "database"
+) -> LoadedIndex:
     row = conn.execute(
         "SELECT version, manifest, doc_order FROM index_versions ORDER BY version DESC LIMIT 1"
     ).fetchone()
@@ -156,9 +161,28 @@ def _read_version(conn: Any, url: str, embedder: Embedder, pool: ConnectionPool 
         chunk_positions={int(r[0]): i for i, r in enumerate(chunk_rows)},
         sentence_positions={int(r[0]): i for i, r in enumerate(sentence_rows)},
         common_terms=common,
+        lexical_in_memory=lexical == "memory",
     )
+    if lexical == "memory":
+        index.lexical, index.sentence_lexical = _bm25_in_memory(index)
     attach_backend(index, backend)
     return index
+
+
+def _bm25_in_memory(index: LoadedIndex) -> tuple[LexicalIndex, LexicalIndex]:
+    """The BM25 indexes the index folder holds, built from the loaded text (the same texts as
+    indexer/build.py: the paper's title line, then the passage; for a sentence also its section)."""
+    from service.backends.postgres.writer import meta_line
+
+    lines = {d: meta_line(doc.meta) for d, doc in index.documents.items()}
+    chunk_texts = [f"{lines[c.doc_id]}\n{c.search_text}" for c in index.chunks]
+    sentence_texts = []
+    for ci, s, e in index.sentence_spans.tolist():
+        chunk = index.chunks[ci]
+        sentence_texts.append(
+            f"{lines[chunk.doc_id]}\n{chunk.section or ''}\n{index.documents[chunk.doc_id].text[s:e]}"
+        )
+    return LexicalIndex.build(chunk_texts), LexicalIndex.build(sentence_texts)
 
 
 def _json(value: Any) -> Any:

@@ -127,10 +127,14 @@ class PostgresBackend:
         sentence_positions: dict[int, int],
         councils: tuple[str, ...] = (),
         common_terms: frozenset[str] = frozenset(),
+        lexical_in_memory: bool = False,
     ) -> None:
         self.index = index
         self.councils = councils
         self.common_terms = common_terms  # see COMMON_TERM_SHARE
+        # True: lexical rankings by the BM25 indexes the loader built in memory (index.lexical,
+        # index.sentence_lexical), dense ones in SQL; see Settings.database_lexical.
+        self.lexical_in_memory = lexical_in_memory
         self.pool = pool
         self.version = version
         self._positions = {"chunks": chunk_positions, "sentences": sentence_positions}
@@ -168,6 +172,16 @@ class PostgresBackend:
         return " UNION ALL ".join(parts), params
 
     def rankings(self, requests: list[RankingRequest], filters: Filters, n: int) -> list[Ranking]:
+        if self.lexical_in_memory and any(r.kind == "lexical" for r in requests):
+            from service.backends.embedded import EmbeddedBackend
+
+            in_sql = [r for r in requests if r.kind == "dense"]
+            done = dict(zip(map(id, in_sql), self.rankings(in_sql, filters, n), strict=True)) if in_sql else {}
+            in_memory = [r for r in requests if r.kind == "lexical"]
+            done.update(
+                zip(map(id, in_memory), EmbeddedBackend(self.index).rankings(in_memory, filters, n), strict=True)
+            )
+            return [done[id(r)] for r in requests]
         query, params = self.statement(requests, filters, n)
         rows = self.pool.run(query, params) if query else []
         grouped: dict[int, list[tuple[float, int]]] = {}

@@ -149,3 +149,33 @@ def test_answers_through_postgres_equal_the_embedded_answers(pg_index, file_inde
         assert [(c.document_id, c.start, c.end) for c in a.citations] == [
             (c.document_id, c.start, c.end) for c in b.citations
         ]
+
+
+def test_lexical_rankings_in_memory_are_the_index_folders(database_url, corpus_dir, fake_embedder, file_index):
+    """MINUTES_QA_DATABASE_LEXICAL=memory: BM25 built at load from the database's text ranks exactly
+    as the index folder's BM25; dense rankings still come from PostgreSQL."""
+    index_database(corpus_dir, database_url, fake_embedder)
+    pg_index = load_database_index(database_url, fake_embedder, lexical="memory")
+    pg, embedded = backend_of(pg_index), EmbeddedBackend(file_index)
+    for question in QUESTIONS:
+        for filters in (Filters(), Filters(bodies=("cabinet",))):
+            requests = [
+                RankingRequest("lexical", "chunks", terms=question),
+                RankingRequest("dense", "chunks", vector=fake_embedder.encode([question])[0]),
+                RankingRequest("lexical", "sentences", terms=question),
+            ]
+            for a, b in zip(
+                pg.rankings(requests, filters, 100), embedded.rankings(requests, filters, 100), strict=True
+            ):
+                assert np.allclose(a.scores, b.scores, atol=1e-5)
+            lexical = [
+                (a.ids.tolist(), b.ids.tolist())
+                for a, b in zip(
+                    pg.rankings(requests[::2], filters, 100),
+                    embedded.rankings(requests[::2], filters, 100),
+                    strict=True,
+                )
+            ]
+            assert all(x == y for x, y in lexical)
+        a, b = Engine(pg_index).ask(question), Engine(file_index).ask(question)
+        assert (a.answer, [c.start for c in a.citations]) == (b.answer, [c.start for c in b.citations])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from indexer.embed import Embedder
 from indexer.store import IndexLoadError
 from service.backends.postgres.loader import current_version, load_database_index
@@ -13,14 +15,18 @@ from service.state import EngineHolder, log
 
 class PostgresEngineHolder(EngineHolder):
     """Loads the newest version published in the database; a reload swaps the engine atomically, as
-    with the index folder. Every service process sharing the database reloads on its own (at
-    start-up and at POST /admin/reload), and until then answers from the version it pinned."""
+    with the index folder. Every service process sharing the database reloads on its own: at
+    start-up, at POST /admin/reload, and — with MINUTES_QA_DATABASE_POLL_SECONDS — when its poll
+    sees a newer version; until then it answers from the version it pinned."""
 
     def __init__(self, database_url: str, settings: Settings, embedder: Embedder, query_cache_size: int = 1024) -> None:
         super().__init__(settings.index_dir, embedder, query_cache_size)
         self.database_url = database_url
         self.lexical = settings.database_lexical
         self.pool = ConnectionPool(database_url)  # shared by every version this process loads
+        self.poll_seconds = settings.database_poll_seconds
+        self._stop = threading.Event()
+        self._poller: threading.Thread | None = None
 
     def load(self) -> Engine:
         with self._lock:
@@ -32,6 +38,7 @@ class PostgresEngineHolder(EngineHolder):
                     self.error = str(exc)
                 raise
             self.engine, self.error = engine, None  # one reference assignment: atomic swap
+            self._start_polling()
             for callback in self._on_load:  # as EngineHolder.load: a failing callback never undoes the load
                 try:
                     callback(engine)
@@ -45,3 +52,23 @@ class PostgresEngineHolder(EngineHolder):
             return False
         self.load()
         return True
+
+    def _start_polling(self) -> None:
+        if self.poll_seconds > 0 and self._poller is None:
+            self._poller = threading.Thread(target=self._poll, name="minutes-qa-db-poll", daemon=True)
+            self._poller.start()
+
+    def _poll(self) -> None:
+        while not self._stop.wait(self.poll_seconds):
+            try:
+                if self.reload_if_changed():
+                    log.info("loaded index version %s from the database", self.engine and self.engine.index.version)
+            except Exception:  # a failed reload keeps the loaded version in service; try at the next poll
+                log.exception("reloading the database's newest index version failed")
+
+    def close(self) -> None:
+        """Stop polling and close the pooled connections."""
+        self._stop.set()
+        if self._poller is not None:
+            self._poller.join()
+        self.pool.close()

@@ -220,3 +220,20 @@ def test_old_versions_are_forgotten_after_three(database_url, corpus_dir, fake_e
         # copies of the minutes that versions 3 and 4 still show.
         rows = dict(conn.execute("SELECT doc_id, count(*) FROM documents GROUP BY doc_id").fetchall())
         assert rows == {"panel-minutes-2018-03-22": 3, "options-analysis-2017-12-14": 1, "web-minutes": 1}
+
+
+def test_a_polling_replica_loads_a_new_version_on_its_own(database_url, corpus_dir, fake_embedder):
+    index_database(corpus_dir, database_url, fake_embedder)
+    settings = Settings(model=FakeEmbedder.model_name, database_url=database_url, database_poll_seconds=0.05)
+    holder = make_holder(settings, fake_embedder)
+    loaded = threading.Event()
+    holder.on_load(lambda engine: loaded.set() if engine.index.version == "pg-2" else None)
+    try:
+        holder.load()
+        assert holder.engine.index.version == "pg-1"
+        _edit_end_time(corpus_dir)
+        index_database(corpus_dir, database_url, fake_embedder)
+        assert loaded.wait(timeout=60), "the poll never loaded version 2"
+        assert "1.15 pm" in holder.engine.ask(END_QUESTION).answer
+    finally:
+        holder.close()

@@ -42,11 +42,72 @@ def _embedder(settings: Settings) -> Any:
         _die(str(exc))
 
 
+def _embedder_factory(settings: Settings) -> Any:
+    """What each embedding worker calls to load its own encoder (one thread a worker)."""
+    import functools
+
+    from indexer.embed import load_embedder
+
+    return functools.partial(load_embedder, settings.model, settings.encoder_backend, 1)
+
+
+def cmd_index_database(args: argparse.Namespace, settings: Settings, url: str) -> None:
+    """`minutes-qa index --database-url …`: migrate, then bring the database's index up to date in
+    one transaction (service/backends/postgres/writer.py)."""
+    import contextlib
+
+    from indexer.corpus import CorpusError
+    from service.backends.postgres.writer import index_database
+
+    if args.check:
+        _die("--check reads the index folder; `minutes-qa index --database-url …` says if the database is up to date")
+    corpus = Path(args.corpus or settings.corpus_dir)
+    embedder = _embedder(settings)
+    with contextlib.ExitStack() as stack:
+        encode = None
+        if args.workers > 1 or args.ray_address:
+            from indexer.parallel_embed import ParallelEncoder
+
+            try:
+                encode = stack.enter_context(
+                    ParallelEncoder(_embedder_factory(settings), args.workers, args.ray_address)
+                )
+            except RuntimeError as exc:
+                _die(str(exc))
+        try:
+            report = index_database(
+                corpus,
+                url,
+                embedder,
+                force=args.force,
+                on_error=args.on_error or settings.on_parse_error,
+                ocr=args.ocr or settings.ocr,
+                encode=encode,
+            )
+        except CorpusError as exc:
+            _die(f"corpus problem: {exc}\n  nothing was changed; the database's live version is as it was")
+        except Exception as exc:  # the database refused or went away: the transaction was rolled back
+            import psycopg
+
+            from indexer.store import IndexLoadError
+
+            if isinstance(exc, psycopg.Error | IndexLoadError):
+                _die(f"database problem: {str(exc).strip()}\n  nothing was published; the live version is as it was")
+            raise
+    print(report.summary())
+
+
 def cmd_index(args: argparse.Namespace, settings: Settings) -> None:
     from indexer.build import build_index, index_status
     from indexer.corpus import CorpusError
     from indexer.embed import MINILM_NAME
 
+    url = args.database_url or settings.database_url
+    if url:
+        cmd_index_database(args, settings, url)
+        return
+    if args.workers > 1 or args.ray_address:
+        _die("--workers and --ray-address apply to database builds (--database-url)")
     corpus, root = Path(args.corpus or settings.corpus_dir), Path(args.index or settings.index_dir)
     ocr = args.ocr or settings.ocr
     if args.check:
@@ -92,6 +153,10 @@ def _engine(settings: Settings) -> Any:
 
     embedder = _embedder(settings)
     try:
+        if settings.database_url:
+            from service.backends.postgres.loader import load_database_index
+
+            return Engine(load_database_index(settings.database_url, embedder, lexical=settings.database_lexical))
         return Engine(load_index(settings.index_dir, embedder))
     except IndexLoadError as exc:
         _die(str(exc))
@@ -203,7 +268,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
         from indexer.store import IndexLoadError, open_version
 
         try:
-            open_version(settings.index_dir, settings.model)
+            if not settings.database_url:  # a database is checked when the app loads it (a clear 503 before)
+                open_version(settings.index_dir, settings.model)
         except IndexLoadError as exc:
             _die(f"cannot start: {exc}")
         from indexer.embed import EncoderMissing, check_encoder
@@ -279,6 +345,14 @@ def build_parser(commands: Sequence[CommandRegistrar] = ()) -> argparse.Argument
         action="store_true",
         help="read PDF pages that have no text layer (scans) with tesseract OCR; without it they are skipped",
     )
+    i.add_argument(
+        "--database-url",
+        help="write the index to PostgreSQL + pgvector (postgresql://…; default: MINUTES_QA_DATABASE_URL)",
+    )
+    i.add_argument(
+        "--workers", type=int, default=1, help="embed on N workers (database builds; Ray if installed, else processes)"
+    )
+    i.add_argument("--ray-address", help="embed on this Ray cluster (ray://host:10001 or auto; needs [distributed])")
     i.set_defaults(func=cmd_index)
 
     a = sub.add_parser("ask", help="ask a question")

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from service.backends import backend_of
 from service.candidates import Candidate, CandidateBuilder
 from service.compose import Composer
 from service.index import LoadedIndex
@@ -95,6 +96,9 @@ class Engine:
         options: PipelineOptions = PipelineOptions(),
     ) -> None:
         self.index = index
+        # Where the rankings are computed: FAISS + bm25s in the process, or the database the index
+        # was loaded from (service.backends); everything else is read from `index`.
+        self.backend = backend_of(index)
         self.options = options
         self.analyzer = QueryAnalyzer(d.meta for d in index.documents.values())
         self.scorer = Scorer(index, model)
@@ -161,6 +165,7 @@ class Engine:
             feedback=o.feedback,
             idf=self.scorer.idf,
             extra_vectors=readings,
+            backend=self.backend,
         )
         if o.named_pass and filters.is_empty() and not query.constraints.is_empty():
             named = tuple(query.constraints.named_documents(d.meta for d in self.index.documents.values()))
@@ -175,6 +180,7 @@ class Engine:
                     mode=o.retrieval_mode,
                     feedback=o.feedback,
                     idf=self.scorer.idf,
+                    backend=self.backend,
                 )
                 hits += [h for h in extra if h.chunk not in have]
         return hits
@@ -221,7 +227,7 @@ class Engine:
 
     def search(self, q: str, k: int = 10, filters: Filters = Filters(), mode: str = "hybrid") -> list[Citation]:
         qvec = self.embed_query(q)
-        hits = retrieve(self.index, q, qvec, filters, k=k, mode=mode)
+        hits = retrieve(self.index, q, qvec, filters, k=k, mode=mode, backend=self.backend)
         out = []
         for n, h in enumerate(hits, 1):
             chunk = self.index.chunks[h.chunk]

@@ -20,6 +20,17 @@ class Settings(BaseSettings):
 
     corpus_dir: Path = REPO_ROOT / "corpus"
     index_dir: Path = REPO_ROOT / "index"
+    # postgresql://user:password@host:5432/dbname: serve (and `minutes-qa index`) the index in
+    # PostgreSQL with pgvector instead of the index folder (service/backends/postgres/).
+    database_url: str | None = Field(None, pattern=r"^postgres(ql)?://")
+    # Where a database-backed service ranks by words: "database" (PostgreSQL full-text search, GIN,
+    # ts_rank: nothing in memory but the answering data) or "memory" (BM25 indexes built at load from
+    # the loaded text: the index folder's lexical rankings, and fast at a council's size; see
+    # docs/scaling.md). Dense rankings run in PostgreSQL either way.
+    database_lexical: str = Field("database", pattern="^(database|memory)$")
+    # Seconds between checks for a newer index version in the database (0: only at start-up and
+    # POST /admin/reload). Service replicas sharing one database pick up an update on their own.
+    database_poll_seconds: float = Field(0.0, ge=0, le=86400)
     # The encoder: by default the fine-tune named in service/data/encoder.json (built by
     # `minutes-qa train-encoder`), else the bundled all-MiniLM-L6-v2.
     model: str = Field(default_factory=default_model_name)

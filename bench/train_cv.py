@@ -40,7 +40,8 @@ STYLES = ("keyword", "member")
 
 def fold_engines(items: list[GoldItem], settings: Settings, work: Path, options, variant: dict | None = None):
     """One engine per cross-fitting fold: encoder fine-tuned on the other fold's questions (the same
-    fold encoders `minutes-qa train` uses, kept in models/crossfit/), index kept in --work."""
+    fold encoders `minutes-qa train` uses, kept in models/crossfit/), index kept in --work; the
+    passage re-ranker cross-fitted the same way (eval/rerank_fit.py)."""
     from indexer.build import build_index
     from indexer.embed import MiniLMEmbedder
     from indexer.finetune import load_recipe
@@ -62,7 +63,16 @@ def fold_engines(items: list[GoldItem], settings: Settings, work: Path, options,
         if not (here / "index").exists():
             build_index(settings.corpus_dir, here / "index", embedder, progress=False)
         index = load_index(here / "index", embedder)
-        engines.append(Engine(index, model=default_model(), query_cache_size=0, options=options))
+        engines.append(Engine(index, model=default_model(), query_cache_size=0, options=replace(options, rerank=False)))
+    if options.rerank:  # each fold's passages re-ranked by a model fitted on the other fold only
+        from eval.rerank_fit import cross_fitted_rerankers
+
+        texts = {d: doc.text for d, doc in engines[0].index.documents.items()}
+        per_fold, _ = cross_fitted_rerankers(items, folds, engines, texts)
+        engines = [
+            Engine(e.index, model=default_model(), query_cache_size=0, options=options, reranker=m)
+            for e, m in zip(engines, per_fold, strict=True)
+        ]
     return folds, engines
 
 

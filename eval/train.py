@@ -331,6 +331,7 @@ def main(args, settings) -> int:
     from indexer.store import IndexLoadError
     from service.engine import Engine
     from service.index import load_index
+    from service.rerank import MODEL_FILE as RERANK_FILE
     from service.scoring import MODEL_FILE, default_model
 
     items = side(load_gold(GOLD_PATH), load_split(), "train")
@@ -345,10 +346,13 @@ def main(args, settings) -> int:
 
     recipe = load_recipe()
     if recipe and settings.model == recipe.name and not args.no_cross_fit:
-        data = cross_fitted_data(items, texts, settings, recipe)
-        model = train(engine, items, texts, data=data)
+        data, reranker = cross_fitted_data(items, texts, settings, recipe)
     else:
-        model = train(engine, items, texts)
+        data, reranker = None, in_sample_reranker(engine, items, texts)
+    reranker.save(RERANK_FILE)
+    print(f"wrote {RERANK_FILE}")
+    engine = Engine(engine.index, model=default_model(), reranker=reranker)
+    model = train(engine, items, texts, data=data)
     model.save(MODEL_FILE)
     print(f"wrote {MODEL_FILE}")
     if model.kind == "logistic":
@@ -359,14 +363,16 @@ def main(args, settings) -> int:
 CROSS_FIT_FOLDS = 2
 
 
-def cross_fitted_data(items: list[GoldItem], texts: dict[str, str], settings, recipe) -> list[QuestionData]:
-    """The cross-fitted candidate features (see _cross_fit), kept beside the index: building them
-    takes two encoder fine-tunes and two index builds, and refitting the scorer alone needs none."""
+def cross_fitted_data(items: list[GoldItem], texts: dict[str, str], settings, recipe):
+    """The cross-fitted candidate features and the passage re-ranker (see _cross_fit), kept beside
+    the index: building them takes two encoder fine-tunes and two index builds, and refitting the
+    scorer alone needs none. → (list[QuestionData], RerankerModel)"""
     import dataclasses
     import pickle
 
     from indexer.store import IndexLoadError, current_version_dir
     from service.engine import PipelineOptions
+    from service.rerank import RerankerModel
 
     version = current_version_dir(settings.index_dir)
     if version is None:  # (the caller has loaded the index, so there is a live version)
@@ -386,41 +392,61 @@ def cross_fitted_data(items: list[GoldItem], texts: dict[str, str], settings, re
     cache = settings.index_dir / f"crossfit-{key}.pkl"
     if cache.exists():
         print(f"cross-fitted features from {cache}")
-        return pickle.loads(cache.read_bytes())
-    data = _cross_fit(items, texts, settings, recipe)
+        data, reranker = pickle.loads(cache.read_bytes())
+        return data, RerankerModel(**reranker)
+    data, model = _cross_fit(items, texts, settings, recipe)
     for old in settings.index_dir.glob("crossfit-*.pkl"):
         old.unlink()
-    cache.write_bytes(pickle.dumps(data))
-    return data
+    cache.write_bytes(pickle.dumps((data, {k: v for k, v in model.__dict__.items() if not k.startswith("_")})))
+    return data, model
 
 
-def _cross_fit(items: list[GoldItem], texts: dict[str, str], settings, recipe) -> list[QuestionData]:
+def _cross_fit(items: list[GoldItem], texts: dict[str, str], settings, recipe):
     """Candidate features for each train question computed with an encoder fine-tuned WITHOUT that
-    question (cross-fitting): the encoder in service was trained on every train question, so its
-    similarities on them are optimistic, and a scorer fitted on those would over-trust meaning and
-    be over-confident on new questions."""
+    question (cross-fitting), and passages re-ranked by a model that never saw it either: the
+    encoder in service was trained on every train question, so its similarities on them are
+    optimistic, and a scorer fitted on those would over-trust meaning and be over-confident on new
+    questions. → (list[QuestionData], the re-ranker fitted on all train questions)"""
     import tempfile
     from pathlib import Path
 
+    from eval.rerank_fit import cross_fitted_rerankers
     from indexer.build import build_index
     from indexer.embed import MiniLMEmbedder
-    from service.engine import Engine
+    from service.engine import Engine, PipelineOptions
     from service.index import load_index
     from service.scoring import default_model
 
     folds = _folds_of(items, CROSS_FIT_FOLDS, salt="crossfit:")
     by_id: dict[str, QuestionData] = {}
     with tempfile.TemporaryDirectory(prefix="minutes-qa-crossfit-") as tmp:
+        plain = []
         for f in range(CROSS_FIT_FOLDS):
             rest = [it for it, g in zip(items, folds, strict=True) if g != f]
             folder, name = fold_encoder(recipe, rest, settings.corpus_dir, f)
             embedder = MiniLMEmbedder(path=str(folder), name=name)
             build_index(settings.corpus_dir, Path(tmp) / f"index-{f}", embedder, progress=False)
-            engine = Engine(load_index(Path(tmp) / f"index-{f}", embedder), model=default_model(), query_cache_size=0)
+            index = load_index(Path(tmp) / f"index-{f}", embedder)
+            plain.append(
+                Engine(index, model=default_model(), query_cache_size=0, options=PipelineOptions(rerank=False))
+            )
+        per_fold, final = cross_fitted_rerankers(items, folds, plain, texts)
+        for f, engine in enumerate(plain):
+            engine = Engine(engine.index, model=default_model(), query_cache_size=0, reranker=per_fold[f])
             for it, g in zip(items, folds, strict=True):
                 if g == f:
                     by_id[it.id] = candidate_matrix(engine, it, texts)
-    return [by_id[it.id] for it in items]
+    return [by_id[it.id] for it in items], final
+
+
+def in_sample_reranker(engine, items: list[GoldItem], texts: dict[str, str]):
+    """Without the encoder recipe (or with --no-cross-fit) the re-ranker is fitted on the served
+    engine's own passages, in sample: optimistic, and said so in its `trained_on`."""
+    from eval.rerank_fit import fit_reranker, rerank_rows
+    from service.engine import Engine, PipelineOptions
+
+    plain = Engine(engine.index, model=engine.scorer.model, options=PipelineOptions(rerank=False))
+    return fit_reranker([rerank_rows(plain, it, texts) for it in items if it.answerable], note="in sample")
 
 
 def fold_encoder(recipe, rest: list[GoldItem], corpus_dir, fold: int):

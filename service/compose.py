@@ -4,8 +4,9 @@ it, or an abstention.
 `Composer.run(query, scored)` → `Composed`. The best candidate answers when the scorer's
 calibrated probability reaches the fitted abstention cut; otherwise the service says the papers
 don't cover the question and offers the closest passages as related reading. A second sentence is
-cited only when it adds what the first lacks: the same point recorded at another meeting (shown
-in date order, so a changed position is visible) or a different date/figure for the same point.
+cited only when it adds what the first lacks: the same point recorded at another meeting, or a
+different date/figure for the same point; the best evidence always comes first, the others follow
+in date order.
 Quotes are verbatim; only table cells and computed table facts are rendered with their row and
 column names, since a bare "80" answers nothing.
 """
@@ -90,13 +91,14 @@ class Composer:
                 related,
                 reason=f"best candidate's probability {best.score:.3f} < cut {self.abstain_below:.3f}",
             )
-        cited = [best] + self._extra(best, scored, query)[: max_citations - 1]
-        if len({c.doc_id for c in cited}) > 1:
-            cited.sort(key=lambda c: (self.index.documents[c.doc_id].meta.sort_date(), c.start))
-        else:
-            cited.sort(key=lambda c: c.start)
+        # The best evidence first (it holds the short answer); what else is cited follows in date
+        # order, then by position in its paper. (How a position changed across meetings, in date
+        # order from the first, is the topic history's job: GET /history.)
+        extra = self._extra(best, scored, query)[: max_citations - 1]
+        extra.sort(key=lambda c: (self.index.documents[c.doc_id].meta.sort_date(), c.start))
+        cited = [best] + extra
         answer = " ".join(f"{self.render(c)} [{n}]" for n, c in enumerate(cited, 1))
-        n = cited.index(best) + 1
+        n = 1
         span = self.answer_span(best, query)
         return Composed(
             answer,

@@ -15,6 +15,7 @@ from service.candidates import Candidate, CandidateBuilder
 from service.compose import Composer
 from service.index import LoadedIndex
 from service.query import AnalyzedQuery, QueryAnalyzer
+from service.rerank import PassageReranker, RerankerModel
 from service.retrieval import Filters, Hit, retrieve
 from service.scoring import Scorer, ScorerModel
 
@@ -59,6 +60,9 @@ class PipelineOptions:
     # cross-fitted fold sets (58.0 → 60.7, 57.1 → 59.8; bench/RESULTS.md, 2026-12-07) but is off
     # until the scorer is refitted with it (the fitted scorer saw candidates retrieved without it).
     expansion_vector: bool = False
+    # Re-order fusion's top passages with the fitted passage re-ranker (service/rerank.py) before
+    # the first `passages` become candidates; off, or with no fitted model, fusion's order stands.
+    rerank: bool = True
 
 
 @dataclass
@@ -94,6 +98,7 @@ class Engine:
         query_cache_size: int = 1024,
         model: ScorerModel | None = None,
         options: PipelineOptions = PipelineOptions(),
+        reranker: RerankerModel | None = None,
     ) -> None:
         self.index = index
         # Where the rankings are computed: FAISS + bm25s in the process, or the database the index
@@ -103,6 +108,10 @@ class Engine:
         self.analyzer = QueryAnalyzer(d.meta for d in index.documents.values())
         self.scorer = Scorer(index, model)
         self.builder = CandidateBuilder(index, self.scorer.idf)
+        # The fitted re-ranker (service/data/reranker.json) unless one is given (cross-fitting).
+        if reranker is None and options.rerank:
+            reranker = RerankerModel.load()
+        self.reranker = PassageReranker(index, reranker if options.rerank else None)
         self.composer = Composer(index, self.scorer.model.abstain_below)
         # The query embedding is ~75% of an answer's CPU time; repeated questions (starter
         # questions, re-asked follow-ups, clients retrying) skip it.
@@ -146,27 +155,37 @@ class Engine:
     def _cite(self, cands: list[Candidate]) -> list[Citation]:
         return [self.citation(n, c.doc_id, c.chunk, c.start, c.end, c.score) for n, c in enumerate(cands, 1)]
 
-    def retrieve(self, query: AnalyzedQuery, qvec: np.ndarray, filters: Filters) -> list[Hit]:
-        """Hybrid retrieval; when the question names a meeting, body or paper (and the user set no
-        filter), a second pass over just those papers adds their best passages to the pool."""
-        o = self.options
+    def search_text(self, query: AnalyzedQuery) -> str:
         # BM25 also searches the council's words for the question's everyday words (the glossary).
+        return f"{query.text} {query.expansion}".strip() if self.options.glossary else query.text
+
+    def fused(self, query: AnalyzedQuery, qvec: np.ndarray, filters: Filters, k: int) -> list[Hit]:
+        """Fusion's top `k` passages for the question (before any re-ranking)."""
+        o = self.options
+        text = self.search_text(query)
         # The question's own vector ranks as it is (the words added to it, it ranked worse); the
         # expanded question is a second reading with rankings of its own.
-        text = f"{query.text} {query.expansion}".strip() if o.glossary else query.text
         readings = (self.embed_query(text),) if o.expansion_vector and o.glossary and query.expansion else ()
-        hits = retrieve(
+        return retrieve(
             self.index,
             text,
             qvec,
             filters,
-            k=o.passages,
+            k=k,
             mode=o.retrieval_mode,
             feedback=o.feedback,
             idf=self.scorer.idf,
             extra_vectors=readings,
             backend=self.backend,
         )
+
+    def retrieve(self, query: AnalyzedQuery, qvec: np.ndarray, filters: Filters) -> list[Hit]:
+        """Hybrid retrieval, re-ranked; when the question names a meeting, body or paper (and the
+        user set no filter), a second pass over just those papers adds their best passages to the pool."""
+        o = self.options
+        text = self.search_text(query)
+        hits = self.fused(query, qvec, filters, max(o.passages, self.reranker.pool))
+        hits = self.reranker.run(query, qvec, hits, self.scorer.query_weights(query))[: o.passages]
         if o.named_pass and filters.is_empty() and not query.constraints.is_empty():
             named = tuple(query.constraints.named_documents(d.meta for d in self.index.documents.values()))
             if named and len(named) < len(self.index.doc_order):

@@ -206,6 +206,10 @@ class Scorer:
         self._shapes: dict[tuple, _Shape] = {}
 
     # -- features ---------------------------------------------------------------------
+    def query_weights(self, query: AnalyzedQuery) -> dict[str, float]:
+        """The question's terms and their IDF weights (carried follow-up terms count half)."""
+        return self._weights(query)
+
     def _weights(self, query: AnalyzedQuery) -> dict[str, float]:
         weights: dict[str, float] = {}
         for t in query.carried_terms:

@@ -75,6 +75,27 @@ def app_settings(built_index: Path, corpus_dir: Path):
 
 
 @pytest.fixture
+def open_cut(monkeypatch):
+    """Every engine made during the test uses the fitted scorer with its abstention cut opened.
+
+    The scorer and its cut are fitted on real MiniLM vectors; the fake embedder's similarities are
+    on another scale, so on the fixture corpus the calibrated confidence says little. Tests that pin
+    what is answered and how it is cited (not calibration: the regression gate measures that on the
+    real index) take this fixture, so a refit of the scorer cannot turn them into abstentions."""
+    import dataclasses
+
+    from service.scoring import ScorerModel
+
+    fitted = ScorerModel.load
+
+    def load(path=None):
+        model = fitted(path) if path is not None else fitted()
+        return dataclasses.replace(model, abstain_below=0.0)
+
+    monkeypatch.setattr(ScorerModel, "load", staticmethod(load))
+
+
+@pytest.fixture
 def client(app_settings, fake_embedder):
     from fastapi.testclient import TestClient
 

@@ -206,3 +206,20 @@ def test_split_is_frozen_for_existing_items():
     again = assign(items + [GoldItem(id="x-new", kind="number", question="new", gold_document="d")], flipped)
     assert all(again[k] == flipped[k] for k in flipped)  # nothing assigned before ever moves
     assert "x-new" in again
+
+
+def test_the_best_evidence_comes_first_and_the_rest_in_date_order(engine, monkeypatch):
+    """The same point at other meetings is cited after the best evidence (which holds the short
+    answer), in date order among themselves — even when those meetings came first."""
+    engine.composer.abstain_below = 0.0
+    query = engine.analyzer.run("How much money was required to set up the Company?")
+    qvec = engine.embed_query(query.text)
+    scored = engine.scorer.run(query, qvec, engine.candidates(query, engine.retrieve(query, qvec, _no_filters())))
+    best = scored[0]
+    date = lambda c: engine.index.documents[c.doc_id].meta.sort_date()  # noqa: E731
+    others = [c for c in scored[1:] if c.kind == "sentence" and date(c) != date(best)]
+    earlier = next(c for c in others if date(c) < date(best))
+    monkeypatch.setattr(engine.composer, "_extra", lambda *a: [earlier])
+    composed = engine.composer.run(query, scored)
+    assert composed.cited[0] is best and composed.cited[1] is earlier
+    assert composed.answer_span is None or composed.answer_span[0] == 1

@@ -13,7 +13,7 @@ def assert_citations_exact(client, payload):
         assert c["url"] == f"/documents/{c['document_id']}#{c['start']}-{c['end']}"
 
 
-def test_ask_returns_the_contract_shape_with_exact_citations(client):
+def test_ask_returns_the_contract_shape_with_exact_citations(open_cut, client):
     r = client.post("/ask", json={"question": "How much money was required to set up the Company?"})
     assert r.status_code == 200
     body = r.json()

@@ -71,7 +71,7 @@ def test_corrupted_index_is_refused_not_half_loaded(app_settings, fake_embedder)
     assert "truncated or corrupted" in _startup_failure(create_app(app_settings, embedder=fake_embedder))
 
 
-def test_reload_swaps_without_failing_or_mixing_requests(app_settings, corpus_dir, fake_embedder):
+def test_reload_swaps_without_failing_or_mixing_requests(open_cut, app_settings, corpus_dir, fake_embedder):
     """Concurrent /ask calls run while the index is rebuilt and swapped in; none fails, and every
     answer is consistent with exactly one index version (old or new)."""
     texts: dict[str, str] = {}

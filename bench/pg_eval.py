@@ -41,6 +41,20 @@ def stored_vectors(index_dir: Path) -> dict[str, np.ndarray]:
     return dict(zip(keys, np.load(vdir / "vectors.npy"), strict=True))
 
 
+def stored_encoder(index_dir: Path, embedder):
+    """An encode function that takes each text's vector from the index folder when it is there
+    (the same model's vectors, by content key) and embeds only the rest."""
+    known = stored_vectors(index_dir)
+
+    def encode(texts: list[str]) -> np.ndarray:
+        keys = [content_key(embedder.model_name, t) for t in texts]
+        missing = [t for t, k in zip(texts, keys, strict=True) if k not in known]
+        fresh = dict(zip(missing, embedder.encode(missing), strict=True)) if missing else {}
+        return np.stack([known[k] if k in known else fresh[t] for t, k in zip(texts, keys, strict=True)])
+
+    return encode
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--out", default=str(REPO / "bench" / "out" / "pg_eval.json"))
@@ -48,13 +62,7 @@ def main() -> None:
     settings = Settings()
     embedder = load_embedder(settings.model, settings.encoder_backend)
     file_index = load_index(settings.index_dir, embedder)
-    known = stored_vectors(settings.index_dir)
-
-    def encode(texts: list[str]) -> np.ndarray:
-        keys = [content_key(embedder.model_name, t) for t in texts]
-        missing = [t for t, k in zip(texts, keys, strict=True) if k not in known]
-        fresh = dict(zip(missing, embedder.encode(missing), strict=True)) if missing else {}
-        return np.stack([known[k] if k in known else fresh[t] for t, k in zip(texts, keys, strict=True)])
+    encode = stored_encoder(settings.index_dir, embedder)
 
     items = load_gold(GOLD_PATH)
     chosen = side(items, load_split(), "test")

@@ -1,0 +1,35 @@
+"""The gold test split on both backends, with the real model and corpus: PostgreSQL (pgvector HNSW
++ full-text search) answers within 2 points of fact accuracy of the index folder (FAISS + bm25s).
+They differ only in the word rankings — PostgreSQL's `ts_rank` is not BM25 — so with
+MINUTES_QA_DATABASE_LEXICAL=memory (BM25 in memory over the database's passages) the answers are
+the index folder's exactly. Vectors come from the index folder, so nothing is re-embedded."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.pg_eval import stored_encoder
+from eval.gold import load_gold
+from eval.runner import Backend, metrics, run
+from eval.split import load_split, side
+from service.backends.postgres.loader import load_database_index
+from service.backends.postgres.writer import index_database
+from service.engine import Engine
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.real_model
+
+
+def test_the_test_split_on_both_backends(real_engine, real_embedder, real_index_dir, database_url):
+    index_database(REPO / "corpus", database_url, real_embedder, encode=stored_encoder(real_index_dir, real_embedder))
+    chosen = side(load_gold(), load_split(), "test")
+    texts = {d: doc.text for d, doc in real_engine.index.documents.items()}
+    folder = run(Backend(engine=real_engine, texts=texts), chosen)
+    database = run(Backend(engine=Engine(load_database_index(database_url, real_embedder)), texts=texts), chosen)
+    memory = run(
+        Backend(engine=Engine(load_database_index(database_url, real_embedder, lexical="memory")), texts=texts), chosen
+    )
+    a, b = metrics(folder), metrics(database)
+    assert abs(a["fact_accuracy"] - b["fact_accuracy"]) <= 2.0, (a["fact_accuracy"], b["fact_accuracy"])
+    assert abs(a["recall_at_10"] - b["recall_at_10"]) <= 3.0, (a["recall_at_10"], b["recall_at_10"])
+    assert [o.answer for o in memory] == [o.answer for o in folder]  # the difference is ts_rank vs BM25

@@ -349,6 +349,7 @@ def ablation_engines(index) -> dict[str, Engine]:
         "no typed units (sentences only)": WithoutCandidates(index, units),
         "no meeting facts": WithoutCandidates(index, {"fact"}),
         "no named-meeting retrieval pass": Engine(index, options=PipelineOptions(named_pass=False)),
+        "no passage re-ranker (fusion order)": Engine(index, options=PipelineOptions(rerank=False)),
         "no pseudo-relevance feedback": Engine(index, options=PipelineOptions(feedback=None)),
         "no plain-English glossary": Engine(index, options=PipelineOptions(glossary=False)),
         "dense retrieval only": Engine(index, options=PipelineOptions(retrieval_mode="dense")),

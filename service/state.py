@@ -15,7 +15,7 @@ from pathlib import Path
 from indexer.embed import Embedder
 from indexer.store import IndexLoadError
 from service.engine import Engine
-from service.index import load_index
+from service.index import LoadedIndex, load_index
 
 log = logging.getLogger("minutes_qa")
 
@@ -36,16 +36,24 @@ class EngineHolder:
         their callbacks; one that raises is logged and never undoes the load."""
         self._on_load.append(callback)
 
+    def load_live_index(self) -> LoadedIndex:
+        """The live index version (the index folder's; a database holder reads its own)."""
+        return load_index(self.index_dir, self.embedder)
+
+    def loaded(self, engine: Engine) -> None:
+        """Called under the load lock once `engine` is in service (a subclass may start work)."""
+
     def load(self) -> Engine:
         """Load the live index version; on failure the current engine stays in service."""
         with self._lock:
             try:
-                engine = Engine(load_index(self.index_dir, self.embedder), self.query_cache_size)
+                engine = Engine(self.load_live_index(), self.query_cache_size)
             except IndexLoadError as exc:
                 if self.engine is None:
                     self.error = str(exc)
                 raise
             self.engine, self.error = engine, None  # one reference assignment: atomic swap
+            self.loaded(engine)
             for callback in self._on_load:
                 try:
                     callback(engine)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import threading
 
 from indexer.embed import Embedder
-from indexer.store import IndexLoadError
 from service.backends.postgres.loader import current_version, load_database_index
 from service.backends.postgres.rankings import ConnectionPool
 from service.engine import Engine
+from service.index import LoadedIndex
 from service.settings import Settings
 from service.state import EngineHolder, log
 
@@ -28,23 +28,11 @@ class PostgresEngineHolder(EngineHolder):
         self._stop = threading.Event()
         self._poller: threading.Thread | None = None
 
-    def load(self) -> Engine:
-        with self._lock:
-            try:
-                index = load_database_index(self.database_url, self.embedder, self.pool, self.lexical)
-                engine = Engine(index, self.query_cache_size)
-            except IndexLoadError as exc:
-                if self.engine is None:
-                    self.error = str(exc)
-                raise
-            self.engine, self.error = engine, None  # one reference assignment: atomic swap
-            self._start_polling()
-            for callback in self._on_load:  # as EngineHolder.load: a failing callback never undoes the load
-                try:
-                    callback(engine)
-                except Exception:
-                    log.exception("an on-load callback failed for index version %s", engine.index.version)
-            return engine
+    def load_live_index(self) -> LoadedIndex:
+        return load_database_index(self.database_url, self.embedder, self.pool, self.lexical)
+
+    def loaded(self, engine: Engine) -> None:
+        self._start_polling()
 
     def reload_if_changed(self) -> bool:
         newest = current_version(self.database_url)

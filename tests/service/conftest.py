@@ -57,3 +57,18 @@ def history_url(tmp_path_factory):
     """A live server over the history corpus, shared by a browser test module."""
     with history_server(tmp_path_factory) as url:
         yield url
+
+
+# -- a real PostgreSQL (tests/service/backends/conftest.py says how a failure to start is treated) --
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory):
+    from tests.service.backends.conftest import start_server
+
+    server = start_server(tmp_path_factory.mktemp("postgres"))
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def database_url(pg_server) -> str:
+    return pg_server.create_database()

@@ -1,4 +1,24 @@
-"""The /ask contract and the other endpoints, on the fixture corpus with the fake embedder."""
+"""The /ask contract and the other endpoints, on the fixture corpus with the fake embedder — each
+test twice: served from the index folder, and from PostgreSQL + pgvector (MINUTES_QA_DATABASE_URL)."""
+
+import pytest
+
+
+@pytest.fixture(params=["index folder", "PostgreSQL"])
+def client(request, app_settings, corpus_dir, fake_embedder):
+    from fastapi.testclient import TestClient
+
+    from service.api import create_app
+
+    settings = app_settings
+    if request.param == "PostgreSQL":
+        from service.backends.postgres.writer import index_database
+
+        url = request.getfixturevalue("database_url")
+        index_database(corpus_dir, url, fake_embedder)
+        settings = app_settings.model_copy(update={"database_url": url})
+    with TestClient(create_app(settings, embedder=fake_embedder)) as c:
+        yield c
 
 
 def _doc_text(client, doc_id):

@@ -23,13 +23,4 @@ def start_server(folder: Path) -> PgServer:
         pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
-def pg_server(tmp_path_factory):
-    server = start_server(tmp_path_factory.mktemp("postgres"))
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def database_url(pg_server) -> str:
-    return pg_server.create_database()
+# pg_server and database_url live in tests/service/conftest.py (the API tests run on both backends).

@@ -1,45 +1,136 @@
-"""FAISS index choice by size: exact inner product for small corpora, HNSW above a threshold.
+"""FAISS index choice by size: exact inner product for small corpora; above a threshold a compressed
+index in RAM whose candidates are re-scored exactly from the memory-mapped float32 vectors.
 
 Exact search costs O(n) per query; at the real corpus (~2.5k vectors) it takes well under a
 millisecond and is perfectly accurate. Past EXACT_LIMIT vectors (where an exact scan reads ~75 MB
-per query and becomes memory-bound) HNSW keeps query time roughly logarithmic, at a recall cost
-the benchmark measures (bench/RESULTS.md).
+per query and becomes memory-bound) the index is IVF-PQ: PQ_M bytes per vector in RAM (48 for
+MiniLM's 384 dimensions, an eighth of float32) in ~2·√n inverted lists, NPROBE of them scanned.
+Its approximate scores only choose candidates: `RerankedIndex` takes the RERANK_DEPTH × k best
+and re-scores them with the full vectors read from `vectors.npy` (memory-mapped, so only the
+rows re-scored are paged in), which restores exact scores and most of the exact top k. HNSW,
+used here before, kept every float32 vector plus its graph in RAM (9.5 GB at 2.4M vectors) and
+found 55–70% of the exact top 10; the measurements are in bench/RESULTS.md (2026-12-07 #14).
 """
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import numpy as np
 
 EXACT_LIMIT = 50_000
-HNSW_M = 32
-HNSW_EF_CONSTRUCTION = 80
-HNSW_EF_SEARCH = 128
+PQ_M = 48  # sub-quantizers (bytes per vector); must divide the dimension
+NPROBE = 48  # inverted lists scanned per query
+RERANK_DEPTH = 4  # approximate candidates per result re-scored exactly
+RERANK_MIN = 256  # … and at least this many
+MIN_COMPRESSED = 1_000  # fewer vectors than this are always searched exactly
+TRAIN_SAMPLE_PER_LIST = 40  # k-means training points per inverted list (faiss warns below 39)
 
 
-def make_vector_index(vectors: np.ndarray, exact_limit: int = EXACT_LIMIT):
+def _pq_m(dimension: int) -> int:
+    m = min(PQ_M, dimension)
+    while dimension % m:
+        m -= 1
+    return m
+
+
+def make_vector_index(vectors: np.ndarray, exact_limit: int | None = None, seed: int = 1234):
+    """The FAISS index to write for `vectors` (unit length, inner product): flat when there are at
+    most `exact_limit` (default EXACT_LIMIT), else a trained IVF-PQ (wrapped with the stored
+    vectors at load time by `open_vector_index`)."""
     import faiss
 
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-    index: faiss.Index
-    if len(vectors) <= exact_limit:
-        index = faiss.IndexFlatIP(vectors.shape[1])
-    else:
-        hnsw = faiss.IndexHNSWFlat(vectors.shape[1], HNSW_M, faiss.METRIC_INNER_PRODUCT)
-        hnsw.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-        hnsw.hnsw.efSearch = HNSW_EF_SEARCH
-        index = hnsw
-    index.add(vectors)
+    n, d = vectors.shape
+    # (below MIN_COMPRESSED a compressed index saves nothing worth training it for)
+    if n <= (EXACT_LIMIT if exact_limit is None else exact_limit) or n < MIN_COMPRESSED:
+        flat = faiss.IndexFlatIP(d)
+        flat.add(vectors)
+        return flat
+    # ~2·√n lists, each trained on at least 39 points (fewer lists for the tiny indexes tests force)
+    nlist = max(1, min(16384, int(2 * math.sqrt(n)), n // 39))
+    nbits = 8 if n >= 1024 else 4  # 256 centroids per sub-quantizer want ~1,000 points to train
+    quantizer = faiss.IndexFlatIP(d)
+    ivf = faiss.IndexIVFPQ(quantizer, d, nlist, _pq_m(d), nbits, faiss.METRIC_INNER_PRODUCT)
+    sample = min(n, max(TRAIN_SAMPLE_PER_LIST * nlist, 256 * 39))
+    rows = np.sort(np.random.default_rng(seed).choice(n, sample, replace=False))
+    ivf.cp.seed = seed
+    ivf.train(vectors[rows])
+    for start in range(0, n, 100_000):  # in blocks, so encoding never copies the whole matrix
+        ivf.add(vectors[start : start + 100_000])
+    ivf.nprobe = NPROBE
+    return ivf
+
+
+class RerankedIndex:
+    """A compressed FAISS index plus the exact vectors, with FAISS's `search` / `ntotal` shape:
+    `search(q, k, params)` asks the compressed index for more candidates (honouring the
+    IDSelector in `params`), re-scores them against `vectors` and returns the k best, padded with
+    -1 ids like FAISS when fewer pass the filter."""
+
+    def __init__(self, compressed: Any, vectors: np.ndarray) -> None:
+        if compressed.ntotal != len(vectors):
+            raise ValueError(f"compressed index holds {compressed.ntotal} vectors, the vector file {len(vectors)}")
+        self.compressed = compressed
+        self.vectors = vectors
+        self.ntotal = int(compressed.ntotal)
+        self.d = int(compressed.d)
+
+    def search(self, queries: np.ndarray, k: int, params: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        import faiss
+
+        queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.d)
+        depth = min(self.ntotal, max(RERANK_MIN, RERANK_DEPTH * k))
+        selector = params.sel if params is not None else None
+        nprobe = params.nprobe if params is not None else self.compressed.nprobe
+        nlist = self.compressed.nlist
+        while True:
+            search = faiss.SearchParametersIVF(sel=selector, nprobe=nprobe)  # type: ignore[call-arg]
+            _, candidates = self.compressed.search(queries, depth, params=search)
+            # A filter that leaves few vectors in the probed lists leaves the candidate pool short
+            # (a single paper's passages sit in a handful of lists): probe more lists, up to all,
+            # so a filtered search finds what an exact one would.
+            if nprobe >= nlist or (candidates >= 0).sum(axis=1).min() >= depth:
+                break
+            nprobe = min(nlist, nprobe * 8)
+        scores = np.full((len(queries), k), -np.finfo(np.float32).max, dtype=np.float32)
+        ids = np.full((len(queries), k), -1, dtype=np.int64)
+        for qi, row in enumerate(candidates):
+            found = np.sort(row[row >= 0])  # ascending rows: the memory-mapped file is read in order
+            if not found.size:
+                continue
+            exact = np.asarray(self.vectors[found], dtype=np.float32) @ queries[qi]
+            # best first, ties by row (as a flat index orders them)
+            order = np.lexsort((found, -exact))[:k]
+            scores[qi, : order.size] = exact[order]
+            ids[qi, : order.size] = found[order]
+        return scores, ids
+
+
+def open_vector_index(index: Any, vectors: np.ndarray) -> Any:
+    """What the service searches: a flat index as it is, a compressed one wrapped for re-ranking."""
+    import faiss
+
+    if isinstance(index, faiss.IndexIVF):
+        index.nprobe = max(index.nprobe, NPROBE)
+        return RerankedIndex(index, vectors)
     return index
 
 
 def search_params(index, selector):
-    """Search parameters restricting results to `selector`, for whichever index type is in use."""
+    """Search parameters restricting results to `selector` (None: no filter), for whichever index
+    type is in use."""
     import faiss
 
-    # faiss's bundled stubs lack SearchParametersHNSW and the keyword constructors its Python
+    # faiss's bundled stubs lack SearchParametersIVF/HNSW and the keyword constructors its Python
     # wrappers add to every SearchParameters class (faiss/class_wrappers.py); both exist at run time.
-    if isinstance(index, faiss.IndexHNSW):
+    if isinstance(index, RerankedIndex):
+        return faiss.SearchParametersIVF(sel=selector, nprobe=index.compressed.nprobe)  # type: ignore[call-arg]
+    if isinstance(index, faiss.IndexIVF):
+        return faiss.SearchParametersIVF(sel=selector, nprobe=index.nprobe)  # type: ignore[call-arg]
+    if isinstance(index, faiss.IndexHNSW):  # indexes built before format 3 (read by the benchmarks)
         return faiss.SearchParametersHNSW(  # type: ignore[attr-defined]
-            sel=selector, efSearch=max(HNSW_EF_SEARCH, index.hnsw.efSearch)
+            sel=selector, efSearch=max(128, index.hnsw.efSearch)
         )
     return faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]

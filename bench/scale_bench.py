@@ -52,7 +52,9 @@ def build_scaled(factor: int, root: Path, embed: bool = False, seed: int = 7) ->
         all_new = np.concatenate(encoded).astype(np.float32)
         syn_chunks, syn_sents = all_new[: len(chunk_texts)], all_new[len(chunk_texts) :]
     else:
-        syn_chunks, calibration["passages"] = drawn_vectors(real_sent_vecs, real_chunk_vecs, sources.chunk_sources)
+        anchors = np.random.default_rng(seed).integers(0, len(real_chunk_vecs), len(sources.chunk_sources))
+        passage_sources = [[int(r)] for r in anchors]
+        syn_chunks, calibration["passages"] = drawn_vectors(real_chunk_vecs, real_chunk_vecs, passage_sources)
         syn_sents, calibration["sentences"] = drawn_vectors(real_sent_vecs, real_sent_vecs, sources.sentence_sources)
     t_vectors = time.perf_counter() - t1
     vectors = np.concatenate([real_chunk_vecs, syn_chunks, real_sent_vecs, syn_sents])
@@ -115,7 +117,6 @@ def _recall(index, vectors: np.ndarray, queries: np.ndarray, k: int) -> float:
 
 def query_and_recall(root: Path) -> dict:
     """Process start → index loaded → engine ready → first answer, then every gold question."""
-    import psutil
 
     started = time.perf_counter()
     from indexer.embed import load_embedder
@@ -127,7 +128,7 @@ def query_and_recall(root: Path) -> dict:
     t_imports = time.perf_counter() - started
     index = load_index(root, embedder)
     t_load = time.perf_counter() - started
-    rss_loaded = psutil.Process().memory_info().rss / 2**20
+    rss_loaded = _rss()
     # The scorer's IDF is a scan of every passage's text in service/scoring.py today; with the
     # proposed change (report: scoring._idf reads index.term_df, counted at build) it is not.
     original_idf = scoring._idf
@@ -150,6 +151,16 @@ def query_and_recall(root: Path) -> dict:
     engine.ask(questions[0])
     t_first = time.perf_counter() - started
     lat = [engine.ask(q).took_ms for q in questions]
+    # one uncached chunk read from the store (B-tree lookup + JSON decode), at random rows
+    from indexer.models import Chunk
+
+    rows = np.random.default_rng(5).integers(0, len(index.chunks), 5000).tolist()
+    store = index.chunks._store  # type: ignore[attr-defined]
+    t = time.perf_counter()
+    for r in rows:
+        Chunk.from_dict(store.row("chunks", r))
+    lookup_us = (time.perf_counter() - t) / len(rows) * 1e6
+    rss_questions = _rss()  # before the recall pass, which reads every vector for exact search
     qv = embedder.encode(questions)
     recalls = {}
     for name, idx, vecs in (
@@ -168,9 +179,46 @@ def query_and_recall(root: Path) -> dict:
         "p50_ms": percentile(lat, 0.5),
         "p95_ms": percentile(lat, 0.95),
         "recall": recalls,
-        "rss_after_load_mb": round(rss_loaded, 1),
-        "rss_after_questions_mb": round(psutil.Process().memory_info().rss / 2**20, 1),
+        "chunk_lookup_us": round(lookup_us, 1),
+        "rss_after_load_mb": rss_loaded,
+        "rss_after_questions_mb": rss_questions,
+        "nprobe_sweep": _nprobe_sweep(index, qv[:200]),
     }
+
+
+def _rss() -> dict:
+    """RSS in MB, and its anonymous (heap) and file-backed (memory-mapped, reclaimable) parts."""
+    fields = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "RssAnon", "RssFile"):
+            fields[key] = round(int(value.split()[0]) / 1024, 1)
+    return fields
+
+
+def _nprobe_sweep(index, qv: np.ndarray) -> list[dict]:
+    """Recall and search time of the compressed indexes at other nprobe values (the choice of
+    indexer.vectors.NPROBE)."""
+    from indexer.vectors import RerankedIndex
+
+    out = []
+    for name, idx, vecs in (
+        ("chunks", index.faiss_index, index.chunk_vectors),
+        ("sentences", index.sentence_faiss, index.sentence_vectors),
+    ):
+        if not isinstance(idx, RerankedIndex):
+            continue
+        default = idx.compressed.nprobe
+        for nprobe in (32, 64, 128, 256, 512):
+            idx.compressed.nprobe = nprobe
+            t = time.perf_counter()
+            for q in qv[:100]:
+                idx.search(q[None], 100)
+            ms = (time.perf_counter() - t) * 1000 / min(100, len(qv))
+            row = {"index": name, "nlist": idx.compressed.nlist, "nprobe": nprobe, "ms_per_k100_search": round(ms, 2)}
+            out.append(row | {f"recall@{k}": round(_recall(idx, vecs, qv, k), 4) for k in (10, 100)})
+        idx.compressed.nprobe = default
+    return out
 
 
 def main() -> None:

@@ -10,13 +10,16 @@ spliced sentence and every passage is therefore a new text, never a copy.
 Vectors:
 - `embed=True` (the 10× corpus): every synthetic passage and sentence is embedded by the real
   model, exactly as `minutes-qa index` would.
-- otherwise (100×, 1000×: 2.4M texts would take this machine days): a text's vector is *drawn*:
-  the mean of its source sentences' real vectors (a spliced sentence has two sources, a passage
-  those of its sentences) plus Gaussian noise shaped like the real vectors' covariance, scaled by
-  σ and normalised. σ is calibrated (bisection) so that a synthetic set the size of the real one
-  has the real corpus's distribution of nearest-neighbour cosines — the median matched, the 10th
-  and 90th percentiles reported beside the real ones (`calibration` in the result) — so neighbours
-  are as far apart as real passages are, not the near-duplicates the earlier noised copies were.
+- otherwise (100×, 1000×: 2.4M texts would take this machine days): a text's vector is *drawn*
+  around an anchor: a spliced sentence's is the mean of its two source sentences' real vectors; a
+  passage's is a random real passage's vector (a mean of several random sentences is already
+  farther from everything than real passages are from each other, so it could not be calibrated).
+  Gaussian noise shaped like the real vectors' covariance, scaled by σ, is added and the result
+  normalised. σ is calibrated (bisection) so that a drawn set the size of the real one has the
+  real corpus's median nearest-neighbour cosine; the 10th/50th/90th percentiles of both are
+  reported (`calibration` in the result), so neighbours are as far apart as real ones are, not the
+  near-duplicates the earlier noised copies were. Texts and vectors do not correspond at these
+  factors: they measure cost and recall, not answers.
 """
 
 from __future__ import annotations
@@ -140,8 +143,8 @@ def calibrate(real: np.ndarray, sample_means: np.ndarray, basis: np.ndarray, see
 def drawn_vectors(
     real_sentence_vectors: np.ndarray, real: np.ndarray, sources, seed: int = 3
 ) -> tuple[np.ndarray, dict]:
-    """Vectors for texts made from real sentences (`sources`: rows per text), calibrated against
-    `real` (the real vectors of that kind: passages or sentences)."""
+    """Vectors for texts made from real sentences (`sources`: rows per text, their vectors in
+    `real_sentence_vectors`), calibrated against `real` (the real vectors of that kind)."""
     rng = np.random.default_rng(seed)
     centred = real - real.mean(axis=0)
     # noise with the real vectors' covariance: z @ basis, basis = sqrt(eigenvalues) · eigenvectors

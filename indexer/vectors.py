@@ -21,7 +21,7 @@ import numpy as np
 
 EXACT_LIMIT = 50_000
 PQ_M = 48  # sub-quantizers (bytes per vector); must divide the dimension
-NPROBE = 48  # inverted lists scanned per query
+NPROBE = 128  # inverted lists scanned per query (bench: nprobe_sweep in bench/out/scale_*.json)
 RERANK_DEPTH = 4  # approximate candidates per result re-scored exactly
 RERANK_MIN = 256  # … and at least this many
 MIN_COMPRESSED = 1_000  # fewer vectors than this are always searched exactly

@@ -13,6 +13,7 @@ from indexer import store, vectors
 from indexer.build import build_index, index_status, parse_document
 from indexer.chunker import Chunker
 from indexer.corpus import load_manifest
+from indexer.lexical import tokenize
 from indexer.models import Chunk
 from indexer.store import IndexLoadError, current_version_dir
 from indexer.tokens import count_tokens
@@ -56,7 +57,11 @@ def test_store_round_trip_gives_back_what_the_build_parsed(corpus_dir, built_ind
             assert row in ix.chunk_units[c]
     facts = {d: [r for r, u in enumerate(ix.units) if u.kind == "fact" and u.doc_id == d] for d in ix.documents}
     assert ix.doc_facts == facts and any(facts.values())
-    assert ix.term_df and max(ix.term_df.values()) <= len(chunks)
+    scanned: dict[str, int] = {}  # what service/scoring.py's IDF counts: passages holding each term
+    for c in chunks:
+        for t in set(tokenize(c.search_text)):
+            scanned[t] = scanned.get(t, 0) + 1
+    assert ix.term_df == scanned
 
 
 def test_load_decodes_no_chunk_until_one_is_asked_for(built_index, fake_embedder, monkeypatch):

@@ -88,18 +88,20 @@ def _key(model: str, text: str) -> str:
     return hashlib.sha256(f"{model}\0{text}".encode()).hexdigest()
 
 
-def _previous_vectors(root: Path, model: str) -> tuple[dict[str, np.ndarray], set[str]]:
-    """Vectors of the live index keyed by content hash, for reuse; empty if none is usable."""
+def _previous_vectors(root: Path, model: str) -> tuple[dict[str, int], np.ndarray, set[str]]:
+    """The live index's vector row of each content hash and its vectors (memory-mapped, read only
+    for the rows reused), for reuse; empty if none is usable."""
     try:
         vdir, manifest = open_version(root, model)
         keys = json.loads((vdir / "vector_keys.json").read_text(encoding="utf-8"))
-        vectors = np.load(vdir / "vectors.npy", allow_pickle=False)
+        vectors = np.load(vdir / "vectors.npy", allow_pickle=False, mmap_mode="r")
         chunk_keys = set(keys[: manifest["chunk_count"]])
-        # Not strict: a version may carry no keys at all (the scale benchmark writes synthetic
-        # vectors with an empty key list), and then nothing is reused.
-        return dict(zip(keys, vectors, strict=False)), chunk_keys
+        # A version may carry no keys at all (the scale benchmark writes synthetic vectors with an
+        # empty key list), and then nothing is reused.
+        rows = {k: i for i, k in enumerate(keys[: len(vectors)])}
+        return rows, vectors, chunk_keys
     except (IndexLoadError, OSError, ValueError, KeyError):
-        return {}, set()
+        return {}, np.zeros((0, 0), np.float32), set()
 
 
 def _parser_key(ocr: bool) -> str:
@@ -156,11 +158,20 @@ def build_index(
     sentence_texts = [d.text[s:e] for d in docs for (_, s, e) in d.sentences]
     all_texts = chunk_texts + sentence_texts
     keys = [_key(model, t) for t in all_texts]
-    old_vectors, old_chunk_keys = ({}, set()) if force else _previous_vectors(root, model)
+    old_rows, old_vectors, old_chunk_keys = ({}, None, set()) if force else _previous_vectors(root, model)
 
-    missing = sorted({k: t for k, t in zip(keys, all_texts, strict=True) if k not in old_vectors}.items())
-    new_vectors: dict[str, np.ndarray] = {}
+    missing = sorted({k: t for k, t in zip(keys, all_texts, strict=True) if k not in old_rows}.items())
+    # Every vector is written into one float32 matrix as it is made or reused: no per-text arrays.
+    vectors = np.zeros((len(keys), embedder.dimension), np.float32)
+    reused = np.array([old_rows.get(k, -1) for k in keys], dtype=np.int64)
+    if old_vectors is not None and (reused >= 0).any():
+        vectors[reused >= 0] = old_vectors[reused[reused >= 0]]
+    del old_vectors
     if missing:
+        where: dict[str, list[int]] = {}
+        for i, k in enumerate(keys):
+            if reused[i] < 0:
+                where.setdefault(k, []).append(i)
         batch = 256
         bar = None
         if progress and sys.stderr.isatty():
@@ -170,17 +181,12 @@ def build_index(
         for i in range(0, len(missing), batch):
             part = missing[i : i + batch]
             vecs = embedder.encode([t for _, t in part])
-            new_vectors.update({k: v for (k, _), v in zip(part, vecs, strict=True)})
+            for (k, _), v in zip(part, vecs, strict=True):
+                vectors[where[k]] = v
             if bar:
                 bar.update(len(part))
         if bar:
             bar.close()
-    lookup = {**old_vectors, **new_vectors}
-    vectors = (
-        np.stack([lookup[k] for k in keys]).astype(np.float32)
-        if keys
-        else np.zeros((0, embedder.dimension), np.float32)
-    )
 
     chunk_keys = keys[: len(chunk_texts)]
     skipped_pages = [f"{d.meta.file} {p}" for d in docs for p in d.skipped_pages]

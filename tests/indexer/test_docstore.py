@@ -152,3 +152,14 @@ def test_the_compressed_vector_path_gives_the_exact_paths_answers(
     only = Filters(document_ids=("panel-minutes-2018-03-22",))
     result = engine.ask("Who chaired the meeting?", filters=only)
     assert result.citations and {c.document_id for c in result.citations} == {"panel-minutes-2018-03-22"}
+
+
+def test_reused_vectors_land_in_the_right_rows(corpus_dir, built_index, tmp_path, fake_embedder):
+    paper = corpus_dir / "panel-minutes-2018-03-22.txt"
+    paper.write_text(paper.read_text().replace("every 8 weeks", "every 6 weeks"))
+    report = build_index(corpus_dir, built_index, fake_embedder, progress=False)
+    assert report.vectors_reused > 20 and report.vectors_embedded >= 1
+    fresh = tmp_path / "fresh"
+    build_index(corpus_dir, fresh, fake_embedder, progress=False)
+    incremental = np.load(current_version_dir(built_index) / "vectors.npy")
+    np.testing.assert_array_equal(incremental, np.load(current_version_dir(fresh) / "vectors.npy"))

@@ -105,7 +105,9 @@ def _recall(index, vectors: np.ndarray, queries: np.ndarray, k: int) -> float:
     best = np.full((len(queries), k), -np.inf, dtype=np.float32)
     for lo in range(0, len(vectors), 200_000):  # exact scores in blocks: never the whole matrix
         block = queries @ np.asarray(vectors[lo : lo + 200_000], dtype=np.float32).T
-        best = -np.sort(-np.concatenate([best, block], axis=1), axis=1)[:, :k]
+        both = np.concatenate([best, block], axis=1)
+        best = -np.partition(-both, k - 1, axis=1)[:, :k]  # the k best so far (unordered)
+    best = -np.sort(-best, axis=1)
     kth = best[:, -1]
     _, ids = index.search(queries, k)
     hits = [

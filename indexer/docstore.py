@@ -9,7 +9,8 @@ Why SQLite and not JSON or Arrow: the service reads a handful of chunks, units a
 document texts per question, so a B-tree lookup by row (a few microseconds, pages cached by the
 OS) costs nothing at query time, while load time and RSS stop growing with the corpus. Arrow
 (memory-mapped IPC) would do the same but is a new dependency and is not installed; stdlib
-sqlite3 measured ~10 µs per chunk lookup with JSON decoding (bench/RESULTS.md, 2026-12-07 #14).
+sqlite3 measured 12.5–25 µs per uncached chunk read including JSON decoding, at 100× and 1000×
+the real corpus (bench/RESULTS.md, 2026-12-07 #14).
 
 Numeric per-row arrays (sentence spans, chunk → document, the chunk → sentences / units lists)
 are .npy files memory-mapped next to it (service/index.py).

@@ -15,6 +15,8 @@ found 55–70% of the exact top 10; the measurements are in bench/RESULTS.md (20
 from __future__ import annotations
 
 import math
+import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -63,13 +65,97 @@ def make_vector_index(vectors: np.ndarray, exact_limit: int | None = None, seed:
     return ivf
 
 
+class RowReader:
+    """Rows `start` … `start + count` of a float32 .npy matrix, read with pread rather than mapped:
+    the pages a re-rank reads stay in the OS page cache and are not mapped into the service (with
+    a memory map, 643 questions at 1000x left 4.2 GB of the file counted in the service's RSS)."""
+
+    def __init__(self, path: Path, start: int, count: int) -> None:
+        with path.open("rb") as f:
+            major, _ = np.lib.format.read_magic(f)
+            read_header = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
+            shape, fortran, dtype = read_header(f)
+            data_offset = f.tell()
+        if fortran or dtype != np.float32 or len(shape) != 2 or start + count > shape[0]:
+            raise ValueError(f"{path} is not a float32 matrix with {start + count} rows")
+        self.dimension = int(shape[1])
+        self._row_bytes = 4 * self.dimension
+        self._offset = data_offset + start * self._row_bytes
+        self._count = count
+        self._fd = os.open(path, os.O_RDONLY)
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __del__(self) -> None:
+        fd = getattr(self, "_fd", None)
+        if fd is not None:
+            os.close(fd)
+
+    def rows(self, ids: np.ndarray) -> np.ndarray:
+        """The rows `ids` (ascending, in range), one read per run of consecutive rows."""
+        out = np.empty((len(ids), self.dimension), dtype=np.float32)
+        breaks = np.flatnonzero(np.diff(ids) != 1) + 1
+        for lo, hi in zip(np.r_[0, breaks], np.r_[breaks, len(ids)], strict=True):
+            size = (hi - lo) * self._row_bytes
+            data = os.pread(self._fd, size, self._offset + int(ids[lo]) * self._row_bytes)
+            if len(data) != size:
+                raise OSError("the vector file is shorter than its header says")
+            out[lo:hi] = np.frombuffer(data, dtype=np.float32).reshape(-1, self.dimension)
+        return out
+
+
+class VectorRows:
+    """A read-only float32 matrix on disk that indexes like a numpy array (`m[i]`, `m[[i, j]]`,
+    `m[a:b]`, `m @ q`, `np.asarray(m)`), each access a fresh read: what the service scores with
+    above EXACT_LIMIT. `m @ q` streams the file in blocks (a full scan, as alert matching does)."""
+
+    def __init__(self, reader: RowReader) -> None:
+        self._reader = reader
+        self.shape = (len(reader), reader.dimension)
+        self.dtype = np.dtype(np.float32)
+        self.ndim = 2
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        if isinstance(key, slice):
+            ids = np.arange(*key.indices(len(self)), dtype=np.int64)
+        elif isinstance(key, (int, np.integer)):
+            i = int(key) + (len(self) if int(key) < 0 else 0)
+            if not 0 <= i < len(self):
+                raise IndexError(f"row {key} out of range")
+            return self._reader.rows(np.array([i]))[0]
+        else:
+            ids = np.asarray(key, dtype=np.int64).reshape(-1)
+            ids = np.where(ids < 0, ids + len(self), ids)
+            if ids.size and (ids.min() < 0 or ids.max() >= len(self)):
+                raise IndexError("row out of range")
+        if not ids.size:
+            return np.zeros((0, self.shape[1]), np.float32)
+        order = np.argsort(ids, kind="stable")
+        out = np.empty((ids.size, self.shape[1]), np.float32)
+        unique, inverse = np.unique(ids[order], return_inverse=True)
+        out[order] = self._reader.rows(unique)[inverse]
+        return out
+
+    def __matmul__(self, other: np.ndarray) -> np.ndarray:
+        blocks = [self[lo : lo + 65_536] @ other for lo in range(0, len(self), 65_536)]
+        return np.concatenate(blocks) if blocks else np.zeros((0,) + np.shape(other)[1:], np.float32)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        whole = self[0 : len(self)]
+        return whole.astype(dtype) if dtype is not None else whole
+
+
 class RerankedIndex:
     """A compressed FAISS index plus the exact vectors, with FAISS's `search` / `ntotal` shape:
     `search(q, k, params)` asks the compressed index for more candidates (honouring the
     IDSelector in `params`), re-scores them against `vectors` and returns the k best, padded with
     -1 ids like FAISS when fewer pass the filter."""
 
-    def __init__(self, compressed: Any, vectors: np.ndarray) -> None:
+    def __init__(self, compressed: Any, vectors: np.ndarray | RowReader) -> None:
         if compressed.ntotal != len(vectors):
             raise ValueError(f"compressed index holds {compressed.ntotal} vectors, the vector file {len(vectors)}")
         self.compressed = compressed
@@ -97,10 +183,11 @@ class RerankedIndex:
         scores = np.full((len(queries), k), -np.finfo(np.float32).max, dtype=np.float32)
         ids = np.full((len(queries), k), -1, dtype=np.int64)
         for qi, row in enumerate(candidates):
-            found = np.sort(row[row >= 0])  # ascending rows: the memory-mapped file is read in order
+            found = np.sort(row[row >= 0])  # ascending rows: the file is read in order
             if not found.size:
                 continue
-            exact = np.asarray(self.vectors[found], dtype=np.float32) @ queries[qi]
+            rows = self.vectors.rows(found) if isinstance(self.vectors, RowReader) else self.vectors[found]
+            exact = np.asarray(rows, dtype=np.float32) @ queries[qi]
             # best first, ties by row (as a flat index orders them)
             order = np.lexsort((found, -exact))[:k]
             scores[qi, : order.size] = exact[order]
@@ -108,7 +195,7 @@ class RerankedIndex:
         return scores, ids
 
 
-def open_vector_index(index: Any, vectors: np.ndarray) -> Any:
+def open_vector_index(index: Any, vectors: np.ndarray | RowReader) -> Any:
     """What the service searches: a flat index as it is, a compressed one wrapped for re-ranking."""
     import faiss
 

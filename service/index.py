@@ -23,7 +23,7 @@ from indexer.embed import Embedder
 from indexer.lexical import LexicalIndex
 from indexer.models import Chunk, DocumentMeta, Section, Unit
 from indexer.store import IndexLoadError, open_version
-from indexer.vectors import open_vector_index
+from indexer.vectors import RowReader, VectorRows, open_vector_index
 
 _META_FIELDS = set(DocumentMeta.__dataclass_fields__)
 ROW_CACHE = 8192  # decoded chunks / units kept per table (a question touches a few hundred)
@@ -162,9 +162,9 @@ class LoadedIndex:
     chunks: Sequence[Chunk]
     chunk_doc: np.ndarray  # document position per chunk (for filter masks)
     doc_order: list[str]
-    chunk_vectors: np.ndarray
+    chunk_vectors: Any  # np.ndarray, or VectorRows (same indexing and `@`) above EXACT_LIMIT
     sentence_spans: np.ndarray  # rows of (chunk index, start, end)
-    sentence_vectors: np.ndarray
+    sentence_vectors: Any  # as chunk_vectors
     chunk_sentences: Sequence[list[int]]  # chunk index -> sentence rows
     faiss_index: Any
     lexical: LexicalIndex
@@ -188,12 +188,13 @@ def stored_vectors(index) -> np.ndarray:
     return view
 
 
-def _vectors_of(index: Any, mapped: np.ndarray) -> np.ndarray:
+def _vectors_of(index: Any, path: Path, start: int, count: int) -> Any:
     """The vectors the service scores with: a flat index's own storage (so small indexes hold them
-    once), else the memory-mapped file."""
+    once), else rows read from the file on demand (`VectorRows`: read, not mapped, so the rows a
+    question scores do not stay counted in the service's memory)."""
     import faiss
 
-    return stored_vectors(index) if isinstance(index, faiss.IndexFlat) else mapped
+    return stored_vectors(index) if isinstance(index, faiss.IndexFlat) else VectorRows(RowReader(path, start, count))
 
 
 def _load_array(path: Path) -> np.ndarray:
@@ -260,7 +261,6 @@ def load_index(root: Path, embedder: Embedder) -> LoadedIndex:
         m = DocumentMeta(**{k: v for k, v in meta.items() if k in _META_FIELDS})
         documents[doc_id] = Document(m, load=functools.partial(body, doc_id))
         doc_facts[doc_id] = facts
-    chunk_vectors, sentence_vectors = vectors[:n], vectors[n:]
     return LoadedIndex(
         version=vdir.name,
         manifest=manifest,
@@ -268,13 +268,13 @@ def load_index(root: Path, embedder: Embedder) -> LoadedIndex:
         chunks=chunks,
         chunk_doc=chunk_doc,
         doc_order=list(documents),
-        chunk_vectors=_vectors_of(faiss_index, chunk_vectors),
+        chunk_vectors=_vectors_of(faiss_index, vdir / "vectors.npy", 0, n),
         sentence_spans=sentences,
-        sentence_vectors=_vectors_of(sentence_faiss, sentence_vectors),
+        sentence_vectors=_vectors_of(sentence_faiss, vdir / "vectors.npy", n, n_sentences),
         chunk_sentences=chunk_sentences,
-        faiss_index=open_vector_index(faiss_index, chunk_vectors),
+        faiss_index=open_vector_index(faiss_index, RowReader(vdir / "vectors.npy", 0, n)),
         lexical=lexical,
-        sentence_faiss=open_vector_index(sentence_faiss, sentence_vectors),
+        sentence_faiss=open_vector_index(sentence_faiss, RowReader(vdir / "vectors.npy", n, n_sentences)),
         sentence_lexical=sentence_lexical,
         embedder=embedder,
         units=units,

@@ -129,7 +129,8 @@ def test_the_compressed_vector_path_gives_the_exact_paths_answers(
     build_index(corpus_dir, root, fake_embedder, progress=False)
     ix = load_index(root, fake_embedder)
     assert isinstance(ix.faiss_index, vectors.RerankedIndex) and isinstance(ix.sentence_faiss, vectors.RerankedIndex)
-    assert isinstance(ix.chunk_vectors, np.memmap)  # scored from the file, not from FAISS storage
+    assert isinstance(ix.chunk_vectors, vectors.VectorRows)  # scored from the file, not FAISS storage
+    np.testing.assert_array_equal(np.asarray(ix.chunk_vectors), load_index(built_index, fake_embedder).chunk_vectors)
     exact_ix = load_index(built_index, fake_embedder)
     import faiss
 

@@ -1,5 +1,6 @@
 import faiss
 import numpy as np
+import pytest
 
 from indexer.vectors import RerankedIndex, make_vector_index, open_vector_index, search_params
 
@@ -59,3 +60,37 @@ def test_fewer_matches_than_k_are_padded_like_faiss():
     params = search_params(index, faiss.IDSelectorBatch(np.array([5, 7], dtype=np.int64)))
     _, ids = index.search(v[5:6], 4, params=params)
     assert ids[0].tolist() == [5, 7, -1, -1]
+
+
+def test_row_reader_reads_the_rows_a_memory_map_would(tmp_path):
+    from indexer.vectors import RowReader
+
+    v = _clustered(2000)
+    np.save(tmp_path / "vectors.npy", v)
+    reader = RowReader(tmp_path / "vectors.npy", 100, 1500)  # the second block, as sentences are
+    assert len(reader) == 1500
+    ids = np.array([0, 1, 2, 7, 50, 51, 1499])  # runs and single rows
+    np.testing.assert_array_equal(reader.rows(ids), v[100 + ids])
+    index = open_vector_index(make_vector_index(v[100:1600], exact_limit=100), reader)
+    assert isinstance(index, RerankedIndex)
+    scores, got = index.search(v[150:151], 5)
+    assert got[0][0] == 50 and abs(scores[0][0] - 1.0) < 1e-5
+
+
+def test_vector_rows_index_like_the_array(tmp_path):
+    from indexer.vectors import RowReader, VectorRows
+
+    v = _clustered(300)
+    np.save(tmp_path / "vectors.npy", v)
+    rows = VectorRows(RowReader(tmp_path / "vectors.npy", 100, 200))
+    part = v[100:300]
+    assert len(rows) == 200 and rows.shape == part.shape
+    np.testing.assert_array_equal(rows[5], part[5])
+    np.testing.assert_array_equal(rows[-1], part[-1])
+    np.testing.assert_array_equal(rows[[7, 3, 7, 199]], part[[7, 3, 7, 199]])  # unordered, repeated
+    np.testing.assert_array_equal(rows[np.array([0, 1, 2])], part[:3])
+    np.testing.assert_array_equal(rows[10:20], part[10:20])
+    np.testing.assert_allclose(rows @ v[0], part @ v[0], rtol=1e-6)
+    np.testing.assert_array_equal(np.asarray(rows), part)
+    with pytest.raises(IndexError):
+        rows[200]

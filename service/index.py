@@ -2,9 +2,10 @@
 
 Nothing is parsed whole at load: chunks, units and document texts stay in the version's SQLite
 store (indexer/docstore.py) and are read by row when a question needs them; the per-row numeric
-arrays and the vectors are memory-mapped .npy files; both BM25 indexes are memory-mapped. What is
-held in memory is what every question scans: each document's metadata, the compressed vector
-index (or the flat one below indexer.vectors.EXACT_LIMIT) and the scorer's term frequencies.
+arrays are memory-mapped .npy files, both BM25 indexes are memory-mapped, and above
+indexer.vectors.EXACT_LIMIT the vectors are read by row (`VectorRows`). What is held in memory is
+what every question scans: each document's metadata, the compressed vector index (or the flat one
+below EXACT_LIMIT, whose storage doubles as the vectors) and the scorer's term counts.
 """
 
 from __future__ import annotations

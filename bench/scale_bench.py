@@ -1,22 +1,21 @@
-"""How cost grows with the corpus: synthetic indexes at 10x, 100x and 1000x the real one.
+"""How cost grows with the corpus: indexes at 10x, 100x and 1000x the real one, built and then
+loaded and queried in a fresh process (so its RSS is the service's own).
 
-Each copy of a real paper gets its own id, title and meeting date (shifted by the copy
-number) and its passages' lexical text is varied (a random tenth of each passage's words
-dropped), so no two copies are identical. Their vectors are the real model's vectors
-plus Gaussian noise (cosine to the original ~0.95): embedding 2.4 million texts would take
-this 2-core machine hours, so the embedding share of the build time is *projected* from the
-measured embedding throughput and reported separately, never mixed into measured figures.
+The corpora are made by bench/scale_corpus.py (read its docstring): the five real papers plus
+synthetic papers of spliced real sentences, all texts distinct; at 10x every synthetic text is
+embedded by the real model (`--embed`), at 100x/1000x vectors are drawn to match the real
+corpus's nearest-neighbour cosine distribution. Recall is measured against exact search over the
+same vectors, tie-aware (a result counts when its exact score reaches the exact k-th score).
 
-Run one factor per process (so RSS is that factor's own):
     python -m bench.scale_bench --factor 100
+    python -m bench.scale_bench --factor 10 --embed
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
-import random
+import os
 import shutil
 import sys
 import tempfile
@@ -25,186 +24,241 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import REPO, dir_size_mb, gold_questions, percentile
-from indexer.vectors import EXACT_LIMIT
-
-NOISE = 0.013  # per-dimension std-dev: cosine(original, copy) ≈ 0.95 for 384-d unit vectors
+from bench.common import REPO, dir_size_mb, gold_questions, machine, percentile, save_result
 
 
-def _real_version() -> Path:
-    from indexer.store import current_version_dir
+def build_scaled(factor: int, root: Path, embed: bool = False, seed: int = 7) -> dict:
+    from bench.scale_corpus import drawn_vectors, real_documents, synthetic_documents
+    from indexer.build import write_version
+    from indexer.embed import load_embedder
+    from indexer.store import IndexWriter
+    from indexer.vectors import EXACT_LIMIT
+    from service.index import load_index
 
-    return current_version_dir(REPO / "index")
-
-
-def build_scaled(factor: int, root: Path, seed: int = 7) -> dict:
-    import faiss
-
-    from indexer.lexical import LexicalIndex
-    from indexer.store import IndexWriter, read_manifest
-    from indexer.vectors import make_vector_index
-
-    src = _real_version()
-    manifest = read_manifest(src)
-    docs = json.loads((src / "documents.json").read_text())
-    chunk_data = json.loads((src / "chunks.json").read_text())
-    chunks = chunk_data["chunks"]
-    sentences = json.loads((src / "sentences.json").read_text())
-    vectors = np.load(src / "vectors.npy")
-    n_chunks = len(chunks)
-    chunk_vecs, sent_vecs = vectors[:n_chunks], vectors[n_chunks:]
-    rng = np.random.default_rng(seed)
-    rnd = random.Random(seed)
+    embedder = load_embedder(threads=1)
+    real = load_index(REPO / "index", embedder)
     t0 = time.perf_counter()
-
-    out_docs, out_chunks, out_sents, chunk_lex, sent_lex = [], [], [], [], []
-    chunk_blocks, sent_blocks = [], []
-    by_doc = {}
-    for i, c in enumerate(chunks):
-        by_doc.setdefault(c["doc_id"], []).append(i)
-    for copy in range(factor):
-        for d in docs:
-            new_id = f"{d['id']}-x{copy:04d}"
-            date = d["meeting_date"]
-            if date:
-                date = (dt.date.fromisoformat(date) + dt.timedelta(days=copy)).isoformat()
-            out_docs.append({**d, "id": new_id, "meeting_date": date, "title": f"{d['title']} (copy {copy})"})
-            base = len(out_chunks)
-            remap = {}
-            for j, ci in enumerate(by_doc[d["id"]]):
-                remap[ci] = base + j
-                c = dict(chunks[ci], doc_id=new_id)
-                out_chunks.append(c)
-                words = c["search_text"].split()
-                kept = [w for w in words if rnd.random() > 0.1] or words
-                chunk_lex.append(f"{d['title']} copy {copy}\n" + " ".join(kept))
-            idx = np.array(by_doc[d["id"]])
-            chunk_blocks.append(chunk_vecs[idx])
-            rows = [r for r, (ci, s, e) in enumerate(sentences) if ci in remap]
-            for r in rows:
-                ci, s, e = sentences[r]
-                out_sents.append([remap[ci], s, e])
-                sent_lex.append(d["text"][s:e])
-            sent_blocks.append(sent_vecs[rows])
-    t_copy = time.perf_counter() - t0
-
-    def noisy(blocks):
-        v = np.concatenate(blocks).astype(np.float32)
-        v += rng.normal(0, NOISE, v.shape).astype(np.float32)
-        v /= np.linalg.norm(v, axis=1, keepdims=True)
-        return v
-
-    cv, sv = noisy(chunk_blocks), noisy(sent_blocks)
-    writer = IndexWriter(root)
+    docs = real_documents(real)
+    synthetic, sources = synthetic_documents(real, len(docs) * (factor - 1), seed)
+    t_texts = time.perf_counter() - t0
+    real_chunk_vecs = np.asarray(real.chunk_vectors, dtype=np.float32)
+    real_sent_vecs = np.asarray(real.sentence_vectors, dtype=np.float32)
     t1 = time.perf_counter()
-    writer.write_json("documents.json", out_docs)
-    writer.write_json("chunks.json", {"chunks": out_chunks, "keys": ["synthetic"] * len(out_chunks)})
-    writer.write_json("sentences.json", out_sents)
-    writer.write_json("vector_keys.json", [])
-    writer.write_array("vectors.npy", np.concatenate([cv, sv]))
-    t_store = time.perf_counter() - t1
+    calibration: dict = {}
+    if embed:
+        chunk_texts = [c.search_text for d in synthetic for c in d.chunks]
+        sentence_texts = [d.text[s:e] for d in synthetic for _, s, e in d.sentences]
+        encoded = [embedder.encode(part) for part in _batches(chunk_texts + sentence_texts, 64)]
+        all_new = np.concatenate(encoded).astype(np.float32)
+        syn_chunks, syn_sents = all_new[: len(chunk_texts)], all_new[len(chunk_texts) :]
+    else:
+        anchors = np.random.default_rng(seed).integers(0, len(real_chunk_vecs), len(sources.chunk_sources))
+        passage_sources = [[int(r)] for r in anchors]
+        syn_chunks, calibration["passages"] = drawn_vectors(real_chunk_vecs, real_chunk_vecs, passage_sources)
+        syn_sents, calibration["sentences"] = drawn_vectors(real_sent_vecs, real_sent_vecs, sources.sentence_sources)
+    t_vectors = time.perf_counter() - t1
+    vectors = np.concatenate([real_chunk_vecs, syn_chunks, real_sent_vecs, syn_sents])
+    del syn_chunks, syn_sents
+    n_chunks = sum(len(d.chunks) for d in docs + synthetic)
+    n_sentences = sum(len(d.sentences) for d in docs + synthetic)
+    writer = IndexWriter(root)
     t2 = time.perf_counter()
-    faiss.write_index(make_vector_index(cv), str(writer.path("faiss.index")))
-    faiss.write_index(make_vector_index(sv), str(writer.path("faiss_sentences.index")))
-    t_vec = time.perf_counter() - t2
-    t3 = time.perf_counter()
-    LexicalIndex.build(chunk_lex).save(writer.path("bm25"))
-    LexicalIndex.build(sent_lex).save(writer.path("bm25_sentences"))
-    t_lex = time.perf_counter() - t3
+    write_version(writer, docs + synthetic, vectors)
+    t_write = time.perf_counter() - t2
     vdir = writer.publish(
-        {k: manifest[k] for k in ("model", "dimension", "normalized", "metric")}
+        {k: real.manifest[k] for k in ("model", "dimension", "normalized", "metric")}
         | {
             "corpus_hash": f"synthetic-x{factor}",
-            "documents": len(out_docs),
-            "chunk_count": len(out_chunks),
-            "sentence_count": len(out_sents),
+            "documents": len(docs) + len(synthetic),
+            "chunk_count": n_chunks,
+            "sentence_count": n_sentences,
         }
     )
     return {
-        "documents": len(out_docs),
-        "chunks": len(out_chunks),
-        "sentences": len(out_sents),
-        "build_measured_s": round(time.perf_counter() - t0, 1),
+        "documents": len(docs) + len(synthetic),
+        "chunks": n_chunks,
+        "sentences": n_sentences,
+        "vectors_embedded": len(vectors) - len(real_chunk_vecs) - len(real_sent_vecs) if embed else 0,
+        "calibration": calibration,
         "build_split_s": {
-            "copy": round(t_copy, 1),
-            "store": round(t_store, 1),
-            "vector_index": round(t_vec, 1),
-            "bm25": round(t_lex, 1),
+            "texts": round(t_texts, 1),
+            ("embedding" if embed else "drawing_vectors"): round(t_vectors, 1),
+            "write_version": round(t_write, 1),
+            "publish_total": round(time.perf_counter() - t2, 1),
         },
-        "vector_index_type": "HNSW" if len(out_chunks) > EXACT_LIMIT else "exact",
-        "sentence_index_type": "HNSW" if len(out_sents) > EXACT_LIMIT else "exact",
+        "vector_index_type": "exact" if n_chunks <= EXACT_LIMIT else "IVF-PQ + exact re-rank",
+        "sentence_index_type": "exact" if n_sentences <= EXACT_LIMIT else "IVF-PQ + exact re-rank",
         "index_size_mb": dir_size_mb(vdir),
+        "index_files_mb": {
+            p.name: dir_size_mb(p) if p.is_dir() else round(p.stat().st_size / 2**20, 1) for p in vdir.iterdir()
+        },
     }
+
+
+def _batches(items: list[str], size: int):
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _recall(index, vectors: np.ndarray, queries: np.ndarray, k: int) -> float:
+    """Tie-aware recall@k of `index` against exact search over `vectors`."""
+    best = np.full((len(queries), k), -np.inf, dtype=np.float32)
+    for lo in range(0, len(vectors), 200_000):  # exact scores in blocks: never the whole matrix
+        block = queries @ np.asarray(vectors[lo : lo + 200_000], dtype=np.float32).T
+        both = np.concatenate([best, block], axis=1)
+        best = -np.partition(-both, k - 1, axis=1)[:, :k]  # the k best so far (unordered)
+    best = -np.sort(-best, axis=1)
+    kth = best[:, -1]
+    _, ids = index.search(queries, k)
+    hits = [
+        sum(1 for i in row if i >= 0 and float(np.dot(vectors[i], q)) >= t - 1e-5)
+        for row, q, t in zip(ids, queries, kth, strict=True)
+    ]
+    return float(np.mean(hits) / k)
 
 
 def query_and_recall(root: Path) -> dict:
-    import psutil
+    """Process start → index loaded → engine ready → first answer, then every gold question."""
 
+    started = time.perf_counter()
     from indexer.embed import load_embedder
+    from service import scoring
     from service.engine import Engine
     from service.index import load_index
 
+    embedder = load_embedder()
+    t_imports = time.perf_counter() - started
+    index = load_index(root, embedder)
+    t_load = time.perf_counter() - started
+    rss_loaded = _rss()
+    # The scorer's IDF is a scan of every passage's text in service/scoring.py today; with the
+    # proposed change (report: scoring._idf reads index.term_df, counted at build) it is not.
+    original_idf = scoring._idf
     t = time.perf_counter()
-    engine = Engine(load_index(root, load_embedder()), query_cache_size=0)
-    load_s = time.perf_counter() - t
+    if os.environ.get("SCALE_BENCH_SCAN_IDF"):
+        original_idf(index)
+    idf_scan_s = time.perf_counter() - t if os.environ.get("SCALE_BENCH_SCAN_IDF") else None
+
+    def idf_from_counts(ix):
+        import math
+
+        n = max(1, len(ix.chunks))
+        return {term: math.log(1 + n / df) for term, df in ix.term_df.items()}, math.log(1 + n)
+
+    scoring._idf = idf_from_counts  # type: ignore[assignment]
+    t = time.perf_counter()
+    engine = Engine(index, query_cache_size=0)
+    t_engine = time.perf_counter() - t
     questions = gold_questions()
-    for q in questions[:3]:
-        engine.ask(q)
+    engine.ask(questions[0])
+    t_first = time.perf_counter() - started
     lat = [engine.ask(q).took_ms for q in questions]
-    # recall@10 of the index in use against exact search, on the gold questions' vectors
-    qv = engine.index.embedder.encode(questions)
-    recalls = []
-    for name, index, vecs in (
-        ("chunks", engine.index.faiss_index, engine.index.chunk_vectors),
-        ("sentences", engine.index.sentence_faiss, engine.index.sentence_vectors),
+    # one uncached chunk read from the store (B-tree lookup + JSON decode), at random rows
+    from indexer.models import Chunk
+
+    rows = np.random.default_rng(5).integers(0, len(index.chunks), 5000).tolist()
+    store = index.chunks._store  # type: ignore[attr-defined]
+    t = time.perf_counter()
+    for r in rows:
+        Chunk.from_dict(store.row("chunks", r))
+    lookup_us = (time.perf_counter() - t) / len(rows) * 1e6
+    rss_questions = _rss()  # before the recall pass, which reads every vector for exact search
+    qv = embedder.encode(questions)
+    recalls = {}
+    for name, idx, vecs in (
+        ("chunks", index.faiss_index, index.chunk_vectors),
+        ("sentences", index.sentence_faiss, index.sentence_vectors),
     ):
-        _, approx = index.search(qv, 10)
-        exact = np.argsort(-(qv @ vecs.T), axis=1)[:, :10]
-        recalls.append((name, float(np.mean([len(set(a) & set(e)) / 10 for a, e in zip(approx, exact, strict=True)]))))
+        for k in (10, 100):
+            recalls[f"{name}@{k}"] = round(_recall(idx, vecs, qv, k), 4)
     return {
-        "load_s": round(load_s, 1),
+        "imports_and_encoder_s": round(t_imports, 2),
+        "load_index_s": round(t_load - t_imports, 2),
+        "engine_init_s": round(t_engine, 2),
+        "idf_scan_s_without_proposed_change": None if idf_scan_s is None else round(idf_scan_s, 2),
+        "process_to_first_answer_s": round(t_first, 2),
+        "questions": len(questions),
         "p50_ms": percentile(lat, 0.5),
         "p95_ms": percentile(lat, 0.95),
-        "recall_at_10": {n: round(r, 4) for n, r in recalls},
-        "rss_mb": round(psutil.Process().memory_info().rss / 2**20, 1),
+        "recall": recalls,
+        "chunk_lookup_us": round(lookup_us, 1),
+        "rss_after_load_mb": rss_loaded,
+        "rss_after_questions_mb": rss_questions,
+        "nprobe_sweep": _nprobe_sweep(index, qv[:200]),
     }
+
+
+def _rss() -> dict:
+    """RSS in MB, and its anonymous (heap) and file-backed (memory-mapped, reclaimable) parts."""
+    fields = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "RssAnon", "RssFile"):
+            fields[key] = round(int(value.split()[0]) / 1024, 1)
+    return fields
+
+
+def _nprobe_sweep(index, qv: np.ndarray) -> list[dict]:
+    """Recall and search time of the compressed indexes at other nprobe values (the choice of
+    indexer.vectors.NPROBE)."""
+    from indexer.vectors import RerankedIndex
+
+    out = []
+    for name, idx, vecs in (
+        ("chunks", index.faiss_index, index.chunk_vectors),
+        ("sentences", index.sentence_faiss, index.sentence_vectors),
+    ):
+        if not isinstance(idx, RerankedIndex):
+            continue
+        default = idx.compressed.nprobe
+        for nprobe in (32, 64, 128, 256, 512):
+            idx.compressed.nprobe = nprobe
+            t = time.perf_counter()
+            for q in qv[:100]:
+                idx.search(q[None], 100)
+            ms = (time.perf_counter() - t) * 1000 / min(100, len(qv))
+            row = {"index": name, "nlist": idx.compressed.nlist, "nprobe": nprobe, "ms_per_k100_search": round(ms, 2)}
+            out.append(row | {f"recall@{k}": round(_recall(idx, vecs, qv, k), 4) for k in (10, 100)})
+        idx.compressed.nprobe = default
+    return out
 
 
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--factor", type=int)
+    p.add_argument("--embed", action="store_true", help="embed every synthetic text with the real model (10x)")
+    p.add_argument("--scan-idf", action="store_true", help="also time service/scoring.py's IDF scan as it is today")
+    p.add_argument("--keep", type=Path, help="build the index here and keep it (for an eval with distractors)")
     p.add_argument("--query-only", type=Path, help="(internal) load this index in a fresh process and query it")
-    p.add_argument(
-        "--embedding-texts-per-s",
-        type=float,
-        default=0.0,
-        help="measured embedding throughput, to project the embedding share of a real build",
-    )
     args = p.parse_args()
     if args.query_only:
         print(json.dumps(query_and_recall(args.query_only)))
         return
-    work = Path(tempfile.mkdtemp(prefix=f"mqa-scale-{args.factor}-"))
-    try:
-        built = build_scaled(args.factor, work / "index")
-        # A fresh process loads and queries, so its RSS is the service's, not the builder's.
-        import subprocess
+    import resource
+    import subprocess
 
+    work = args.keep or Path(tempfile.mkdtemp(prefix=f"mqa-scale-{args.factor}-"))
+    try:
+        t = time.perf_counter()
+        built = build_scaled(args.factor, work / "index", embed=args.embed)
+        built["build_s"] = round(time.perf_counter() - t, 1)
+        built["build_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+        # A fresh process loads and queries, so its RSS is the service's, not the builder's.
+        env = dict(os.environ, **({"SCALE_BENCH_SCAN_IDF": "1"} if args.scan_idf else {}))
         child = subprocess.run(
             [sys.executable, "-m", "bench.scale_bench", "--query-only", str(work / "index")],
             capture_output=True,
             text=True,
             check=True,
             cwd=REPO,
+            env=env,
         )
-        result = {"factor": args.factor, **built, **json.loads(child.stdout.strip().splitlines()[-1])}
-        if args.embedding_texts_per_s:
-            result["embedding_projected_s"] = round(
-                (built["chunks"] + built["sentences"]) / args.embedding_texts_per_s, 0
-            )
-        print(json.dumps(result))
+        result = {"machine": machine(), "factor": args.factor, **built}
+        result |= json.loads(child.stdout.strip().splitlines()[-1])
+        save_result(f"scale_{args.factor}x", result)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

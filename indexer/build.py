@@ -8,17 +8,17 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from indexer.chunker import Chunker
 from indexer.corpus import CorpusError, CorpusProblem, corpus_hash, load_manifest, read_source
+from indexer.docstore import STORE_NAME, DocStoreWriter
 from indexer.docx_source import docx_to_text
 from indexer.embed import Embedder
 from indexer.facts import build_facts
 from indexer.html_source import html_to_text
-from indexer.lexical import LexicalIndex
+from indexer.lexical import LexicalIndex, tokenize
 from indexer.models import DocumentMeta, ParsedDocument
 from indexer.pdf_source import ExtractedText, pdf_to_text
 from indexer.store import FORMAT_VERSION, IndexLoadError, IndexWriter, current_version_dir, open_version
@@ -88,18 +88,20 @@ def _key(model: str, text: str) -> str:
     return hashlib.sha256(f"{model}\0{text}".encode()).hexdigest()
 
 
-def _previous_vectors(root: Path, model: str) -> tuple[dict[str, np.ndarray], set[str]]:
-    """Vectors of the live index keyed by content hash, for reuse; empty if none is usable."""
+def _previous_vectors(root: Path, model: str) -> tuple[dict[str, int], np.ndarray, set[str]]:
+    """The live index's vector row of each content hash and its vectors (memory-mapped, read only
+    for the rows reused), for reuse; empty if none is usable."""
     try:
-        vdir, _ = open_version(root, model)
+        vdir, manifest = open_version(root, model)
         keys = json.loads((vdir / "vector_keys.json").read_text(encoding="utf-8"))
-        vectors = np.load(vdir / "vectors.npy", allow_pickle=False)
-        chunk_keys = set(json.loads((vdir / "chunks.json").read_text(encoding="utf-8"))["keys"])
-        # Not strict: a version may carry no keys at all (the scale benchmark writes synthetic
-        # vectors with an empty key list), and then nothing is reused.
-        return dict(zip(keys, vectors, strict=False)), chunk_keys
+        vectors = np.load(vdir / "vectors.npy", allow_pickle=False, mmap_mode="r")
+        chunk_keys = set(keys[: manifest["chunk_count"]])
+        # A version may carry no keys at all (the scale benchmark writes synthetic vectors with an
+        # empty key list), and then nothing is reused.
+        rows = {k: i for i, k in enumerate(keys[: len(vectors)])}
+        return rows, vectors, chunk_keys
     except (IndexLoadError, OSError, ValueError, KeyError):
-        return {}, set()
+        return {}, np.zeros((0, 0), np.float32), set()
 
 
 def _parser_key(ocr: bool) -> str:
@@ -154,18 +156,22 @@ def build_index(
     model = embedder.model_name
     chunk_texts = [c.search_text for d in docs for c in d.chunks]
     sentence_texts = [d.text[s:e] for d in docs for (_, s, e) in d.sentences]
-    # Lexical text of a sentence: itself plus where it sits and which meeting it is from.
-    sentence_lexical = [
-        f"{_meta_line(d)}\n{d.chunks[ci].section or ''}\n{d.text[s:e]}" for d in docs for (ci, s, e) in d.sentences
-    ]
-    chunk_lexical = [f"{_meta_line(d)}\n{c.search_text}" for d in docs for c in d.chunks]
     all_texts = chunk_texts + sentence_texts
     keys = [_key(model, t) for t in all_texts]
-    old_vectors, old_chunk_keys = ({}, set()) if force else _previous_vectors(root, model)
+    old_rows, old_vectors, old_chunk_keys = ({}, None, set()) if force else _previous_vectors(root, model)
 
-    missing = sorted({k: t for k, t in zip(keys, all_texts, strict=True) if k not in old_vectors}.items())
-    new_vectors: dict[str, np.ndarray] = {}
+    missing = sorted({k: t for k, t in zip(keys, all_texts, strict=True) if k not in old_rows}.items())
+    # Every vector is written into one float32 matrix as it is made or reused: no per-text arrays.
+    vectors = np.zeros((len(keys), embedder.dimension), np.float32)
+    reused = np.array([old_rows.get(k, -1) for k in keys], dtype=np.int64)
+    if old_vectors is not None and (reused >= 0).any():
+        vectors[reused >= 0] = old_vectors[reused[reused >= 0]]
+    del old_vectors
     if missing:
+        where: dict[str, list[int]] = {}
+        for i, k in enumerate(keys):
+            if reused[i] < 0:
+                where.setdefault(k, []).append(i)
         batch = 256
         bar = None
         if progress and sys.stderr.isatty():
@@ -175,23 +181,19 @@ def build_index(
         for i in range(0, len(missing), batch):
             part = missing[i : i + batch]
             vecs = embedder.encode([t for _, t in part])
-            new_vectors.update({k: v for (k, _), v in zip(part, vecs, strict=True)})
+            for (k, _), v in zip(part, vecs, strict=True):
+                vectors[where[k]] = v
             if bar:
                 bar.update(len(part))
         if bar:
             bar.close()
-    lookup = {**old_vectors, **new_vectors}
-    vectors = (
-        np.stack([lookup[k] for k in keys]).astype(np.float32)
-        if keys
-        else np.zeros((0, embedder.dimension), np.float32)
-    )
 
     chunk_keys = keys[: len(chunk_texts)]
     skipped_pages = [f"{d.meta.file} {p}" for d in docs for p in d.skipped_pages]
     writer = IndexWriter(root)
     try:
-        _write_version(writer, docs, vectors, keys, chunk_keys, len(chunk_texts), chunk_lexical, sentence_lexical)
+        writer.write_json("vector_keys.json", keys)
+        write_version(writer, docs, vectors)
         manifest = {
             "model": model,
             "dimension": int(embedder.dimension),
@@ -239,42 +241,70 @@ def _meta_line(d: ParsedDocument) -> str:
     return " ".join(x for x in (m.title, m.body, date) if x)
 
 
-def _write_version(
-    writer: IndexWriter,
-    docs: list[ParsedDocument],
-    vectors: np.ndarray,
-    keys: list[str],
-    chunk_keys: list[str],
-    n_chunks: int,
-    chunk_lexical: list[str],
-    sentence_lexical: list[str],
+def write_version(
+    writer: IndexWriter, docs: list[ParsedDocument], vectors: np.ndarray, *, exact_limit: int | None = None
 ) -> None:
+    """Write one version's files: the SQLite store (documents, chunks, units, term counts, streamed
+    document by document), the per-row arrays, the vectors (chunk vectors first, then sentence
+    vectors, in corpus order), both vector indexes and both BM25 indexes."""
     import faiss
 
-    documents: list[dict[str, Any]] = []
-    chunks: list[dict[str, Any]] = []
-    sentences: list[list[int]] = []
-    units: list[dict[str, Any]] = []
-    for d in docs:
-        documents.append(
-            {
-                **d.meta.to_dict(),
-                "text": d.text,
-                "sections": [s.__dict__ for s in d.sections],
-                "pages": [list(p) for p in d.pages],
-            }
-        )
-        base = len(chunks)
-        chunks.extend(c.to_dict() for c in d.chunks)
-        sentences.extend([base + ci, s, e] for ci, s, e in d.sentences)
-        units.extend({**u.to_dict(), "chunks": [base + c for c in u.chunks]} for u in d.units)
-    writer.write_json("units.json", units)
-    writer.write_json("documents.json", documents)
-    writer.write_json("chunks.json", {"chunks": chunks, "keys": chunk_keys})
-    writer.write_json("sentences.json", sentences)
-    writer.write_json("vector_keys.json", keys)
-    writer.write_array("vectors.npy", vectors)  # chunk vectors first, then sentence vectors
-    for name, rows in (("faiss.index", vectors[:n_chunks]), ("faiss_sentences.index", vectors[n_chunks:])):
-        faiss.write_index(make_vector_index(rows), str(writer.path(name)))
+    store = DocStoreWriter(writer.path(STORE_NAME))
+    sentences: list[tuple[int, int, int]] = []
+    chunk_doc: list[int] = []
+    unit_links: list[tuple[int, int]] = []  # (chunk, unit row)
+    term_df: dict[str, int] = {}
+    chunk_lexical: list[str] = []
+    sentence_lexical: list[str] = []
+    try:
+        for pos, d in enumerate(docs):
+            base, unit_base = store.chunk_count, store.unit_count
+            facts = [unit_base + i for i, u in enumerate(d.units) if u.kind == "fact"]
+            sections = [s.__dict__ for s in d.sections]
+            store.add_document(d.meta.id, d.meta.to_dict(), sections, [list(p) for p in d.pages], facts, d.text)
+            store.add_chunks(c.to_dict() for c in d.chunks)
+            for i, u in enumerate(d.units):
+                if any(not 0 <= c < len(d.chunks) for c in u.chunks):
+                    raise ValueError(f"{d.meta.file}: an answer unit points outside the paper's passages")
+                unit_links.extend((base + c, unit_base + i) for c in u.chunks)
+            store.add_units({**u.to_dict(), "chunks": [base + c for c in u.chunks]} for u in d.units)
+            sentences.extend((base + ci, s, e) for ci, s, e in d.sentences)
+            chunk_doc.extend([pos] * len(d.chunks))
+            meta_line = _meta_line(d)
+            for c in d.chunks:
+                for t in set(tokenize(c.search_text)):
+                    term_df[t] = term_df.get(t, 0) + 1
+                chunk_lexical.append(f"{meta_line}\n{c.search_text}")
+            # Lexical text of a sentence: itself plus where it sits and which meeting it is from.
+            sentence_lexical.extend(
+                f"{meta_line}\n{d.chunks[ci].section or ''}\n{d.text[s:e]}" for ci, s, e in d.sentences
+            )
+        store.set_term_df(term_df)
+    finally:
+        store.close()
+    n_chunks = len(chunk_doc)
+    spans = np.asarray(sentences, dtype=np.int64).reshape(-1, 3)
+    writer.write_array("sentences.npy", spans)
+    writer.write_array("chunk_doc.npy", np.asarray(chunk_doc, dtype=np.int32))
+    offsets, rows = _row_lists(n_chunks, spans[:, 0], np.arange(len(spans), dtype=np.int64))
+    writer.write_array("chunk_sentence_offsets.npy", offsets)
+    writer.write_array("chunk_sentence_rows.npy", rows)
+    links = np.asarray(unit_links, dtype=np.int64).reshape(-1, 2)
+    offsets, rows = _row_lists(n_chunks, links[:, 0], links[:, 1])
+    writer.write_array("chunk_unit_offsets.npy", offsets)
+    writer.write_array("chunk_unit_rows.npy", rows)
+    writer.write_array("vectors.npy", vectors)
+    for name, part in (("faiss.index", vectors[:n_chunks]), ("faiss_sentences.index", vectors[n_chunks:])):
+        faiss.write_index(make_vector_index(part, exact_limit), str(writer.path(name)))
     LexicalIndex.build(chunk_lexical).save(writer.path("bm25"))
+    del chunk_lexical
     LexicalIndex.build(sentence_lexical).save(writer.path("bm25_sentences"))
+
+
+def _row_lists(n: int, owners: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """CSR layout of `rows` grouped by `owners` (0..n-1): owner i's rows are
+    rows_sorted[offsets[i]:offsets[i + 1]], in their original order."""
+    order = np.argsort(owners, kind="stable")
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(owners, minlength=n), out=offsets[1:])
+    return offsets, rows[order].astype(np.int64)

@@ -99,9 +99,11 @@ class LexicalIndex:
 
     @classmethod
     def load(cls, directory: Path) -> LexicalIndex:
+        """Memory-mapped: the score matrix stays in the file (the OS pages in the columns a query's
+        terms touch), so loading costs neither time nor RSS in proportion to the corpus."""
         import bm25s
 
-        return cls(bm25s.BM25.load(str(directory), show_progress=False))
+        return cls(bm25s.BM25.load(str(directory), mmap=True, show_progress=False))
 
     def scores(self, query: str | list[str], mask: np.ndarray | None = None) -> np.ndarray:
         """BM25 score of every chunk for `query` — text, or tokens already made by `tokenize` —

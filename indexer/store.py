@@ -1,15 +1,21 @@
 """The on-disk index: a directory per build, switched in atomically.
 
     <root>/CURRENT              name of the live version (replaced with os.replace)
-    <root>/versions/<name>/     manifest.json, documents.json, chunks.json, sentences.json,
-                                units.json, vectors.npy + vector_keys.json (every embedded text by
+    <root>/versions/<name>/     manifest.json, store.sqlite (documents, chunks, units: read in
+                                place, indexer/docstore.py), sentences.npy, chunk_doc.npy,
+                                chunk_{sentence,unit}_{offsets,rows}.npy (memory-mapped per-row
+                                arrays), vectors.npy + vector_keys.json (every embedded text by
                                 content hash, reused by the next build), faiss.index (passages),
                                 faiss_sentences.index, bm25/, bm25_sentences/
 
 A build writes a fresh `versions/.tmp-*` directory, fsyncs it, renames it into place
 and only then rewrites CURRENT, so a crash at any point leaves the previous index live.
-The manifest records a sha256 of every file, so truncation or corruption is detected
-on load instead of answering from a half-written index.
+The manifest records a sha256 and the size of every file, so truncation or corruption is
+detected on load instead of answering from a half-written index. Files up to FULL_CHECK_BYTES are
+hashed whole at every load; larger ones (the vectors and the store of a big archive, gigabytes
+that a load must not read) are checked by size and by a hash of SAMPLE_BLOCKS blocks spread over
+the file, so truncation is always caught and corruption wherever a sample falls;
+`verify_files(..., full=True)` hashes everything.
 """
 
 from __future__ import annotations
@@ -25,7 +31,10 @@ from typing import Any
 
 import numpy as np
 
-FORMAT_VERSION = 2  # 2: units.json (typed answer units and meeting facts)
+FORMAT_VERSION = 3  # 2: units.json (typed answer units and meeting facts); 3: SQLite store, mmap arrays, IVF-PQ
+FULL_CHECK_BYTES = 64 << 20
+SAMPLE_BLOCKS = 64
+SAMPLE_BLOCK_BYTES = 64 << 10
 KEEP_VERSIONS = 3
 
 
@@ -78,12 +87,32 @@ def read_manifest(version_dir: Path) -> dict[str, Any]:
         raise IndexLoadError(f"index manifest {path} is corrupted") from None
 
 
-def verify_files(version_dir: Path, manifest: dict[str, Any]) -> None:
+def _sampled_sha256(path: Path) -> str:
+    """sha256 of SAMPLE_BLOCKS blocks at evenly spaced offsets (first and last included)."""
+    size = path.stat().st_size
+    h = hashlib.sha256(str(size).encode())
+    step = max(0, size - SAMPLE_BLOCK_BYTES) / max(1, SAMPLE_BLOCKS - 1)
+    with path.open("rb") as f:
+        for i in range(SAMPLE_BLOCKS):
+            f.seek(int(i * step))
+            h.update(f.read(SAMPLE_BLOCK_BYTES))
+    return h.hexdigest()
+
+
+def verify_files(version_dir: Path, manifest: dict[str, Any], full: bool = False) -> None:
+    sizes = manifest.get("sizes", {})
+    sampled = manifest.get("sampled", {})
     for name, digest in manifest.get("files", {}).items():
         path = version_dir / name
         if not path.is_file():
             raise IndexLoadError(f"index file {path} is missing")
-        if _sha256_file(path) != digest:
+        if name in sizes and path.stat().st_size != sizes[name]:
+            raise IndexLoadError(f"index file {path} is truncated or corrupted (size differs)")
+        if not full and name in sampled:
+            ok = _sampled_sha256(path) == sampled[name]
+        else:
+            ok = _sha256_file(path) == digest
+        if not ok:
             raise IndexLoadError(f"index file {path} is truncated or corrupted (checksum mismatch)")
 
 
@@ -138,8 +167,11 @@ class IndexWriter:
 
     def publish(self, manifest: dict[str, Any]) -> Path:
         manifest = dict(manifest, format_version=FORMAT_VERSION, version=self.name)
-        manifest["files"] = {
-            str(p.relative_to(self.tmp)): _sha256_file(p) for p in sorted(self.tmp.rglob("*")) if p.is_file()
+        files = {str(p.relative_to(self.tmp)): p for p in sorted(self.tmp.rglob("*")) if p.is_file()}
+        manifest["files"] = {name: _sha256_file(p) for name, p in files.items()}
+        manifest["sizes"] = {name: p.stat().st_size for name, p in files.items()}
+        manifest["sampled"] = {
+            name: _sampled_sha256(p) for name, p in files.items() if p.stat().st_size > FULL_CHECK_BYTES
         }
         (self.tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
         _fsync_tree(self.tmp)

@@ -67,7 +67,8 @@ def test_service_can_start_anyway_and_answer_503(tmp_path, fake_embedder):
 def test_corrupted_index_is_refused_not_half_loaded(app_settings, fake_embedder):
     from indexer.store import current_version_dir
 
-    (current_version_dir(app_settings.index_dir) / "chunks.json").write_text('{"chunks": [')
+    store = current_version_dir(app_settings.index_dir) / "store.sqlite"
+    store.write_bytes(store.read_bytes()[:-4096])  # a truncated chunk store
     assert "truncated or corrupted" in _startup_failure(create_app(app_settings, embedder=fake_embedder))
 
 

@@ -9,6 +9,7 @@ scored here: `service.scoring` does that.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from indexer.lexical import tokenize
@@ -48,12 +49,16 @@ class CandidateBuilder:
         self.index = index
         self.idf = idf or {}
         self._unit_sentences: dict[int, list[int]] = {}
-        # Row label and column header terms of every table cell and computed table fact, so a
-        # question that names a row and a column reaches the cell even when retrieval ranked
-        # its row low ("How did outsourcing rate on keeping staff?": row "Staff retention").
-        self._table_units = [
+
+    @functools.cached_property
+    def _table_units(self) -> list[tuple[int, frozenset[str], frozenset[str]]]:
+        """Row label and column header terms of every table cell and computed table fact, so a
+        question that names a row and a column reaches the cell even when retrieval ranked its
+        row low ("How did outsourcing rate on keeping staff?": row "Staff retention"). Made at
+        the first question that needs it, not at load: it reads every unit from the store."""
+        return [
             (row, frozenset(tokenize(u.label or "")), frozenset(tokenize(u.header or "")))
-            for row, u in enumerate(index.units)
+            for row, u in enumerate(self.index.units)
             if u.kind in ("cell", "column_fact")
         ]
 

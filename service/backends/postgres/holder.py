@@ -27,9 +27,26 @@ class PostgresEngineHolder(EngineHolder):
         self.poll_seconds = settings.database_poll_seconds
         self._stop = threading.Event()
         self._poller: threading.Thread | None = None
+        self._reloading = threading.Lock()  # one background reload at a time
 
     def load_live_index(self) -> LoadedIndex:
-        return load_database_index(self.database_url, self.embedder, self.pool, self.lexical)
+        return load_database_index(
+            self.database_url, self.embedder, self.pool, self.lexical, on_version_gone=self.reload_soon
+        )
+
+    def reload_soon(self) -> None:
+        """Load the newest version in the background (the pinned one was pruned by the writer): the
+        request that found out answers 503 at once; the next ones are served by the newest version."""
+        if self._reloading.acquire(blocking=False):
+            threading.Thread(target=self._reload_in_background, name="minutes-qa-db-reload", daemon=True).start()
+
+    def _reload_in_background(self) -> None:
+        try:
+            self.reload_if_changed()
+        except Exception:  # the database is down too: the poll or the next stale request tries again
+            log.exception("reloading after the pinned index version was pruned failed")
+        finally:
+            self._reloading.release()
 
     def loaded(self, engine: Engine) -> None:
         self._start_polling()

@@ -19,6 +19,7 @@ A lost connection (the database restarting, failing over) is answered with a 503
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -38,6 +39,14 @@ LEXICAL_RANK = "ts_rank(lexemes, {query}, 1)"
 COMMON_TERM_SHARE = 0.25
 EF_SEARCH = 200  # HNSW candidate list: at least the ranking depth (CANDIDATES = 100), or rankings come back short
 _VISIBLE = "added <= %(v)s AND (removed IS NULL OR removed > %(v)s)"
+# A row the statement returns (ranking -1) when the pinned version is gone: the writer keeps
+# KEEP_VERSIONS versions and deletes the rows only older ones see, so a replica still pinned to a
+# pruned version would silently lose passages. Checked in the same statement (one snapshot).
+_VERSION_GONE = -1
+_VERSION_CHECK = (
+    f"(SELECT {_VERSION_GONE} AS r, 0::bigint AS id, 0::float8 AS s"
+    " WHERE NOT EXISTS (SELECT 1 FROM index_versions WHERE version = %(v)s))"
+)
 
 
 class ConnectionPool:
@@ -128,8 +137,11 @@ class PostgresBackend:
         councils: tuple[str, ...] = (),
         common_terms: frozenset[str] = frozenset(),
         lexical_in_memory: bool = False,
+        on_version_gone: Callable[[], None] | None = None,
     ) -> None:
         self.index = index
+        # Called when the pinned version was pruned (the holder then loads the newest one).
+        self.on_version_gone = on_version_gone
         self.councils = councils
         self.common_terms = common_terms  # see COMMON_TERM_SHARE
         # True: lexical rankings by the BM25 indexes the loader built in memory (index.lexical,
@@ -169,6 +181,8 @@ class PostgresBackend:
                     f"(SELECT {i} AS r, id, {LEXICAL_RANK.format(query=f'%(q{i})s::tsquery')} AS s FROM {table}"  # noqa: S608
                     f" WHERE {_VISIBLE}{where} AND lexemes @@ %(q{i})s::tsquery ORDER BY s DESC, id LIMIT {limit})"
                 )
+        if parts:
+            parts.append(_VERSION_CHECK)
         return " UNION ALL ".join(parts), params
 
     def rankings(self, requests: list[RankingRequest], filters: Filters, n: int) -> list[Ranking]:
@@ -186,15 +200,25 @@ class PostgresBackend:
         rows = self.pool.run(query, params) if query else []
         grouped: dict[int, list[tuple[float, int]]] = {}
         for r_i, row_id, score in rows:
+            if r_i == _VERSION_GONE:
+                self._version_gone("the index version was replaced; reloading, try again shortly")
             position = self._positions[requests[r_i].target].get(int(row_id))
-            if position is not None:  # always, for rows of the pinned version
-                grouped.setdefault(r_i, []).append((float(score), position))
+            if position is None:  # a row of the pinned version the loader did not see: never skip it silently
+                self._version_gone(
+                    "the index version is inconsistent with the loaded one; reloading, try again shortly"
+                )
+            grouped.setdefault(r_i, []).append((float(score), position))
         out = []
         for i in range(len(requests)):
             best = sorted(grouped.get(i, []), key=lambda sp: (-sp[0], sp[1]))
             ids = np.array([p for _, p in best], dtype=np.int64)
             out.append(Ranking(ids, np.array([s for s, _ in best], dtype=np.float32)))
         return out
+
+    def _version_gone(self, message: str) -> None:
+        if self.on_version_gone is not None:
+            self.on_version_gone()
+        raise ApiError(ErrorCode.INDEX_UNAVAILABLE, message)
 
 
 def _filter_clause(filters: Filters, params: dict[str, Any]) -> str:

@@ -36,18 +36,23 @@ def migrations() -> list[Migration]:
     return out
 
 
-def connect(url: str, *, autocommit: bool = False, timeout: float = 5.0) -> Any:
-    """A psycopg connection; pgvector's numpy adapter is registered once the extension exists."""
+def connect(url: str, *, autocommit: bool = False, timeout: float = 5.0, **options: Any) -> Any:
+    """A psycopg connection (`options`: more libpq connection parameters, e.g. keepalives);
+    pgvector's numpy adapter is registered once the extension exists."""
     import psycopg
 
-    conn = psycopg.connect(url, autocommit=autocommit, connect_timeout=max(1, int(timeout)))
-    has_vector = conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'vector'").fetchone()
-    if not autocommit:
-        conn.commit()
-    if has_vector:
-        from pgvector.psycopg import register_vector
+    conn = psycopg.connect(url, autocommit=autocommit, connect_timeout=max(1, int(timeout)), **options)
+    try:
+        has_vector = conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'vector'").fetchone()
+        if not autocommit:
+            conn.commit()
+        if has_vector:
+            from pgvector.psycopg import register_vector
 
-        register_vector(conn)
+            register_vector(conn)
+    except BaseException:
+        conn.close()
+        raise
     return conn
 
 

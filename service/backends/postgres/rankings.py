@@ -156,10 +156,11 @@ class ConnectionPool:
 
 
 def tsquery_literal(terms: list[str]) -> str:
-    """Any of the terms (OR), as a tsquery literal: the lexemes are taken as they are, not re-parsed."""
-    from service.backends.postgres.writer import quote_lexeme
+    """Any of the terms (OR), as a tsquery literal: the lexemes are taken as they are, not re-parsed.
+    Terms too long for PostgreSQL are left out, as the writer leaves them out of the passages."""
+    from service.backends.postgres.writer import fits_lexeme, quote_lexeme
 
-    return " | ".join(f"'{quote_lexeme(t)}'" for t in dict.fromkeys(terms))
+    return " | ".join(f"'{quote_lexeme(t)}'" for t in dict.fromkeys(terms) if fits_lexeme(t))
 
 
 def common_terms(conn: Any, version: int, councils: tuple[str, ...] = ()) -> frozenset[str]:
@@ -226,9 +227,10 @@ class PostgresBackend:
                 terms = tokenize(r.terms) if isinstance(r.terms, str) else list(r.terms or [])
                 # Only common terms (a question of common words): keep them, rather than rank nothing.
                 terms = [t for t in terms if t not in self.common_terms] or terms
-                if not terms:
+                query = tsquery_literal(terms)
+                if not query:  # no term PostgreSQL can search for
                     continue
-                params[f"q{i}"] = tsquery_literal(terms)
+                params[f"q{i}"] = query
                 parts.append(
                     f"(SELECT {i} AS r, id, {LEXICAL_RANK.format(query=f'%(q{i})s::tsquery')} AS s FROM {table}"  # noqa: S608
                     f" WHERE {_VISIBLE}{where} AND lexemes @@ %(q{i})s::tsquery ORDER BY s DESC, id LIMIT {limit})"

@@ -36,6 +36,9 @@ KEEP_VERSIONS = 3  # as the file index: versions a lagging reader may still be p
 UNKNOWN_COUNCIL = "unknown"  # the partition of papers whose council the manifest does not name
 _MAX_POSITION = 16383  # PostgreSQL's largest tsvector position
 _MAX_POSITIONS_PER_TERM = 256  # and most positions kept per lexeme
+# PostgreSQL refuses a lexeme of 2 KB or more (ProgramLimitExceeded) in a tsvector or a tsquery; such a
+# "word" (a run of letters in a scan's text layer, a pasted blob) is no search term: it is left out.
+MAX_LEXEME_BYTES = 2046
 WRITER_LOCK = 7715002  # advisory lock: one update at a time
 
 # Encodes texts into normalised vectors: the embedder itself, or a pool of workers (indexer/parallel_embed.py).
@@ -91,10 +94,16 @@ def tsvector_literal(text: str) -> str:
     literal with positions, so PostgreSQL searches exactly the terms the embedded index does."""
     positions: dict[str, list[int]] = {}
     for i, token in enumerate(tokenize(text), 1):
+        if not fits_lexeme(token):
+            continue
         kept = positions.setdefault(token, [])
         if len(kept) < _MAX_POSITIONS_PER_TERM:
             kept.append(min(i, _MAX_POSITION))
     return " ".join(f"'{quote_lexeme(t)}':{','.join(map(str, sorted(set(p))))}" for t, p in positions.items())
+
+
+def fits_lexeme(term: str) -> bool:
+    return len(term.encode()) <= MAX_LEXEME_BYTES
 
 
 def quote_lexeme(term: str) -> str:

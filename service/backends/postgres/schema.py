@@ -24,9 +24,15 @@ class Migration:
     sql: str
 
 
-def migrations() -> list[Migration]:
+def migrations(folder: Path = MIGRATIONS_DIR) -> list[Migration]:
     out = []
-    for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
+    paths = sorted(folder.glob("*.sql"))
+    if not paths:  # an install whose package data left them out: say so, not an IndexError later
+        raise IndexLoadError(
+            f"no schema migrations found in {folder}: this minutes-qa installation is incomplete "
+            "(reinstall it; a wheel must include service/backends/postgres/migrations/*.sql)"
+        )
+    for path in paths:
         m = _NAME.match(path.name)
         if not m:
             raise ValueError(f"migration file {path.name} is not named NNNN_name.sql")

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -269,7 +269,7 @@ class PostgresBackend:
             out.append(Ranking(ids, np.array([s for s, _ in best], dtype=np.float32)))
         return out
 
-    def _version_gone(self, message: str) -> None:
+    def _version_gone(self, message: str) -> NoReturn:
         if self.on_version_gone is not None:
             self.on_version_gone()
         raise ApiError(ErrorCode.INDEX_UNAVAILABLE, message)

@@ -7,6 +7,11 @@ thread, and returns the vectors in input order:
   Data (`map_batches` over actors that load the encoder once); without an address, a local Ray;
 - without Ray installed, a local process pool (spawned, so no worker inherits the parent's
   thread pools) — the same vectors, the same flag.
+
+Not done: on a real multi-machine cluster each worker must find this package and the encoder's
+weights. Nothing here ships them: the cluster needs a Ray `runtime_env` (e.g. `pip` with
+minutes-qa and `env_vars` for the model cache, or `working_dir`) and the weights on every node or a
+shared store — see docs/scaling.md. Measured so far: a local Ray and the process pool only.
 """
 
 from __future__ import annotations
@@ -65,10 +70,12 @@ class ParallelEncoder:
             engine = "ray" if ray_address or ray_available() else "processes"
         self.engine = engine
         self._pool: Any = None
+        self._started_ray = False  # Ray started here is shut down by close(); a caller's Ray is left running
         if self.engine == "ray":
             import ray
 
             if not ray.is_initialized():
+                self._started_ray = True
                 kwargs: dict[str, Any] = {"address": ray_address} if ray_address else {"num_cpus": workers}
                 ray.init(include_dashboard=False, ignore_reinit_error=True, log_to_driver=False, **kwargs)
         else:
@@ -108,6 +115,11 @@ class ParallelEncoder:
             self._pool.close()
             self._pool.join()
             self._pool = None
+        if self._started_ray:
+            import ray
+
+            self._started_ray = False
+            ray.shutdown()  # its local cluster's processes (or the client connection) end with the build
 
     def __enter__(self) -> ParallelEncoder:
         return self

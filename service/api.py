@@ -60,12 +60,15 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         holder.on_load(app.state.alerts.check_on_load)
         app.state.holder = holder
         try:
-            holder.load()
-        except IndexLoadError as exc:
-            if not settings.start_without_index:
-                raise SystemExit(f"minutes-qa: cannot start: {exc}") from None
-        yield
-        app.state.alerts.close()
+            try:
+                holder.load()
+            except IndexLoadError as exc:
+                if not settings.start_without_index:
+                    raise SystemExit(f"minutes-qa: cannot start: {exc}") from None
+            yield
+        finally:
+            holder.close()  # a database holder's poll and connections
+            app.state.alerts.close()
 
     app = FastAPI(
         title="minutes-qa",

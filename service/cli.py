@@ -29,6 +29,40 @@ def _die(message: str, code: int = 2) -> NoReturn:
     raise SystemExit(code)
 
 
+def _require_postgres_driver() -> None:
+    """A database URL is set: the optional PostgreSQL driver must be installed (a one-line hint if not)."""
+    try:
+        import pgvector  # noqa: F401
+        import psycopg  # noqa: F401
+    except ImportError as exc:
+        _die(
+            f"a PostgreSQL database URL is set but its driver is not installed ({exc.name or exc}): "
+            "pip install '.[postgres]' (from a checkout) or 'minutes-qa[postgres]'"
+        )
+
+
+def _positive_int(text: str) -> int:
+    """argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive number (at least 1)")
+    return value
+
+
+def _settings() -> Settings:
+    """Settings from the environment; a bad MINUTES_QA_* value is one line and exit 2, not a traceback."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(f"MINUTES_QA_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()[:3])
+        _die(f"bad setting: {problems}")
+
+
 def _embedder(settings: Settings) -> Any:
     """The encoder for index builds: batch work, so it uses every core (a cold build of the five
     papers: 79 s on one thread, 53 s on two; the service keeps `torch_threads` per question)."""
@@ -61,6 +95,7 @@ def cmd_index_database(args: argparse.Namespace, settings: Settings, url: str) -
 
     if args.check:
         _die("--check reads the index folder; `minutes-qa index --database-url …` says if the database is up to date")
+    _require_postgres_driver()
     corpus = Path(args.corpus or settings.corpus_dir)
     embedder = _embedder(settings)
     with contextlib.ExitStack() as stack:
@@ -154,6 +189,7 @@ def _engine(settings: Settings) -> Any:
     embedder = _embedder(settings)
     try:
         if settings.database_url:
+            _require_postgres_driver()
             from service.backends.postgres.loader import load_database_index
 
             return Engine(load_database_index(settings.database_url, embedder, lexical=settings.database_lexical))
@@ -264,6 +300,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     from service.api import create_app
 
     settings = settings.model_copy(update={"host": args.host or settings.host, "port": args.port or settings.port})
+    if settings.database_url:
+        _require_postgres_driver()
     if not settings.start_without_index:  # refuse early, before loading the model, with one clear message
         from indexer.store import IndexLoadError, open_version
 
@@ -350,7 +388,10 @@ def build_parser(commands: Sequence[CommandRegistrar] = ()) -> argparse.Argument
         help="write the index to PostgreSQL + pgvector (postgresql://…; default: MINUTES_QA_DATABASE_URL)",
     )
     i.add_argument(
-        "--workers", type=int, default=1, help="embed on N workers (database builds; Ray if installed, else processes)"
+        "--workers",
+        type=_positive_int,
+        default=1,
+        help="embed on N workers (database builds; Ray if installed, else processes)",
     )
     i.add_argument("--ray-address", help="embed on this Ray cluster (ray://host:10001 or auto; needs [distributed])")
     i.set_defaults(func=cmd_index)
@@ -402,7 +443,7 @@ def build_parser(commands: Sequence[CommandRegistrar] = ()) -> argparse.Argument
 
 def main(argv: list[str] | None = None, commands: Sequence[CommandRegistrar] = ()) -> None:
     args = build_parser(commands).parse_args(argv)
-    args.func(args, Settings())
+    args.func(args, _settings())
 
 
 if __name__ == "__main__":

@@ -61,6 +61,10 @@ class EngineHolder:
                     log.exception("an on-load callback failed for index version %s", engine.index.version)
             return engine
 
+    def close(self) -> None:
+        """Release what the holder holds at shutdown (the index folder's: nothing; a database's: its
+        poll and pooled connections)."""
+
     def reload_if_changed(self) -> bool:
         from indexer.store import current_version_dir
 

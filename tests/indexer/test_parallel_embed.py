@@ -3,6 +3,9 @@ Ray path takes the same batches, see bench/pg_embed_workers.py)."""
 
 from __future__ import annotations
 
+import sys
+import types
+
 import numpy as np
 import pytest
 
@@ -26,3 +29,31 @@ def test_a_ray_address_without_ray_or_no_workers_is_refused(monkeypatch):
     monkeypatch.setattr(pe, "ray_available", lambda: False)
     with pytest.raises(RuntimeError, match=r"minutes-qa\[distributed\]"):
         ParallelEncoder(FakeEmbedder, workers=2, ray_address="ray://127.0.0.1:10001")
+
+
+class FakeRay(types.ModuleType):
+    """Stands for the `ray` module: records init and shutdown."""
+
+    def __init__(self, initialized: bool) -> None:
+        super().__init__("ray")
+        self.initialized, self.calls = initialized, []
+
+    def is_initialized(self) -> bool:
+        return self.initialized
+
+    def init(self, **kwargs) -> None:
+        self.calls.append("init")
+        self.initialized = True
+
+    def shutdown(self) -> None:
+        self.calls.append("shutdown")
+        self.initialized = False
+
+
+@pytest.mark.parametrize("already_running", [False, True])
+def test_close_shuts_down_only_a_ray_it_started(monkeypatch, already_running):
+    ray = FakeRay(initialized=already_running)
+    monkeypatch.setitem(sys.modules, "ray", ray)
+    with ParallelEncoder(FakeEmbedder, workers=2, engine="ray"):
+        pass
+    assert ray.calls == ([] if already_running else ["init", "shutdown"])

@@ -4,6 +4,7 @@ memory), with a `PostgresBackend` attached for the rankings, pinned to that vers
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any, cast
 
 import numpy as np
@@ -51,7 +52,11 @@ def current_version(url: str) -> int | None:
 
 
 def load_database_index(
-    url: str, embedder: Embedder, pool: ConnectionPool | None = None, lexical: str = "database"
+    url: str,
+    embedder: Embedder,
+    pool: ConnectionPool | None = None,
+    lexical: str = "database",
+    on_version_gone: Callable[[], None] | None = None,
 ) -> LoadedIndex:
     """The live version, read in one consistent snapshot; any problem is an IndexLoadError naming the fix."""
     try:
@@ -71,13 +76,18 @@ def load_database_index(
             check_schema(conn, embedder.model_name, embedder.dimension)
             conn.commit()
             conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
-            return _read_version(conn, url, embedder, pool, lexical)
+            return _read_version(conn, url, embedder, pool, lexical, on_version_gone)
     except psycopg.Error as exc:
         raise IndexLoadError(f"the index {describe(url)} could not be read: {str(exc).strip()}") from None
 
 
 def _read_version(
-    conn: Any, url: str, embedder: Embedder, pool: ConnectionPool | None, lexical: str = "database"
+    conn: Any,
+    url: str,
+    embedder: Embedder,
+    pool: ConnectionPool | None,
+    lexical: str = "database",
+    on_version_gone: Callable[[], None] | None = None,
 ) -> LoadedIndex:
     row = conn.execute(
         "SELECT version, manifest, doc_order FROM index_versions ORDER BY version DESC LIMIT 1"
@@ -162,6 +172,7 @@ def _read_version(
         sentence_positions={int(r[0]): i for i, r in enumerate(sentence_rows)},
         common_terms=common,
         lexical_in_memory=lexical == "memory",
+        on_version_gone=on_version_gone,
     )
     if lexical == "memory":
         index.lexical, index.sentence_lexical = _bm25_in_memory(index)

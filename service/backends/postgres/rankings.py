@@ -13,13 +13,15 @@ backend: the statement returns at most n rows a ranking, and the fusion keeps ea
 dense and lexical score for the explain view.
 
 A lost connection (the database restarting, failing over) is answered with a 503
-`index_unavailable` in the shared error shape; the next request opens a new connection.
+`index_unavailable` in the shared error shape, after one retry on a fresh connection when the lost
+one was a pooled (idle) one; the next request opens a new connection.
 """
 
 from __future__ import annotations
 
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -38,10 +40,36 @@ LEXICAL_RANK = "ts_rank(lexemes, {query}, 1)"
 COMMON_TERM_SHARE = 0.25
 EF_SEARCH = 200  # HNSW candidate list: at least the ranking depth (CANDIDATES = 100), or rankings come back short
 _VISIBLE = "added <= %(v)s AND (removed IS NULL OR removed > %(v)s)"
+# A row the statement returns (ranking -1) when the pinned version is gone: the writer keeps
+# KEEP_VERSIONS versions and deletes the rows only older ones see, so a replica still pinned to a
+# pruned version would silently lose passages. Checked in the same statement (one snapshot).
+_VERSION_GONE = -1
+_VERSION_CHECK = (
+    f"(SELECT {_VERSION_GONE} AS r, 0::bigint AS id, 0::float8 AS s"
+    " WHERE NOT EXISTS (SELECT 1 FROM index_versions WHERE version = %(v)s))"
+)
+
+
+STATEMENT_TIMEOUT_MS = 10_000  # a ranking statement takes milliseconds; one that hangs frees its connection
+# TCP keepalives: a connection whose server vanished (failover, a cut network) is found dead in about a minute
+KEEPALIVES = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3}
+# SQLSTATEs of a lost connection besides class 08: admin_shutdown, crash_shutdown, cannot_connect_now.
+_CONNECTION_LOST = {"57P01", "57P02", "57P03"}
+
+
+def connection_lost(exc: Exception, conn: Any) -> bool:
+    """Whether `exc` means the connection (not the statement) failed: no connection could be made,
+    the connection is broken, or the server said so (SQLSTATE class 08, 57P01-57P03)."""
+    if conn is None or conn.closed or conn.broken:
+        return True
+    state = getattr(exc, "sqlstate", None) or ""
+    return state.startswith("08") or state in _CONNECTION_LOST
 
 
 class ConnectionPool:
-    """A few reusable connections; a broken one is dropped, never handed out again."""
+    """A few reusable connections; a broken one is dropped, never handed out again. A pooled
+    connection may have died while idle (the database restarted): a statement that fails on one
+    because the connection is lost runs once more on a fresh connection before it is an error."""
 
     def __init__(self, url: str, size: int = 4, timeout: float = 3.0) -> None:
         self.url = url
@@ -49,56 +77,90 @@ class ConnectionPool:
         self.timeout = timeout
         self._idle: list[Any] = []
         self._lock = threading.Lock()
+        self._closed = False
 
     def _open(self) -> Any:
         from service.backends.postgres.schema import connect
 
-        conn = connect(self.url, autocommit=True, timeout=self.timeout)
-        # Never prepared statements: a generic plan knows neither the query vector nor the council
-        # scope, so it prunes no partition at plan time and may sort a whole table instead of
-        # walking the HNSW index (measured at 10x: a first pass took 168 ms p50, now 16; bench/pg_scale.py).
-        conn.prepare_threshold = None
-        conn.execute(f"SET hnsw.ef_search = {EF_SEARCH}")
-        conn.execute("SET hnsw.iterative_scan = strict_order")  # filtered searches still return n rows
+        conn = connect(self.url, autocommit=True, timeout=self.timeout, **KEEPALIVES)
+        try:
+            # Never prepared statements: a generic plan knows neither the query vector nor the council
+            # scope, so it prunes no partition at plan time and may sort a whole table instead of
+            # walking the HNSW index (measured at 10x: a first pass took 168 ms p50, now 16; bench/pg_scale.py).
+            conn.prepare_threshold = None
+            conn.execute(f"SET statement_timeout = {STATEMENT_TIMEOUT_MS}")
+            conn.execute(f"SET hnsw.ef_search = {EF_SEARCH}")
+            conn.execute("SET hnsw.iterative_scan = strict_order")  # filtered searches still return n rows
+        except BaseException:
+            conn.close()  # never leak a half-set-up connection
+            raise
         return conn
 
     def run(self, query: Any, params: dict[str, Any]) -> list[tuple]:
-        """Rows of `query`; a database that cannot be reached raises ApiError(INDEX_UNAVAILABLE)."""
+        """Rows of `query`. A database that cannot be reached raises ApiError(INDEX_UNAVAILABLE, 503);
+        any other database error ApiError(INTERNAL_ERROR, 500) naming it. The connection goes back
+        to the pool only if it is still sound."""
         import psycopg
 
         with self._lock:
             conn = self._idle.pop() if self._idle else None
-        try:
-            if conn is None:
-                conn = self._open()
-            rows = conn.execute(query, params).fetchall()
-        except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
-            if conn is not None:
-                conn.close()
-            raise ApiError(
-                ErrorCode.INDEX_UNAVAILABLE,
-                f"the index database is unreachable ({exc.__class__.__name__}); try again shortly",
-            ) from None
+        reused = conn is not None
+        while True:
+            try:
+                if conn is None:
+                    conn = self._open()
+                rows = conn.execute(query, params).fetchall()
+            except psycopg.Error as exc:
+                lost = connection_lost(exc, conn)
+                if conn is not None:
+                    self._give_back(conn, keep=not lost)
+                    conn = None
+                if lost and reused:  # died while idle: once more on a fresh connection
+                    reused = False
+                    continue
+                if lost:
+                    raise ApiError(
+                        ErrorCode.INDEX_UNAVAILABLE,
+                        f"the index database is unreachable ({exc.__class__.__name__}); try again shortly",
+                    ) from None
+                raise ApiError(
+                    ErrorCode.INTERNAL_ERROR,
+                    f"the index database could not rank the passages ({exc.__class__.__name__}: "
+                    f"{str(exc).strip().splitlines()[0] if str(exc).strip() else 'no message'})",
+                ) from None
+            self._give_back(conn)
+            return rows
+
+    def _give_back(self, conn: Any, keep: bool = True) -> None:
+        """Return a sound, idle connection to the pool; close any other (and any once the pool is closed)."""
+        import psycopg
+
+        keep = keep and not conn.closed and not conn.broken
+        keep = keep and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
         with self._lock:
-            if len(self._idle) < self.size:
+            if keep and not self._closed and len(self._idle) < self.size:
                 self._idle.append(conn)
-                conn = None
-        if conn is not None:
-            conn.close()
-        return rows
+                return
+        conn.close()
+
+    def open_connections(self) -> int:
+        with self._lock:
+            return len(self._idle)
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             idle, self._idle = self._idle, []
         for conn in idle:
             conn.close()
 
 
 def tsquery_literal(terms: list[str]) -> str:
-    """Any of the terms (OR), as a tsquery literal: the lexemes are taken as they are, not re-parsed."""
-    from service.backends.postgres.writer import quote_lexeme
+    """Any of the terms (OR), as a tsquery literal: the lexemes are taken as they are, not re-parsed.
+    Terms too long for PostgreSQL are left out, as the writer leaves them out of the passages."""
+    from service.backends.postgres.writer import fits_lexeme, quote_lexeme
 
-    return " | ".join(f"'{quote_lexeme(t)}'" for t in dict.fromkeys(terms))
+    return " | ".join(f"'{quote_lexeme(t)}'" for t in dict.fromkeys(terms) if fits_lexeme(t))
 
 
 def common_terms(conn: Any, version: int, councils: tuple[str, ...] = ()) -> frozenset[str]:
@@ -128,8 +190,11 @@ class PostgresBackend:
         councils: tuple[str, ...] = (),
         common_terms: frozenset[str] = frozenset(),
         lexical_in_memory: bool = False,
+        on_version_gone: Callable[[], None] | None = None,
     ) -> None:
         self.index = index
+        # Called when the pinned version was pruned (the holder then loads the newest one).
+        self.on_version_gone = on_version_gone
         self.councils = councils
         self.common_terms = common_terms  # see COMMON_TERM_SHARE
         # True: lexical rankings by the BM25 indexes the loader built in memory (index.lexical,
@@ -162,13 +227,16 @@ class PostgresBackend:
                 terms = tokenize(r.terms) if isinstance(r.terms, str) else list(r.terms or [])
                 # Only common terms (a question of common words): keep them, rather than rank nothing.
                 terms = [t for t in terms if t not in self.common_terms] or terms
-                if not terms:
+                query = tsquery_literal(terms)
+                if not query:  # no term PostgreSQL can search for
                     continue
-                params[f"q{i}"] = tsquery_literal(terms)
+                params[f"q{i}"] = query
                 parts.append(
                     f"(SELECT {i} AS r, id, {LEXICAL_RANK.format(query=f'%(q{i})s::tsquery')} AS s FROM {table}"  # noqa: S608
                     f" WHERE {_VISIBLE}{where} AND lexemes @@ %(q{i})s::tsquery ORDER BY s DESC, id LIMIT {limit})"
                 )
+        if parts:
+            parts.append(_VERSION_CHECK)
         return " UNION ALL ".join(parts), params
 
     def rankings(self, requests: list[RankingRequest], filters: Filters, n: int) -> list[Ranking]:
@@ -186,15 +254,25 @@ class PostgresBackend:
         rows = self.pool.run(query, params) if query else []
         grouped: dict[int, list[tuple[float, int]]] = {}
         for r_i, row_id, score in rows:
+            if r_i == _VERSION_GONE:
+                self._version_gone("the index version was replaced; reloading, try again shortly")
             position = self._positions[requests[r_i].target].get(int(row_id))
-            if position is not None:  # always, for rows of the pinned version
-                grouped.setdefault(r_i, []).append((float(score), position))
+            if position is None:  # a row of the pinned version the loader did not see: never skip it silently
+                self._version_gone(
+                    "the index version is inconsistent with the loaded one; reloading, try again shortly"
+                )
+            grouped.setdefault(r_i, []).append((float(score), position))
         out = []
         for i in range(len(requests)):
             best = sorted(grouped.get(i, []), key=lambda sp: (-sp[0], sp[1]))
             ids = np.array([p for _, p in best], dtype=np.int64)
             out.append(Ranking(ids, np.array([s for s, _ in best], dtype=np.float32)))
         return out
+
+    def _version_gone(self, message: str) -> NoReturn:
+        if self.on_version_gone is not None:
+            self.on_version_gone()
+        raise ApiError(ErrorCode.INDEX_UNAVAILABLE, message)
 
 
 def _filter_clause(filters: Filters, params: dict[str, Any]) -> str:

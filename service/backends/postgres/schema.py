@@ -24,9 +24,15 @@ class Migration:
     sql: str
 
 
-def migrations() -> list[Migration]:
+def migrations(folder: Path = MIGRATIONS_DIR) -> list[Migration]:
     out = []
-    for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
+    paths = sorted(folder.glob("*.sql"))
+    if not paths:  # an install whose package data left them out: say so, not an IndexError later
+        raise IndexLoadError(
+            f"no schema migrations found in {folder}: this minutes-qa installation is incomplete "
+            "(reinstall it; a wheel must include service/backends/postgres/migrations/*.sql)"
+        )
+    for path in paths:
         m = _NAME.match(path.name)
         if not m:
             raise ValueError(f"migration file {path.name} is not named NNNN_name.sql")
@@ -36,18 +42,23 @@ def migrations() -> list[Migration]:
     return out
 
 
-def connect(url: str, *, autocommit: bool = False, timeout: float = 5.0) -> Any:
-    """A psycopg connection; pgvector's numpy adapter is registered once the extension exists."""
+def connect(url: str, *, autocommit: bool = False, timeout: float = 5.0, **options: Any) -> Any:
+    """A psycopg connection (`options`: more libpq connection parameters, e.g. keepalives);
+    pgvector's numpy adapter is registered once the extension exists."""
     import psycopg
 
-    conn = psycopg.connect(url, autocommit=autocommit, connect_timeout=max(1, int(timeout)))
-    has_vector = conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'vector'").fetchone()
-    if not autocommit:
-        conn.commit()
-    if has_vector:
-        from pgvector.psycopg import register_vector
+    conn = psycopg.connect(url, autocommit=autocommit, connect_timeout=max(1, int(timeout)), **options)
+    try:
+        has_vector = conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'vector'").fetchone()
+        if not autocommit:
+            conn.commit()
+        if has_vector:
+            from pgvector.psycopg import register_vector
 
-        register_vector(conn)
+            register_vector(conn)
+    except BaseException:
+        conn.close()
+        raise
     return conn
 
 

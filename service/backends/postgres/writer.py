@@ -36,6 +36,9 @@ KEEP_VERSIONS = 3  # as the file index: versions a lagging reader may still be p
 UNKNOWN_COUNCIL = "unknown"  # the partition of papers whose council the manifest does not name
 _MAX_POSITION = 16383  # PostgreSQL's largest tsvector position
 _MAX_POSITIONS_PER_TERM = 256  # and most positions kept per lexeme
+# PostgreSQL refuses a lexeme of 2 KB or more (ProgramLimitExceeded) in a tsvector or a tsquery; such a
+# "word" (a run of letters in a scan's text layer, a pasted blob) is no search term: it is left out.
+MAX_LEXEME_BYTES = 2046
 WRITER_LOCK = 7715002  # advisory lock: one update at a time
 
 # Encodes texts into normalised vectors: the embedder itself, or a pool of workers (indexer/parallel_embed.py).
@@ -91,10 +94,16 @@ def tsvector_literal(text: str) -> str:
     literal with positions, so PostgreSQL searches exactly the terms the embedded index does."""
     positions: dict[str, list[int]] = {}
     for i, token in enumerate(tokenize(text), 1):
+        if not fits_lexeme(token):
+            continue
         kept = positions.setdefault(token, [])
         if len(kept) < _MAX_POSITIONS_PER_TERM:
             kept.append(min(i, _MAX_POSITION))
     return " ".join(f"'{quote_lexeme(t)}':{','.join(map(str, sorted(set(p))))}" for t, p in positions.items())
+
+
+def fits_lexeme(term: str) -> bool:
+    return len(term.encode()) <= MAX_LEXEME_BYTES
 
 
 def quote_lexeme(term: str) -> str:
@@ -130,11 +139,16 @@ def index_database(
     report = DatabaseIndexReport(version=None, migrations=migrate(url, model, embedder.dimension))
     metas = load_manifest(corpus_dir)
     with connect(url) as conn:
+        # One writer at a time, from the first change on: a session lock (the partitions below commit
+        # one by one), released when the connection closes.
+        conn.execute("SELECT pg_advisory_lock(%s)", (WRITER_LOCK,))
+        conn.commit()
         for council in sorted({council_of(m) for m in metas}):
             ensure_partition(conn, council)  # each in its own short transaction (it locks the parent)
             conn.commit()
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITER_LOCK,))
         current = conn.execute("SELECT coalesce(max(version), 0) FROM index_versions").fetchone()[0]
+        _drop_orphans(conn, current)
+        conn.commit()
         live = dict(
             conn.execute(
                 "SELECT doc_id, content_hash FROM documents WHERE added <= %s AND (removed IS NULL OR removed > %s)",
@@ -304,6 +318,16 @@ def _insert_document(
                 for key in (content_key(model, d.text[s:e]),)
             ],
         )
+
+
+def _drop_orphans(conn: Any, current: int) -> None:
+    """Undo what an update that never published left behind. A commit across shards (postgres_fdw)
+    is not atomic: a failed one may leave rows added by, or marked removed by, a version that was
+    never recorded; the next update would publish that number and show them. No reader pins a
+    version above `current`, so this changes nothing anyone sees. Run under the writer lock."""
+    for table in ("documents", "chunks", "sentences"):
+        conn.execute(f"DELETE FROM {table} WHERE added > %s", (current,))  # noqa: S608
+        conn.execute(f"UPDATE {table} SET removed = NULL WHERE removed > %s", (current,))  # noqa: S608
 
 
 def _forget_old_versions(conn: Any, newest: int) -> None:

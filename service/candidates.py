@@ -160,7 +160,7 @@ class CandidateBuilder:
     ) -> None:
         """Facts of the asked role from the retrieved papers and from the papers the question names,
         even when their line was not retrieved ("Who chaired?" shares no word with "(Chairman)")."""
-        named = query.constraints.named_documents(doc.meta for doc in self.index.documents.values())
+        named = query.named_documents
         last = hits[-1] if hits else None
         for doc_id in list(docs_seen) + [d for d in named if d not in docs_seen]:
             via = docs_seen.get(doc_id)

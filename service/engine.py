@@ -187,7 +187,7 @@ class Engine:
         hits = self.fused(query, qvec, filters, max(o.passages, self.reranker.pool))
         hits = self.reranker.run(query, qvec, hits, self.scorer.query_weights(query))[: o.passages]
         if o.named_pass and filters.is_empty() and not query.constraints.is_empty():
-            named = tuple(query.constraints.named_documents(d.meta for d in self.index.documents.values()))
+            named = query.named_documents
             if named and len(named) < len(self.index.doc_order):
                 have = {h.chunk for h in hits}
                 extra = retrieve(

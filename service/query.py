@@ -104,6 +104,9 @@ class AnalyzedQuery:
     extreme: str | None = None  # "highest" | "lowest" when the question asks for a table's extreme
     expansion: str = ""  # council words for the question's everyday words (searched as well)
     constraints: Constraints = field(default_factory=Constraints)
+    # The papers that satisfy every constraint (resolved once here; retrieval's named pass, the
+    # passage re-ranker and the meeting facts all use them).
+    named_documents: tuple[str, ...] = ()
     is_follow_up: bool = False
     subject: str | None = None
 
@@ -252,6 +255,7 @@ class QueryAnalyzer:
             # "What about the Cabinet?" after "Who chaired the Panel?" asks what the rewritten
             # question asks.
             kind, own = answer_type(sq.text), sq.text
+        found = constraints(sq.text, self.metas)
         return AnalyzedQuery(
             text=sq.text,
             question=question.strip(),
@@ -261,7 +265,8 @@ class QueryAnalyzer:
             roles=fact_roles(own, kind),
             extreme=extreme(own),
             expansion=expansion(sq.text),
-            constraints=constraints(sq.text, self.metas),
+            constraints=found,
+            named_documents=tuple(found.named_documents(self.metas)),
             is_follow_up=sq.is_follow_up,
             subject=sq.subject,
         )

@@ -70,9 +70,12 @@ class RerankerModel:
             return None
         return cls(**json.loads(path.read_text(encoding="utf-8")))
 
+    def to_dict(self) -> dict:
+        """The fields `RerankerModel(**…)` is made from (not the loaded booster)."""
+        return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
+
     def save(self, path: Path = MODEL_FILE) -> None:
-        data = {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
-        path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+        path.write_text(json.dumps(self.to_dict(), indent=1) + "\n", encoding="utf-8")
 
     def scores(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(self._booster.predict(x, num_threads=1), dtype=np.float64)
@@ -82,7 +85,6 @@ class PassageReranker:
     def __init__(self, index: LoadedIndex, model: RerankerModel | None) -> None:
         self.index = index
         self.model = model
-        self._metas = [d.meta for d in index.documents.values()]
         self._terms = functools.lru_cache(maxsize=65536)(self._chunk_terms)
 
     @property
@@ -97,7 +99,7 @@ class PassageReranker:
     ) -> np.ndarray:
         """One row of FEATURES per hit. `weights`: the question's terms and their IDF weights."""
         index = self.index
-        named = set(query.constraints.named_documents(self._metas))
+        named = set(query.named_documents)
         total = sum(weights.values()) or 1.0
         rows = [index.chunk_sentences[h.chunk] for h in hits]
         flat = [s for r in rows for s in r]

@@ -65,14 +65,10 @@ def fold_engines(items: list[GoldItem], settings: Settings, work: Path, options,
         index = load_index(here / "index", embedder)
         engines.append(Engine(index, model=default_model(), query_cache_size=0, options=replace(options, rerank=False)))
     if options.rerank:  # each fold's passages re-ranked by a model fitted on the other fold only
-        from eval.rerank_fit import cross_fitted_rerankers
+        from eval.rerank_fit import reranking_engines
 
         texts = {d: doc.text for d, doc in engines[0].index.documents.items()}
-        per_fold, _ = cross_fitted_rerankers(items, folds, engines, texts)
-        engines = [
-            Engine(e.index, model=default_model(), query_cache_size=0, options=options, reranker=m)
-            for e, m in zip(engines, per_fold, strict=True)
-        ]
+        engines, _ = reranking_engines(items, folds, engines, texts, options)
     return folds, engines
 
 

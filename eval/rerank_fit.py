@@ -72,6 +72,20 @@ def fit_reranker(rows: list[RerankRows], note: str = "") -> RerankerModel:
     )
 
 
+def reranking_engines(items: list[GoldItem], folds: list[int], plain: list, texts: dict[str, str], options=None):
+    """Engines like `plain` (one per encoder fold, not re-ranking) whose passages are re-ranked by
+    the model fitted without their fold's questions. → (engines, the model fitted on all)"""
+    from service.engine import Engine, PipelineOptions
+    from service.scoring import default_model
+
+    per_fold, final = cross_fitted_rerankers(items, folds, plain, texts)
+    engines = [
+        Engine(e.index, model=default_model(), query_cache_size=0, options=options or PipelineOptions(), reranker=m)
+        for e, m in zip(plain, per_fold, strict=True)
+    ]
+    return engines, final
+
+
 def cross_fitted_rerankers(
     items: list[GoldItem], folds: list[int], engines: list, texts: dict[str, str]
 ) -> tuple[list[RerankerModel], RerankerModel]:

@@ -397,7 +397,7 @@ def cross_fitted_data(items: list[GoldItem], texts: dict[str, str], settings, re
     data, model = _cross_fit(items, texts, settings, recipe)
     for old in settings.index_dir.glob("crossfit-*.pkl"):
         old.unlink()
-    cache.write_bytes(pickle.dumps((data, {k: v for k, v in model.__dict__.items() if not k.startswith("_")})))
+    cache.write_bytes(pickle.dumps((data, model.to_dict())))
     return data, model
 
 
@@ -410,7 +410,7 @@ def _cross_fit(items: list[GoldItem], texts: dict[str, str], settings, recipe):
     import tempfile
     from pathlib import Path
 
-    from eval.rerank_fit import cross_fitted_rerankers
+    from eval.rerank_fit import reranking_engines
     from indexer.build import build_index
     from indexer.embed import MiniLMEmbedder
     from service.engine import Engine, PipelineOptions
@@ -430,9 +430,8 @@ def _cross_fit(items: list[GoldItem], texts: dict[str, str], settings, recipe):
             plain.append(
                 Engine(index, model=default_model(), query_cache_size=0, options=PipelineOptions(rerank=False))
             )
-        per_fold, final = cross_fitted_rerankers(items, folds, plain, texts)
-        for f, engine in enumerate(plain):
-            engine = Engine(engine.index, model=default_model(), query_cache_size=0, reranker=per_fold[f])
+        engines, final = reranking_engines(items, folds, plain, texts)
+        for f, engine in enumerate(engines):
             for it, g in zip(items, folds, strict=True):
                 if g == f:
                     by_id[it.id] = candidate_matrix(engine, it, texts)

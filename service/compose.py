@@ -98,7 +98,6 @@ class Composer:
         extra.sort(key=lambda c: (self.index.documents[c.doc_id].meta.sort_date(), c.start))
         cited = [best] + extra
         answer = " ".join(f"{self.render(c)} [{n}]" for n, c in enumerate(cited, 1))
-        n = 1
         span = self.answer_span(best, query)
         return Composed(
             answer,
@@ -106,7 +105,7 @@ class Composer:
             best.score,
             cited,
             [],
-            (n, *span) if span else None,
+            (1, *span) if span else None,  # the best evidence is always citation 1
             reason=f"{best.kind} scored {best.score:.3f} ≥ cut {self.abstain_below:.3f}",
         )
 

@@ -208,9 +208,6 @@ class Scorer:
     # -- features ---------------------------------------------------------------------
     def query_weights(self, query: AnalyzedQuery) -> dict[str, float]:
         """The question's terms and their IDF weights (carried follow-up terms count half)."""
-        return self._weights(query)
-
-    def _weights(self, query: AnalyzedQuery) -> dict[str, float]:
         weights: dict[str, float] = {}
         for t in query.carried_terms:
             weights[t] = max(weights.get(t, 0.0), CARRIED_WEIGHT * self.idf.get(t, self.max_idf))
@@ -264,7 +261,7 @@ class Scorer:
         return shape
 
     def features(self, query: AnalyzedQuery, qvec: np.ndarray, cands: list[Candidate]) -> np.ndarray:
-        weights = self._weights(query)
+        weights = self.query_weights(query)
         total = sum(weights.values()) or 1.0
         own = {t: self.idf.get(t, self.max_idf) for t in query.own_terms}
         own_total = sum(own.values()) or 1.0

@@ -94,22 +94,14 @@ class Document:
         return url
 
 
-class StoredRows(Sequence[T], Generic[T]):
-    """A read-only list of records kept in the store: `rows[i]` reads and decodes one row (recent
-    ones cached), iteration streams them in order without keeping them."""
+class _Rows(Sequence[T], Generic[T]):
+    """A read-only sequence whose item i is `_at(i)`: ints (numpy's too), negative indexes and
+    slices handled once here for the row-backed sequences below."""
 
-    def __init__(self, store: DocStore, table: str, decode: Callable[[dict[str, Any]], T]) -> None:
-        self._store = store
-        self._table = table
-        self._decode = decode
-        self._len = store.count(table)
-        self._row = functools.lru_cache(maxsize=ROW_CACHE)(self._read)
+    name = "row"
 
-    def _read(self, i: int) -> T:
-        return self._decode(self._store.row(self._table, i))
-
-    def __len__(self) -> int:
-        return self._len
+    def _at(self, i: int) -> T:
+        raise NotImplementedError
 
     @overload
     def __getitem__(self, i: int) -> T: ...
@@ -117,20 +109,39 @@ class StoredRows(Sequence[T], Generic[T]):
     def __getitem__(self, i: slice) -> list[T]: ...
     def __getitem__(self, i: int | slice) -> T | list[T]:
         if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(self._len))]
+            return [self[j] for j in range(*i.indices(len(self)))]
         i = int(i)  # numpy integers too
         if i < 0:
-            i += self._len
-        if not 0 <= i < self._len:
-            raise IndexError(f"{self._table} row {i} out of range")
-        return self._row(i)
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(f"{self.name} {i} out of range")
+        return self._at(i)
+
+
+class StoredRows(_Rows[T]):
+    """A read-only list of records kept in the store: `rows[i]` reads and decodes one row (recent
+    ones cached), iteration streams them in order without keeping them."""
+
+    def __init__(self, store: DocStore, table: str, decode: Callable[[dict[str, Any]], T]) -> None:
+        self._store = store
+        self._table = table
+        self.name = f"{table} row"
+        self._decode = decode
+        self._len = store.count(table)
+        self._at = functools.lru_cache(maxsize=ROW_CACHE)(self._read)  # type: ignore[method-assign]
+
+    def _read(self, i: int) -> T:
+        return self._decode(self._store.row(self._table, i))
+
+    def __len__(self) -> int:
+        return self._len
 
     def __iter__(self) -> Iterator[T]:
         for data in self._store.rows(self._table):
             yield self._decode(data)
 
 
-class RowLists(Sequence[list[int]]):
+class RowLists(_Rows[list[int]]):
     """`lists[i]` → the rows listed for row i, from memory-mapped offsets (CSR layout)."""
 
     def __init__(self, offsets: np.ndarray, rows: np.ndarray) -> None:
@@ -140,18 +151,7 @@ class RowLists(Sequence[list[int]]):
     def __len__(self) -> int:
         return len(self._offsets) - 1
 
-    @overload
-    def __getitem__(self, i: int) -> list[int]: ...
-    @overload
-    def __getitem__(self, i: slice) -> list[list[int]]: ...
-    def __getitem__(self, i: int | slice) -> list[int] | list[list[int]]:
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
-        i = int(i)
-        if i < 0:
-            i += len(self)
-        if not 0 <= i < len(self):
-            raise IndexError(f"row {i} out of range")
+    def _at(self, i: int) -> list[int]:
         return self._rows[self._offsets[i] : self._offsets[i + 1]].tolist()
 
 

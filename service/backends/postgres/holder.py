@@ -57,7 +57,7 @@ class PostgresEngineHolder(EngineHolder):
             self.load()
             return True
         newest = current_version(self.database_url)
-        if newest is None or (self.engine is not None and self.engine.index.version == f"pg-{newest}"):
+        if newest is None or self.engine.index.version == f"pg-{newest}":
             return False
         self.load()
         return True

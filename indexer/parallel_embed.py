@@ -11,7 +11,8 @@ thread, and returns the vectors in input order:
 Not done: on a real multi-machine cluster each worker must find this package and the encoder's
 weights. Nothing here ships them: the cluster needs a Ray `runtime_env` (e.g. `pip` with
 minutes-qa and `env_vars` for the model cache, or `working_dir`) and the weights on every node or a
-shared store — see docs/scaling.md. Measured so far: a local Ray and the process pool only.
+shared store — see docs/scaling.md. Tested (tests/indexer/test_parallel_embed_ray.py): a local Ray,
+and a Ray cluster started apart (`ray start --head`, token authentication) on this one machine.
 """
 
 from __future__ import annotations
@@ -106,7 +107,8 @@ class ParallelEncoder:
 
         ds = ray.data.from_items([{"i": i, "text": t} for i, t in enumerate(texts)])
         size = max(1, -(-len(texts) // self.workers))
-        rows = ds.map_batches(EncodeBatch, batch_size=size, concurrency=self.workers, num_cpus=1).take_all()
+        pool = ray.data.ActorPoolStrategy(size=self.workers)  # a fixed pool: each actor loads the encoder once
+        rows = ds.map_batches(EncodeBatch, batch_size=size, compute=pool, num_cpus=1).take_all()
         rows.sort(key=lambda r: r["i"])
         return np.stack([np.asarray(r["vector"], dtype=np.float32) for r in rows])
 

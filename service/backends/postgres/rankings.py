@@ -25,7 +25,7 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from service.backends.base import Ranking, RankingRequest
+from service.backends.base import Hit, Ranking, RankingRequest, RetrievalPlan
 from service.errors import ApiError, ErrorCode
 from service.filters import Filters
 from service.index import LoadedIndex
@@ -204,10 +204,16 @@ class PostgresBackend:
         self.version = version
         self._positions = {"chunks": chunk_positions, "sentences": sentence_positions}
 
-    def statement(self, requests: list[RankingRequest], filters: Filters, n: int) -> tuple[str, dict[str, Any]]:
-        """The one SQL statement (UNION ALL of a sub-select a ranking) and its parameters."""
+    def lexical_query(self, terms: str | list[str] | None) -> str:
+        """The tsquery literal of a lexical ranking ("" when no term can be searched for)."""
         from indexer.lexical import tokenize
 
+        tokens = tokenize(terms) if isinstance(terms, str) else list(terms or [])
+        # Only common terms (a question of common words): keep them, rather than rank nothing.
+        return tsquery_literal([t for t in tokens if t not in self.common_terms] or tokens)
+
+    def statement(self, requests: list[RankingRequest], filters: Filters, n: int) -> tuple[str, dict[str, Any]]:
+        """The one SQL statement (UNION ALL of a sub-select a ranking) and its parameters."""
         params: dict[str, Any] = {"v": self.version}
         limit = int(n)  # written into the SQL: the planner costs an index walk by its LIMIT
         where = _filter_clause(filters, params)
@@ -224,10 +230,7 @@ class PostgresBackend:
                     f" WHERE {_VISIBLE}{where} ORDER BY embedding <#> %(q{i})s LIMIT {limit})"
                 )
             else:
-                terms = tokenize(r.terms) if isinstance(r.terms, str) else list(r.terms or [])
-                # Only common terms (a question of common words): keep them, rather than rank nothing.
-                terms = [t for t in terms if t not in self.common_terms] or terms
-                query = tsquery_literal(terms)
+                query = self.lexical_query(r.terms)
                 if not query:  # no term PostgreSQL can search for
                     continue
                 params[f"q{i}"] = query
@@ -269,28 +272,53 @@ class PostgresBackend:
             out.append(Ranking(ids, np.array([s for s, _ in best], dtype=np.float32)))
         return out
 
+    def retrieve(self, plan: RetrievalPlan) -> list[list[Hit]]:
+        """Every pass of `plan` — rankings, fusion, feedback rankings — in ONE statement (fused.py).
+        With lexical rankings by BM25 in memory, the passes are fused in Python (a round trip for
+        the first rankings, one for the feedback rankings, each pass)."""
+        if self.lexical_in_memory:
+            from service.backends.fusion import fuse_in_python
+
+            return fuse_in_python(self, plan)
+        from service.backends.postgres.fused import VERSION_GONE, FusedStatement
+
+        statement = FusedStatement(self, plan)
+        rows = self.pool.run(statement.sql(), statement.params)
+        out: list[list[Hit]] = [[] for _ in plan.passes]
+        for p, n, row_id, score, dense, lexical in sorted(rows, key=lambda row: (row[0], row[1])):
+            if p == VERSION_GONE:
+                self._version_gone("the index version was replaced; reloading, try again shortly")
+            position = self._positions["chunks"].get(int(row_id)) if row_id is not None else None
+            if position is None:  # a row of the pinned version the loader did not see: never skip it silently
+                self._version_gone(
+                    "the index version is inconsistent with the loaded one; reloading, try again shortly"
+                )
+            out[p].append(Hit(position, float(score), float(dense), float(lexical), rank=int(n) - 1))
+        return out
+
     def _version_gone(self, message: str) -> NoReturn:
         if self.on_version_gone is not None:
             self.on_version_gone()
         raise ApiError(ErrorCode.INDEX_UNAVAILABLE, message)
 
 
-def _filter_clause(filters: Filters, params: dict[str, Any]) -> str:
-    """The user's filters as conditions on the denormalised, indexed metadata columns."""
+def _filter_clause(filters: Filters, params: dict[str, Any], prefix: str = "") -> str:
+    """The user's filters as conditions on the denormalised, indexed metadata columns (parameters
+    named with `prefix`, so the passes of one statement each have their own)."""
     clause = ""
     if filters.document_ids:
-        params["doc_ids"] = list(filters.document_ids)
-        clause += " AND doc_id = ANY(%(doc_ids)s)"
+        params[f"{prefix}doc_ids"] = list(filters.document_ids)
+        clause += f" AND doc_id = ANY(%({prefix}doc_ids)s)"
     if filters.bodies:
-        params["bodies"] = [b.lower() for b in filters.bodies]
-        clause += " AND body_lc = ANY(%(bodies)s)"
+        params[f"{prefix}bodies"] = [b.lower() for b in filters.bodies]
+        clause += f" AND body_lc = ANY(%({prefix}bodies)s)"
     if filters.doc_types:
-        params["doc_types"] = list(filters.doc_types)
-        clause += " AND doc_type = ANY(%(doc_types)s)"
+        params[f"{prefix}doc_types"] = list(filters.doc_types)
+        clause += f" AND doc_type = ANY(%({prefix}doc_types)s)"
     if filters.date_from:  # an undated paper (NULL dates) never matches a date range, as in the embedded index
-        params["date_from"] = filters.date_from
-        clause += " AND date_lo >= %(date_from)s"
+        params[f"{prefix}date_from"] = filters.date_from
+        clause += f" AND date_lo >= %({prefix}date_from)s"
     if filters.date_to:
-        params["date_to"] = filters.date_to
-        clause += " AND date_hi <= %(date_to)s"
+        params[f"{prefix}date_to"] = filters.date_to
+        clause += f" AND date_hi <= %({prefix}date_to)s"
     return clause

@@ -5,6 +5,8 @@ Python fusion of the same rankings, and the one-statement answer equal to the Py
 
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
 import pytest
 
@@ -34,7 +36,7 @@ FILTERS = [
     Filters(),
     Filters(bodies=("cabinet",)),
     Filters(document_ids=("panel-minutes-2018-03-22",)),
-    Filters(date_from="2018-01-01"),
+    Filters(date_from=date(2018, 1, 1)),
 ]
 
 

@@ -2,14 +2,16 @@
 reciprocal rank fusion, the pseudo-relevance-feedback rankings and their fusion, for all the passes
 of a `RetrievalPlan` (the main pass and the papers the question names).
 
-The statement is a chain of CTEs a pass (prefix `p<i>_`):
+A passage is named by (paper, ord) throughout — a sentence row names its passage so — and the
+caller maps that to its position in the loaded index. The statement is a chain of CTEs a pass
+(prefix `p<i>_`):
 - `raw`: the first rankings, each the same sub-select as `PostgresBackend.statement` (HNSW walk or
   GIN match, the filters as WHERE clauses, the pinned version's visibility, LIMIT CANDIDATES);
-- `ranked`: a sentence's row mapped to its passage (same paper, `ord = chunk_ord`, visible), and
-  each row's place in its ranking: score desc, then position (paper in manifest order, then ord) —
-  the order `PostgresBackend.rankings` sorts a ranking into;
+- `ranked`: each row's place in its ranking: score desc, then position (paper in manifest order,
+  then ord) — the order `PostgresBackend.rankings` sorts a ranking into;
 - `contrib`: a passage once a ranking, at its first (best) place; its share 1 / (RRF_K + rank);
-- `top`: the first fusion's best `feedback[0]` passages, by fused score desc, then position;
+- `top`: the first fusion's best `feedback[0]` passages (fused score desc, then position), with
+  their vectors and feedback terms (one lookup);
 - `rm3`: their heaviest feedback terms, Σ idf over the top passages holding them, idf =
   ln(1 + passages / df) from `term_df` (migration 0003), ties by term in code-point order;
 - `moved`: the Rocchio vector, l2_normalize(q + mean(top vectors) × beta) (pgvector's avg and
@@ -19,9 +21,9 @@ The statement is a chain of CTEs a pass (prefix `p<i>_`):
   their order, and the Python fusion adds ranking after ranking), best dense and lexical score kept.
 
 So the fused scores and their order are the Python fusion's (`service.backends.fusion`), to the
-bit: the same shares added in the same order, ties broken the same way; scores are rounded to
-float4 as a `Ranking` holds them. Only the Rocchio vector is computed in float4 by pgvector rather
-than by numpy, so its ranking's scores can differ from the Python path's in the 7th digit.
+bit: the same shares added in the same order, ties broken the same way. Only the Rocchio vector is
+computed in float4 by pgvector rather than by numpy, so that ranking's scores can differ from the
+Python path's in the 7th digit.
 """
 
 from __future__ import annotations
@@ -37,6 +39,10 @@ from service.backends.postgres.rankings import LEXICAL_RANK, PostgresBackend, _f
 from service.backends.postgres.writer import MAX_LEXEME_BYTES
 
 VERSION_GONE = -1  # the pass number of the row that says the pinned version is gone
+# A passage's position in the loaded index: papers in manifest order, then its place in the paper.
+_POSITION = "array_position(%(order)s::text[], doc_id), chunk_ord"
+# The feedback terms as an OR tsquery of quoted lexemes (as rankings.tsquery_literal quotes them).
+_TSQUERY = r"""string_agg('''' || replace(replace(term, '\', '\\'), '''', '''''') || '''', ' | ')::tsquery"""
 
 
 def _visible(alias: str = "") -> str:
@@ -44,28 +50,22 @@ def _visible(alias: str = "") -> str:
     return f"{a}added <= %(v)s AND ({a}removed IS NULL OR {a}removed > %(v)s)"
 
 
-# A passage's position in the loaded index: papers in manifest order, then its place in the paper.
-_POSITION = "array_position(%(order)s::text[], doc_id), {ord}"
-
-
 class FusedStatement:
     """The statement of a plan and its parameters. `output` chooses what it returns: "hits" (the
-    service: pass, place, passage row id, fused, dense, lexical score), or for tests "rankings"
-    (every ranking's rows: pass, ranking, passage row id, place, score, dense) and "terms" (pass,
-    place, feedback term, weight)."""
+    service: pass, place, paper, passage ord, fused, dense and lexical score), or for tests
+    "rankings" (every ranking's rows: pass, place, ranking, paper, passage ord, place, score, dense)
+    and "terms" (pass, place, feedback term, weight)."""
 
     def __init__(self, backend: PostgresBackend, plan: RetrievalPlan, output: str = "hits") -> None:
-        self.backend = backend
         self.plan = plan
         self.output = output
-        tokens = tokenize(plan.query)
         self.params: dict[str, Any] = {
             "v": backend.version,
             "order": list(backend.index.doc_order),
             "passages": len(backend.index.chunks),
             "qv": np.asarray(plan.vector, dtype=np.float32),
             "tq": backend.lexical_query(plan.query),
-            "qtokens": list(dict.fromkeys(tokens)),  # the question's own terms (never feedback terms)
+            "qtokens": list(dict.fromkeys(tokenize(plan.query))),  # the question's own terms: never feedback terms
             "common": sorted(backend.common_terms),
         }
         self.scope = ""
@@ -75,20 +75,23 @@ class FusedStatement:
         self.ctes: list[str] = []
         self.outputs: list[str] = []
         for i, p in enumerate(plan.passes):
-            self._add_pass(i, p, output)
+            self._add_pass(i, p)
 
     def sql(self) -> str:
-        columns = "NULL::text, 0::float8" if self.output == "terms" else "NULL::bigint, 0::float8, 0::float8, 0::float8"
+        columns = {
+            "hits": "NULL::text, 0, 0::float8, 0::float8, 0::float8",
+            "rankings": "0, NULL::text, 0, 0::bigint, 0::float8, false",
+            "terms": "NULL::text, 0::float8",
+        }[self.output]
         version_check = (
             f"SELECT {VERSION_GONE}, 0::bigint, {columns}"
             " WHERE NOT EXISTS (SELECT 1 FROM index_versions WHERE version = %(v)s)"
         )
-        selects = [*self.outputs, version_check] if self.outputs else [version_check]
-        body = " UNION ALL ".join(f"({s})" for s in selects)
+        body = " UNION ALL ".join(f"({s})" for s in [*self.outputs, version_check])
         return f"WITH {', '.join(self.ctes)} {body}" if self.ctes else body
 
     def _cte(self, name: str, sql: str) -> None:
-        self.ctes.append(f"{name} AS MATERIALIZED ({sql})" if name.endswith("_top") else f"{name} AS ({sql})")
+        self.ctes.append(f"{name} AS ({sql})")
 
     def _vector_param(self, p: int, j: int, vector: np.ndarray | None) -> str:
         if vector is self.plan.vector:
@@ -98,12 +101,11 @@ class FusedStatement:
         return name
 
     def _ranking(self, p: int, r: int, request: RankingRequest, where: str) -> str | None:
-        """One first-pass ranking's sub-select: (r, dense, sentence, doc_id, ord, chunk_ord, id, s)."""
+        """One first-pass ranking's sub-select: (r, dense, doc_id, ord, chunk_ord, s)."""
         table = request.target  # "chunks" | "sentences": a fixed table name, never user input
-        sentence = table == "sentences"
-        chunk_ord = "chunk_ord" if sentence else "ord"
+        chunk_ord = "chunk_ord" if table == "sentences" else "ord"
         dense = request.kind == "dense"
-        head = f"SELECT {r} AS r, {dense} AS dense, {sentence} AS sent, doc_id, ord, {chunk_ord} AS chunk_ord, id"
+        head = f"SELECT {r} AS r, {dense} AS dense, doc_id, ord, {chunk_ord} AS chunk_ord"
         if dense:
             q = self._vector_param(p, r, request.vector)
             return (
@@ -118,61 +120,60 @@ class FusedStatement:
             f" WHERE {_visible()}{where} AND lexemes @@ %(tq)s::tsquery ORDER BY s DESC, id LIMIT {CANDIDATES}"
         )
 
-    def _add_pass(self, p: int, step: RetrievalPass, output: str) -> None:
+    def _add_pass(self, p: int, step: RetrievalPass) -> None:
         x = f"p{p}_"
         where = _filter_clause(step.filters, self.params, x) + self.scope
         requests = first_requests(self.plan, step)
         parts = [s for r, request in enumerate(requests) if (s := self._ranking(p, r, request, where))]
         if not parts:
             return  # nothing to rank (bm25 mode, no searchable term): the pass has no hits
-        position = _POSITION.format(ord="row_ord")
         self._cte(f"{x}raw", " UNION ALL ".join(f"({s})" for s in parts))
-        # A sentence counts for its passage (a row of the pinned version: a missing one comes back
-        # as a NULL passage, which the caller reports as an inconsistent version, never skipped).
-        self._cte(
-            f"{x}ranked",
-            "SELECT x.r, x.dense, x.s, x.doc_id, x.chunk_ord, CASE WHEN x.sent THEN c.id ELSE x.id END AS chunk,"
-            f" row_number() OVER (PARTITION BY x.r ORDER BY x.s DESC, {position.replace('doc_id', 'x.doc_id')}) AS n"
-            f" FROM (SELECT *, ord AS row_ord FROM {x}raw) x LEFT JOIN chunks c ON x.sent AND c.doc_id = x.doc_id"
-            f" AND c.ord = x.chunk_ord AND {_visible('c')}{self.scope.replace('council', 'c.council')}",
-        )
-        self._contributions(x, f"{x}ranked", f"{x}contrib")
-        contributions = [f"{x}contrib"]
+        self._ranked(f"{x}raw", f"{x}ranked")
+        self._contributions(f"{x}ranked", f"{x}contrib")
+        rankeds, contributions = [f"{x}ranked"], [f"{x}contrib"]
         if step.feedback and step.mode == "hybrid":
             self._feedback(p, step, where, len(requests))
-            self._cte(
-                f"{x}ranked2",
-                "SELECT r, dense, s, doc_id, chunk_ord, chunk, row_number() OVER (PARTITION BY r ORDER BY s DESC,"
-                f" {_POSITION.format(ord='chunk_ord')}) AS n FROM {x}raw2",
-            )
-            self._contributions(x, f"{x}ranked2", f"{x}contrib2")
+            self._ranked(f"{x}raw2", f"{x}ranked2")
+            self._contributions(f"{x}ranked2", f"{x}contrib2")
+            rankeds.append(f"{x}ranked2")
             contributions.append(f"{x}contrib2")
         every = " UNION ALL ".join(f"SELECT * FROM {c}" for c in contributions)
-        order = f"score DESC, {_POSITION.format(ord='chunk_ord')}"
+        order = f"score DESC, {_POSITION}"
         self._cte(
             f"{x}best",
-            f"SELECT row_number() OVER (ORDER BY {order}) AS n, chunk, score, dense, lexical FROM ("
-            "SELECT chunk, doc_id, chunk_ord, sum(c ORDER BY r) AS score,"
+            f"SELECT row_number() OVER (ORDER BY {order}) AS n, doc_id, chunk_ord, score, dense, lexical FROM ("
+            "SELECT doc_id, chunk_ord, sum(c ORDER BY r) AS score,"
             " greatest(0, max(s) FILTER (WHERE dense)) AS dense,"
             " greatest(0, max(s) FILTER (WHERE NOT dense)) AS lexical"
-            f" FROM ({every}) a GROUP BY chunk, doc_id, chunk_ord) h ORDER BY {order} LIMIT {int(step.k)}",
+            f" FROM ({every}) a GROUP BY doc_id, chunk_ord) h ORDER BY {order} LIMIT {int(step.k)}",
         )
-        if output == "hits":
-            self.outputs.append(f"SELECT {p}, n, chunk, score, dense, lexical FROM {x}best")
-        elif output == "rankings":
-            for ranked in (f"{x}ranked", f"{x}ranked2") if len(contributions) > 1 else (f"{x}ranked",):
-                self.outputs.append(f"SELECT {p}, r, chunk, n::float8, s, dense::int::float8 FROM {ranked}")
-        elif output == "terms" and len(contributions) > 1:
+        if self.output == "hits":
+            self.outputs.append(f"SELECT {p}, n, doc_id, chunk_ord, score, dense, lexical FROM {x}best")
+        elif self.output == "rankings":
+            for ranked in rankeds:
+                self.outputs.append(f"SELECT {p}, n, r, doc_id, chunk_ord, n, s, dense FROM {ranked}")
+        elif self.output == "terms" and len(contributions) > 1:
             self.outputs.append(f"SELECT {p}, n, term, w FROM {x}rm3")
 
-    def _contributions(self, x: str, ranked: str, name: str) -> None:
-        """Each passage once a ranking, at its first place; its share 1 / (RRF_K + rank + 1), rank from 0."""
+    def _ranked(self, raw: str, name: str) -> None:
+        """Each row's place in its ranking: score desc, then the row's position (paper in manifest
+        order, then its own ord), as `PostgresBackend.rankings` sorts a ranking."""
         self._cte(
             name,
-            f"SELECT r, dense, chunk, doc_id, chunk_ord, s::real::float8 AS s,"
+            "SELECT r, dense, s, doc_id, chunk_ord,"
+            " row_number() OVER (PARTITION BY r ORDER BY s DESC, array_position(%(order)s::text[], doc_id), ord) AS n"
+            f" FROM {raw}",
+        )
+
+    def _contributions(self, ranked: str, name: str) -> None:
+        """Each passage once a ranking, at its first place; its share 1 / (RRF_K + rank + 1), rank
+        from 0. Scores are rounded to float4 as a `Ranking` holds them (pgvector's and ts_rank's are)."""
+        self._cte(
+            name,
+            "SELECT r, dense, doc_id, chunk_ord, s::real::float8 AS s,"
             f" 1.0::float8 / ({RRF_K} + row_number() OVER (PARTITION BY r ORDER BY n)) AS c"
-            f" FROM (SELECT r, dense, chunk, doc_id, chunk_ord, min(n) AS n, max(s) AS s FROM {ranked}"
-            " GROUP BY r, dense, chunk, doc_id, chunk_ord) f",
+            f" FROM (SELECT r, dense, doc_id, chunk_ord, min(n) AS n, max(s) AS s FROM {ranked}"
+            " GROUP BY r, dense, doc_id, chunk_ord) f",
         )
 
     def _feedback(self, p: int, step: RetrievalPass, where: str, first: int) -> None:
@@ -184,47 +185,45 @@ class FusedStatement:
         self.params[f"{x}beta"] = np.full(len(self.params["qv"]), beta, dtype=np.float32)
         self._cte(
             f"{x}top",
-            f"SELECT chunk FROM (SELECT chunk, doc_id, chunk_ord, sum(c ORDER BY r) AS score FROM {x}contrib"
-            f" GROUP BY chunk, doc_id, chunk_ord) f ORDER BY score DESC, {_POSITION.format(ord='chunk_ord')}"
-            f" LIMIT {int(top_k)}",
+            "SELECT c.embedding, c.feedback_terms FROM (SELECT doc_id, chunk_ord, sum(c ORDER BY r) AS score"
+            f" FROM {x}contrib GROUP BY doc_id, chunk_ord ORDER BY score DESC, {_POSITION} LIMIT {int(top_k)}) k"
+            f" JOIN chunks c ON c.doc_id = k.doc_id AND c.ord = k.chunk_ord AND {_visible('c')}"
+            + self.scope.replace("council", "c.council"),
         )
-        top_rows = f"{x}top k JOIN chunks c ON c.id = k.chunk AND {_visible('c')}"
         # Σ idf over the top passages that hold the term: every addend is the same number, so the sum
         # does not depend on its order (the Python feedback adds it passage by passage).
         self._cte(
             f"{x}rm3",
             'SELECT term, w, row_number() OVER (ORDER BY w DESC, term COLLATE "C") AS n FROM ('
             "SELECT u.term, sum(coalesce(ln(1 + %(passages)s::float8 / d.df), 0)) AS w"
-            f" FROM {top_rows} CROSS JOIN LATERAL unnest(c.feedback_terms) AS u(term)"
+            f" FROM {x}top k CROSS JOIN LATERAL unnest(k.feedback_terms) AS u(term)"
             " LEFT JOIN term_df d ON d.version = %(v)s AND d.term = u.term"
             " WHERE u.term <> ALL(%(qtokens)s::text[]) GROUP BY u.term) t"
             f' ORDER BY w DESC, term COLLATE "C" LIMIT {int(n_terms)}',
         )
         self._cte(
             f"{x}moved",
-            f"SELECT l2_normalize(%(qv)s::vector + avg(c.embedding) * %({x}beta)s::vector) AS m FROM {top_rows}",
+            f"SELECT l2_normalize(%(qv)s::vector + avg(embedding) * %({x}beta)s::vector) AS m FROM {x}top",
         )
         # The question's terms and the feedback terms, common ones left out unless nothing else is
-        # left (as PostgresBackend.lexical_query), as an OR tsquery of quoted lexemes.
-        self._cte(
-            f"{x}terms",
-            f"SELECT term FROM unnest(%(qtokens)s::text[]) AS q(term) UNION SELECT term FROM {x}rm3",
-        )
+        # left (as PostgresBackend.lexical_query); none at all when the first fusion found nothing.
+        self._cte(f"{x}terms", f"SELECT term FROM unnest(%(qtokens)s::text[]) AS q(term) UNION SELECT term FROM {x}rm3")
         uncommon = "term <> ALL(%(common)s::text[])"
         self._cte(
             f"{x}tsq",
-            "SELECT string_agg('''' || replace(replace(term, '\\', '\\\\'), '''', '''''') || '''', ' | ')::tsquery AS q"
-            f" FROM (SELECT term FROM {x}terms WHERE {uncommon} UNION ALL SELECT term FROM {x}terms"
-            f" WHERE NOT EXISTS (SELECT 1 FROM {x}terms WHERE {uncommon})) kept"
+            f"SELECT {_TSQUERY} AS q FROM (SELECT term FROM {x}terms WHERE {uncommon} UNION ALL SELECT term"
+            f" FROM {x}terms WHERE NOT EXISTS (SELECT 1 FROM {x}terms WHERE {uncommon})) kept"
             f" WHERE octet_length(term) <= {MAX_LEXEME_BYTES} AND EXISTS (SELECT 1 FROM {x}top)",
         )
+        # Scalar sub-queries (InitPlans): their values are known when the scans start, so the GIN and
+        # HNSW indexes serve these rankings as they serve the first ones.
         tsq, moved = f"(SELECT q FROM {x}tsq)", f"(SELECT m FROM {x}moved)"
         rank = LEXICAL_RANK.format(query=tsq)
         self._cte(
             f"{x}raw2",
-            f"(SELECT {first} AS r, false AS dense, id AS chunk, doc_id, ord AS chunk_ord, {rank}::float8 AS s"
+            f"(SELECT {first} AS r, false AS dense, doc_id, ord, ord AS chunk_ord, {rank}::float8 AS s"
             f" FROM chunks WHERE {_visible()}{where} AND lexemes @@ {tsq} ORDER BY s DESC, id LIMIT {CANDIDATES})"
-            f" UNION ALL (SELECT {first + 1}, true, id, doc_id, ord, (-(embedding <#> {moved}))::float8"
+            f" UNION ALL (SELECT {first + 1}, true, doc_id, ord, ord, (-(embedding <#> {moved}))::float8"
             f" FROM chunks WHERE {_visible()}{where} AND EXISTS (SELECT 1 FROM {x}top)"
             f" ORDER BY embedding <#> {moved} LIMIT {CANDIDATES})",
         )

@@ -203,6 +203,7 @@ class PostgresBackend:
         self.pool = pool
         self.version = version
         self._positions = {"chunks": chunk_positions, "sentences": sentence_positions}
+        self._chunk_starts: dict[str, tuple[int, int]] | None = None  # paper → (first position, passages)
 
     def lexical_query(self, terms: str | list[str] | None) -> str:
         """The tsquery literal of a lexical ranking ("" when no term can be searched for)."""
@@ -285,16 +286,27 @@ class PostgresBackend:
         statement = FusedStatement(self, plan)
         rows = self.pool.run(statement.sql(), statement.params)
         out: list[list[Hit]] = [[] for _ in plan.passes]
-        for p, n, row_id, score, dense, lexical in sorted(rows, key=lambda row: (row[0], row[1])):
+        for p, n, doc_id, ord_, score, dense, lexical in sorted(rows, key=lambda row: (row[0], row[1])):
             if p == VERSION_GONE:
                 self._version_gone("the index version was replaced; reloading, try again shortly")
-            position = self._positions["chunks"].get(int(row_id)) if row_id is not None else None
-            if position is None:  # a row of the pinned version the loader did not see: never skip it silently
-                self._version_gone(
-                    "the index version is inconsistent with the loaded one; reloading, try again shortly"
-                )
-            out[p].append(Hit(position, float(score), float(dense), float(lexical), rank=int(n) - 1))
+            out[p].append(
+                Hit(self.chunk_position(doc_id, ord_), float(score), float(dense), float(lexical), int(n) - 1)
+            )
         return out
+
+    def chunk_position(self, doc_id: str, ord_: int) -> int:
+        """The loaded index's position of a paper's passage `ord_` (a paper's passages are consecutive,
+        in order). A passage of the pinned version the loader did not see is an error, never skipped."""
+        if self._chunk_starts is None:
+            starts: dict[str, tuple[int, int]] = {}
+            for i, chunk in enumerate(self.index.chunks):
+                first, count = starts.get(chunk.doc_id, (i, 0))
+                starts[chunk.doc_id] = (first, count + 1)
+            self._chunk_starts = starts
+        first, count = self._chunk_starts.get(doc_id, (0, 0))
+        if not 0 <= ord_ < count:
+            self._version_gone("the index version is inconsistent with the loaded one; reloading, try again shortly")
+        return first + ord_
 
     def _version_gone(self, message: str) -> NoReturn:
         if self.on_version_gone is not None:

@@ -78,15 +78,14 @@ def _run(backend, plan, output):
 
 def _python_fusion_of(backend, plan, rows):
     """The SQL statement's own rankings (output="rankings"), fused by the Python fusion."""
-    positions = backend._positions["chunks"]
     out = []
     for p, step in enumerate(plan.passes):
         fusion = Fusion(backend.index)
-        mine = sorted((r for r in rows if r[0] == p), key=lambda r: (r[1], r[3]))
-        for r in sorted({row[1] for row in mine}):
-            ranking = [row for row in mine if row[1] == r]
-            scores = np.array([row[4] for row in ranking], dtype=np.float32).tolist()  # as a Ranking holds them
-            fusion.add([positions[int(row[2])] for row in ranking], scores, bool(ranking[0][5]))
+        mine = [row for row in rows if row[0] == p]  # (pass, place, ranking, paper, passage ord, place, score, dense)
+        for r in sorted({row[2] for row in mine}):
+            ranking = sorted((row for row in mine if row[2] == r), key=lambda row: row[5])
+            scores = np.array([row[6] for row in ranking], dtype=np.float32).tolist()  # as a Ranking holds them
+            fusion.add([backend.chunk_position(row[3], row[4]) for row in ranking], scores, ranking[0][7])
         out.append([(h.chunk, h.score, h.dense, h.lexical) for h in fusion.best(step.k)])
     return out
 

@@ -188,7 +188,7 @@ class FusedStatement:
             "SELECT c.embedding, c.feedback_terms FROM (SELECT doc_id, chunk_ord, sum(c ORDER BY r) AS score"
             f" FROM {x}contrib GROUP BY doc_id, chunk_ord ORDER BY score DESC, {_POSITION} LIMIT {int(top_k)}) k"
             f" JOIN chunks c ON c.doc_id = k.doc_id AND c.ord = k.chunk_ord AND {_visible('c')}"
-            + self.scope.replace("council", "c.council"),
+            + (" AND c.council = ANY(%(councils)s)" if self.scope else ""),
         )
         # Σ idf over the top passages that hold the term: every addend is the same number, so the sum
         # does not depend on its order (the Python feedback adds it passage by passage).

@@ -5,6 +5,7 @@ Python fusion of the same rankings, and the one-statement answer equal to the Py
 
 from __future__ import annotations
 
+import copy
 from datetime import date
 
 import numpy as np
@@ -142,9 +143,14 @@ def test_one_statement_answers_as_the_python_path(pg_index, fake_embedder):
     fusing, feeding back and fusing again in Python (the path before one-statement retrieval). The
     Rocchio vector is pgvector's float4 arithmetic there, numpy's here: dense scores agree to 1e-6."""
     backend = backend_of(pg_index)
+    # and a deployment scoped to some councils (their partitions only): the same statement, pruned
+    scoped = copy.copy(backend)
+    scoped.councils = ("Testshire County Council",)
     for plan in plans(pg_index, fake_embedder):
-        for got, want in zip(backend.retrieve(plan), fuse_in_python(backend, plan), strict=True):
-            _same(got, want, dense_tolerance=1e-6)
+        for b in (backend, scoped):
+            for got, want in zip(b.retrieve(plan), fuse_in_python(b, plan), strict=True):
+                _same(got, want, dense_tolerance=1e-6)
+    assert scoped.retrieve(next(plans(pg_index, fake_embedder)))[0]
 
 
 def test_a_question_is_one_round_trip(pg_index, monkeypatch):

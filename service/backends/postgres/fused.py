@@ -28,14 +28,14 @@ Python path's in the 7th digit.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from indexer.lexical import tokenize
 from service.backends.base import RankingRequest, RetrievalPass, RetrievalPlan
 from service.backends.fusion import CANDIDATES, RRF_K, first_requests
-from service.backends.postgres.rankings import LEXICAL_RANK, PostgresBackend, _filter_clause
+from service.backends.postgres.clauses import LEXICAL_RANK, filter_clause
 from service.backends.postgres.writer import MAX_LEXEME_BYTES
 
 VERSION_GONE = -1  # the pass number of the row that says the pinned version is gone
@@ -43,6 +43,18 @@ VERSION_GONE = -1  # the pass number of the row that says the pinned version is 
 _POSITION = "array_position(%(order)s::text[], doc_id), chunk_ord"
 # The feedback terms as an OR tsquery of quoted lexemes (as rankings.tsquery_literal quotes them).
 _TSQUERY = r"""string_agg('''' || replace(replace(term, '\', '\\'), '''', '''''') || '''', ' | ')::tsquery"""
+
+
+class StatementSource(Protocol):
+    """What the statement reads of the backend (`rankings.PostgresBackend`): its pinned version,
+    loaded index, council scope and lexical query (not imported here: that module runs this one)."""
+
+    version: int
+    index: Any
+    councils: tuple[str, ...]
+    common_terms: frozenset[str]
+
+    def lexical_query(self, terms: str | list[str] | None) -> str: ...
 
 
 def _visible(alias: str = "") -> str:
@@ -56,7 +68,7 @@ class FusedStatement:
     "rankings" (every ranking's rows: pass, place, ranking, paper, passage ord, place, score, dense)
     and "terms" (pass, place, feedback term, weight)."""
 
-    def __init__(self, backend: PostgresBackend, plan: RetrievalPlan, output: str = "hits") -> None:
+    def __init__(self, backend: StatementSource, plan: RetrievalPlan, output: str = "hits") -> None:
         self.plan = plan
         self.output = output
         self.params: dict[str, Any] = {
@@ -122,7 +134,7 @@ class FusedStatement:
 
     def _add_pass(self, p: int, step: RetrievalPass) -> None:
         x = f"p{p}_"
-        where = _filter_clause(step.filters, self.params, x) + self.scope
+        where = filter_clause(step.filters, self.params, x) + self.scope
         requests = first_requests(self.plan, step)
         parts = [s for r, request in enumerate(requests) if (s := self._ranking(p, r, request, where))]
         if not parts:

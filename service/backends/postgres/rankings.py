@@ -26,14 +26,11 @@ from typing import Any, NoReturn
 import numpy as np
 
 from service.backends.base import Hit, Ranking, RankingRequest, RetrievalPlan
+from service.backends.postgres.clauses import LEXICAL_RANK, filter_clause
 from service.errors import ApiError, ErrorCode
 from service.filters import Filters
 from service.index import LoadedIndex
 
-# PostgreSQL's lexical rank: term frequency with length normalisation (1: divided by 1 + log length).
-# Chosen over ts_rank_cd (cover density) on the gold test split: recall@10 56.3 against 54.4, 29
-# answers differing from the BM25 index against 51, and a third of the time a ranking (bench/pg_eval.py).
-LEXICAL_RANK = "ts_rank(lexemes, {query}, 1)"
 # Query terms found in more than this share of the passages are left out of the lexical rankings:
 # ts_rank has no inverse document frequency, so such a term ranked as high as a rare one, and an OR
 # over it matched (and ranked) most rows. Leaving them out stands in for BM25's low weight.
@@ -217,7 +214,7 @@ class PostgresBackend:
         """The one SQL statement (UNION ALL of a sub-select a ranking) and its parameters."""
         params: dict[str, Any] = {"v": self.version}
         limit = int(n)  # written into the SQL: the planner costs an index walk by its LIMIT
-        where = _filter_clause(filters, params)
+        where = filter_clause(filters, params)
         if self.councils:  # a deployment serving some councils only: the other partitions are pruned
             params["councils"] = list(self.councils)
             where += " AND council = ANY(%(councils)s)"
@@ -312,25 +309,3 @@ class PostgresBackend:
         if self.on_version_gone is not None:
             self.on_version_gone()
         raise ApiError(ErrorCode.INDEX_UNAVAILABLE, message)
-
-
-def _filter_clause(filters: Filters, params: dict[str, Any], prefix: str = "") -> str:
-    """The user's filters as conditions on the denormalised, indexed metadata columns (parameters
-    named with `prefix`, so the passes of one statement each have their own)."""
-    clause = ""
-    if filters.document_ids:
-        params[f"{prefix}doc_ids"] = list(filters.document_ids)
-        clause += f" AND doc_id = ANY(%({prefix}doc_ids)s)"
-    if filters.bodies:
-        params[f"{prefix}bodies"] = [b.lower() for b in filters.bodies]
-        clause += f" AND body_lc = ANY(%({prefix}bodies)s)"
-    if filters.doc_types:
-        params[f"{prefix}doc_types"] = list(filters.doc_types)
-        clause += f" AND doc_type = ANY(%({prefix}doc_types)s)"
-    if filters.date_from:  # an undated paper (NULL dates) never matches a date range, as in the embedded index
-        params[f"{prefix}date_from"] = filters.date_from
-        clause += f" AND date_lo >= %({prefix}date_from)s"
-    if filters.date_to:
-        params[f"{prefix}date_to"] = filters.date_to
-        clause += f" AND date_hi <= %({prefix}date_to)s"
-    return clause

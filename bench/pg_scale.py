@@ -188,7 +188,9 @@ def measure_halfvec(conn, council: str, qvecs, dim: int) -> dict:
     hits = exact_hits = 0
     halfvec_query = f"SELECT id FROM {name} ORDER BY embedding <#> %s::halfvec({dim}) LIMIT %s"
     for qvec in qvecs:
+        conn.execute("SET enable_seqscan = off")  # HNSW, as in dense_recall
         approx = {r[0] for r in conn.execute(halfvec_query, (qvec, CANDIDATES))}
+        conn.execute("RESET enable_seqscan")
         conn.execute("SET enable_indexscan = off")
         exact = conn.execute(
             f"SELECT id FROM chunks_{suffix} ORDER BY embedding <#> %s LIMIT %s", (qvec, CANDIDATES)
@@ -282,8 +284,14 @@ def dense_recall(conn, council: str, qvecs, n: int = CANDIDATES) -> float:
     hits = 0
     conn.execute("SET hnsw.ef_search = 200")  # as the backend's connections (rankings.EF_SEARCH)
     for qvec in qvecs:
+        # HNSW for the approximate search, whatever the planner would pick: left to itself it may
+        # sort the whole partition instead, and "approximate" would then be exact.
         conn.execute("SET enable_indexscan = on")
+        conn.execute("SET enable_seqscan = off")
+        conn.execute("SET enable_bitmapscan = off")
         approx = {r[0] for r in conn.execute(query, (council, qvec, n))}
+        conn.execute("RESET enable_seqscan")
+        conn.execute("RESET enable_bitmapscan")
         conn.execute("SET enable_indexscan = off")
         exact = {r[0] for r in conn.execute(query, (council, qvec, n))}
         hits += len(approx & exact)

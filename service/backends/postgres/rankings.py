@@ -1,4 +1,7 @@
-"""`PostgresBackend`: the rankings of one retrieval pass as one SQL statement (one round trip).
+"""`PostgresBackend`: a question's whole retrieval in one SQL statement (`retrieve`, built by
+`fused.FusedStatement`: rankings, reciprocal rank fusion, feedback rankings, every pass), and the
+rankings of a list of requests in one statement (`rankings`: what the Python fusion asks for when
+lexical rankings are BM25 in memory, and what the tests compare the fused statement with).
 
 Each ranking is a sub-select over one pinned index version with the user's filters as WHERE
 clauses on indexed columns, joined by UNION ALL:
@@ -8,9 +11,8 @@ clauses on indexed columns, joined by UNION ALL:
   with length normalisation. The terms are those of the embedded BM25 index
   (`indexer.lexical.tokenize`), but PostgreSQL's rank is not BM25 (no inverse document frequency),
   so lexical rankings differ; dense rankings are the same as FAISS's.
-The reciprocal rank fusion stays in Python (`service.retrieval.retrieve`), shared with the embedded
-backend: the statement returns at most n rows a ranking, and the fusion keeps each passage's best
-dense and lexical score for the explain view.
+`rankings` returns at most n rows a ranking; `retrieve` returns only each pass's fused top k, each
+with its best dense and lexical score for the explain view.
 
 A lost connection (the database restarting, failing over) is answered with a 503
 `index_unavailable` in the shared error shape, after one retry on a fresh connection when the lost

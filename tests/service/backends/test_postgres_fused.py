@@ -16,8 +16,10 @@ from service.backends import RetrievalPass, RetrievalPlan, backend_of
 from service.backends.fusion import Fusion, feedback_terms, first_requests, fuse_in_python
 from service.backends.postgres.fused import FusedStatement
 from service.backends.postgres.loader import load_database_index
+from service.backends.postgres.schema import connect
 from service.backends.postgres.writer import index_database
 from service.engine import Engine
+from service.errors import ApiError, ErrorCode
 from service.retrieval import Filters
 from service.scoring import Scorer
 
@@ -176,3 +178,18 @@ def test_a_question_is_one_round_trip(pg_index, monkeypatch):
     statements.clear()
     engine.ask(NAMING, filters=Filters(bodies=("cabinet",)))
     assert len(statements) == 1
+
+
+def test_a_passage_the_loader_did_not_see_is_an_error_never_skipped(pg_index, database_url, fake_embedder):
+    backend = backend_of(pg_index)
+    called: list[bool] = []
+    backend.on_version_gone = lambda: called.append(True)
+    with connect(database_url) as conn:  # rows of the pinned version that no loaded position matches
+        conn.execute("UPDATE chunks SET ord = ord + 1000 WHERE doc_id = 'web-minutes'")
+        conn.commit()
+    question = "Who sent apologies?"
+    plan = RetrievalPlan(question, fake_embedder.encode([question])[0], (RetrievalPass(Filters(), 20, "dense"),))
+    with pytest.raises(ApiError) as exc:
+        backend.retrieve(plan)
+    assert exc.value.code is ErrorCode.INDEX_UNAVAILABLE and "inconsistent" in exc.value.message
+    assert called == [True]  # the holder is told to load the newest version

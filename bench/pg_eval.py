@@ -55,6 +55,22 @@ def stored_encoder(index_dir: Path, embedder):
     return encode
 
 
+def count_statements(engine: Engine) -> list[int] | None:
+    """Count the statements the engine's database backend sends (None for the index folder)."""
+    pool = getattr(engine.backend, "pool", None)
+    if pool is None:
+        return None
+    count = [0]
+    run = pool.run
+
+    def counting(query, params):
+        count[0] += 1
+        return run(query, params)
+
+    pool.run = counting
+    return count
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--out", default=str(REPO / "bench" / "out" / "pg_eval.json"))
@@ -83,9 +99,12 @@ def main() -> None:
             texts = {d: doc.text for d, doc in file_index.documents.items()}
             answers = {}
             for name, engine in engines.items():
+                statements = count_statements(engine)
                 outcomes = run(Backend(engine=engine, texts=texts), chosen)
                 m = metrics(outcomes)
                 results[name] = {k: m[k] for k in [*KEYS, "latency_p50_ms", "latency_p95_ms"]}
+                if statements is not None:  # database round trips (statements) a question, all questions
+                    results[name]["round_trips_per_question"] = round(statements[0] / len(chosen), 3)
                 answers[name] = [o.answer for o in outcomes]
                 print(name, results[name])
             names = list(engines)

@@ -16,7 +16,7 @@ from service.compose import Composer
 from service.index import LoadedIndex
 from service.query import AnalyzedQuery, QueryAnalyzer
 from service.rerank import PassageReranker, RerankerModel
-from service.retrieval import Filters, Hit, retrieve
+from service.retrieval import Filters, Hit, RetrievalPass, RetrievalPlan, retrieve
 from service.scoring import Scorer, ScorerModel
 
 NOT_FOUND = "The papers don't cover this: no passage in the indexed papers answers the question."
@@ -159,49 +159,39 @@ class Engine:
         # BM25 also searches the council's words for the question's everyday words (the glossary).
         return f"{query.text} {query.expansion}".strip() if self.options.glossary else query.text
 
-    def fused(self, query: AnalyzedQuery, qvec: np.ndarray, filters: Filters, k: int) -> list[Hit]:
-        """Fusion's top `k` passages for the question (before any re-ranking)."""
+    def plan(self, query: AnalyzedQuery, qvec: np.ndarray, filters: Filters, k: int, named: bool) -> RetrievalPlan:
+        """The question's retrieval, planned up front (it depends only on the question analysis): the
+        main pass, and with `named` — when the question names a meeting, body or paper and the user
+        set no filter — a second pass over just those papers."""
         o = self.options
         text = self.search_text(query)
         # The question's own vector ranks as it is (the words added to it, it ranked worse); the
         # expanded question is a second reading with rankings of its own.
         readings = (self.embed_query(text),) if o.expansion_vector and o.glossary and query.expansion else ()
-        return retrieve(
-            self.index,
-            text,
-            qvec,
-            filters,
-            k=k,
-            mode=o.retrieval_mode,
-            feedback=o.feedback,
-            idf=self.scorer.idf,
-            extra_vectors=readings,
-            backend=self.backend,
-        )
+        passes = [RetrievalPass(filters, k, o.retrieval_mode, o.feedback, readings)]
+        if named and o.named_pass and filters.is_empty() and not query.constraints.is_empty():
+            papers = query.named_documents
+            if papers and len(papers) < len(self.index.doc_order):
+                passes.append(
+                    RetrievalPass(Filters(document_ids=papers), o.named_passages, o.retrieval_mode, o.feedback)
+                )
+        return RetrievalPlan(text, qvec, tuple(passes), self.scorer.idf)
+
+    def fused(self, query: AnalyzedQuery, qvec: np.ndarray, filters: Filters, k: int) -> list[Hit]:
+        """Fusion's top `k` passages for the question (before any re-ranking)."""
+        return self.backend.retrieve(self.plan(query, qvec, filters, k, named=False))[0]
 
     def retrieve(self, query: AnalyzedQuery, qvec: np.ndarray, filters: Filters) -> list[Hit]:
         """Hybrid retrieval, re-ranked; when the question names a meeting, body or paper (and the
-        user set no filter), a second pass over just those papers adds their best passages to the pool."""
+        user set no filter), a second pass over just those papers adds their best passages to the
+        pool. Both passes are one call of the backend (one database round trip)."""
         o = self.options
-        text = self.search_text(query)
-        hits = self.fused(query, qvec, filters, max(o.passages, self.reranker.pool))
-        hits = self.reranker.run(query, qvec, hits, self.scorer.query_weights(query))[: o.passages]
-        if o.named_pass and filters.is_empty() and not query.constraints.is_empty():
-            named = query.named_documents
-            if named and len(named) < len(self.index.doc_order):
-                have = {h.chunk for h in hits}
-                extra = retrieve(
-                    self.index,
-                    text,
-                    qvec,
-                    Filters(document_ids=named),
-                    k=o.named_passages,
-                    mode=o.retrieval_mode,
-                    feedback=o.feedback,
-                    idf=self.scorer.idf,
-                    backend=self.backend,
-                )
-                hits += [h for h in extra if h.chunk not in have]
+        plan = self.plan(query, qvec, filters, max(o.passages, self.reranker.pool), named=True)
+        main, *named = self.backend.retrieve(plan)
+        hits = self.reranker.run(query, qvec, main, self.scorer.query_weights(query))[: o.passages]
+        for extra in named:
+            have = {h.chunk for h in hits}
+            hits += [h for h in extra if h.chunk not in have]
         return hits
 
     def candidates(self, query: AnalyzedQuery, hits: list[Hit]) -> list[Candidate]:

@@ -1,9 +1,11 @@
 """Retrieval backends: where the rankings that retrieval fuses are computed.
 
-A backend answers ranking requests — the passages (chunks) or sentences nearest a query vector
-(dense), or best matching a query's terms (lexical) — restricted by the user's `Filters`.
-`service.retrieval.retrieve` asks for all the rankings of one pass in one call (one database round
-trip for PostgreSQL) and fuses them by reciprocal rank fusion, the same code for every backend.
+A backend carries out a question's `RetrievalPlan` (`retrieve`: the passes — the main one, and
+the papers the question names — each fused by reciprocal rank fusion with pseudo-relevance
+feedback) and answers single ranking requests (`rankings`: the passages (chunks) or sentences
+nearest a query vector (dense), or best matching a query's terms (lexical)), restricted by the
+user's `Filters`. The embedded backend fuses in Python (`service.backends.fusion`); PostgreSQL
+ranks, fuses and runs the feedback rankings of every pass in one SQL statement (one round trip).
 
 Everything else the answer pipeline reads (passages, sentences, documents, answer units, meeting
 facts, vectors for scoring) is the `LoadedIndex` the backend was loaded with: the embedded backend
@@ -18,10 +20,30 @@ Two implementations:
 
 from __future__ import annotations
 
-from service.backends.base import Kind, Ranking, RankingRequest, RetrievalBackend, Target
+from service.backends.base import (
+    Hit,
+    Kind,
+    Ranking,
+    RankingRequest,
+    RetrievalBackend,
+    RetrievalPass,
+    RetrievalPlan,
+    Target,
+)
 from service.index import LoadedIndex
 
-__all__ = ["Kind", "Ranking", "RankingRequest", "RetrievalBackend", "Target", "attach_backend", "backend_of"]
+__all__ = [
+    "Hit",
+    "Kind",
+    "Ranking",
+    "RankingRequest",
+    "RetrievalBackend",
+    "RetrievalPass",
+    "RetrievalPlan",
+    "Target",
+    "attach_backend",
+    "backend_of",
+]
 
 # The attribute a LoadedIndex carries its backend in when it is not the embedded one (see attach_backend).
 _BACKEND_ATTRIBUTE = "retrieval_backend"

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from indexer.vectors import search_params
-from service.backends.base import Ranking, RankingRequest
+from service.backends.base import Hit, Ranking, RankingRequest, RetrievalPlan
+from service.backends.fusion import fuse_in_python
 from service.filters import Filters, chunk_mask
 from service.index import LoadedIndex
 
@@ -14,6 +15,9 @@ from service.index import LoadedIndex
 class EmbeddedBackend:
     def __init__(self, index: LoadedIndex) -> None:
         self.index = index
+
+    def retrieve(self, plan: RetrievalPlan) -> list[list[Hit]]:
+        return fuse_in_python(self, plan)
 
     def rankings(self, requests: list[RankingRequest], filters: Filters, n: int) -> list[Ranking]:
         index = self.index

@@ -90,11 +90,16 @@ def _read_version(
     on_version_gone: Callable[[], None] | None = None,
 ) -> LoadedIndex:
     row = conn.execute(
-        "SELECT version, manifest, doc_order FROM index_versions ORDER BY version DESC LIMIT 1"
+        "SELECT version, manifest, doc_order, passages FROM index_versions ORDER BY version DESC LIMIT 1"
     ).fetchone()
     if row is None:
         raise IndexLoadError(f"the index {describe(url)} holds no index yet: run `minutes-qa index --database-url …`")
     version, manifest, doc_order = int(row[0]), row[1], list(row[2])
+    if row[3] is None:  # indexed before migration 0003: the feedback in SQL has no term counts to weigh by
+        raise IndexLoadError(
+            f"the index {describe(url)} version {version} has no feedback term counts (it was indexed before "
+            "migration 0003): run `minutes-qa index --database-url …` once to fill them"
+        )
     p = {"v": version}
     docs_raw = {
         r[0]: r[1:]
@@ -109,6 +114,8 @@ def _read_version(
         f"SELECT id, doc_id, ord, chunk_ord, start_offset, end_offset, embedding FROM sentences WHERE {_VISIBLE}", p
     ).fetchall()
     conn.commit()
+    if len(chunk_rows) != int(row[3]):
+        raise IndexLoadError(f"the index {describe(url)} version {version} is inconsistent (passage count)")
 
     pos = {d: i for i, d in enumerate(doc_order)}
     chunk_rows.sort(key=lambda r: (pos[r[1]], r[2]))

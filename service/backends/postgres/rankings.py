@@ -1,4 +1,7 @@
-"""`PostgresBackend`: the rankings of one retrieval pass as one SQL statement (one round trip).
+"""`PostgresBackend`: a question's whole retrieval in one SQL statement (`retrieve`, built by
+`fused.FusedStatement`: rankings, reciprocal rank fusion, feedback rankings, every pass), and the
+rankings of a list of requests in one statement (`rankings`: what the Python fusion asks for when
+lexical rankings are BM25 in memory, and what the tests compare the fused statement with).
 
 Each ranking is a sub-select over one pinned index version with the user's filters as WHERE
 clauses on indexed columns, joined by UNION ALL:
@@ -8,9 +11,8 @@ clauses on indexed columns, joined by UNION ALL:
   with length normalisation. The terms are those of the embedded BM25 index
   (`indexer.lexical.tokenize`), but PostgreSQL's rank is not BM25 (no inverse document frequency),
   so lexical rankings differ; dense rankings are the same as FAISS's.
-The reciprocal rank fusion stays in Python (`service.retrieval.retrieve`), shared with the embedded
-backend: the statement returns at most n rows a ranking, and the fusion keeps each passage's best
-dense and lexical score for the explain view.
+`rankings` returns at most n rows a ranking; `retrieve` returns only each pass's fused top k, each
+with its best dense and lexical score for the explain view.
 
 A lost connection (the database restarting, failing over) is answered with a 503
 `index_unavailable` in the shared error shape, after one retry on a fresh connection when the lost
@@ -25,15 +27,12 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from service.backends.base import Ranking, RankingRequest
+from service.backends.base import Hit, Ranking, RankingRequest, RetrievalPlan
+from service.backends.postgres.clauses import LEXICAL_RANK, filter_clause
 from service.errors import ApiError, ErrorCode
 from service.filters import Filters
 from service.index import LoadedIndex
 
-# PostgreSQL's lexical rank: term frequency with length normalisation (1: divided by 1 + log length).
-# Chosen over ts_rank_cd (cover density) on the gold test split: recall@10 56.3 against 54.4, 29
-# answers differing from the BM25 index against 51, and a third of the time a ranking (bench/pg_eval.py).
-LEXICAL_RANK = "ts_rank(lexemes, {query}, 1)"
 # Query terms found in more than this share of the passages are left out of the lexical rankings:
 # ts_rank has no inverse document frequency, so such a term ranked as high as a rare one, and an OR
 # over it matched (and ranked) most rows. Leaving them out stands in for BM25's low weight.
@@ -203,14 +202,21 @@ class PostgresBackend:
         self.pool = pool
         self.version = version
         self._positions = {"chunks": chunk_positions, "sentences": sentence_positions}
+        self._chunk_starts: dict[str, tuple[int, int]] | None = None  # paper → (first position, passages)
+
+    def lexical_query(self, terms: str | list[str] | None) -> str:
+        """The tsquery literal of a lexical ranking ("" when no term can be searched for)."""
+        from indexer.lexical import tokenize
+
+        tokens = tokenize(terms) if isinstance(terms, str) else list(terms or [])
+        # Only common terms (a question of common words): keep them, rather than rank nothing.
+        return tsquery_literal([t for t in tokens if t not in self.common_terms] or tokens)
 
     def statement(self, requests: list[RankingRequest], filters: Filters, n: int) -> tuple[str, dict[str, Any]]:
         """The one SQL statement (UNION ALL of a sub-select a ranking) and its parameters."""
-        from indexer.lexical import tokenize
-
         params: dict[str, Any] = {"v": self.version}
         limit = int(n)  # written into the SQL: the planner costs an index walk by its LIMIT
-        where = _filter_clause(filters, params)
+        where = filter_clause(filters, params)
         if self.councils:  # a deployment serving some councils only: the other partitions are pruned
             params["councils"] = list(self.councils)
             where += " AND council = ANY(%(councils)s)"
@@ -224,10 +230,7 @@ class PostgresBackend:
                     f" WHERE {_VISIBLE}{where} ORDER BY embedding <#> %(q{i})s LIMIT {limit})"
                 )
             else:
-                terms = tokenize(r.terms) if isinstance(r.terms, str) else list(r.terms or [])
-                # Only common terms (a question of common words): keep them, rather than rank nothing.
-                terms = [t for t in terms if t not in self.common_terms] or terms
-                query = tsquery_literal(terms)
+                query = self.lexical_query(r.terms)
                 if not query:  # no term PostgreSQL can search for
                     continue
                 params[f"q{i}"] = query
@@ -269,28 +272,42 @@ class PostgresBackend:
             out.append(Ranking(ids, np.array([s for s, _ in best], dtype=np.float32)))
         return out
 
+    def retrieve(self, plan: RetrievalPlan) -> list[list[Hit]]:
+        """Every pass of `plan` — rankings, fusion, feedback rankings — in ONE statement (fused.py).
+        With lexical rankings by BM25 in memory, the passes are fused in Python (a round trip for
+        the first rankings, one for the feedback rankings, each pass)."""
+        if self.lexical_in_memory:
+            from service.backends.fusion import fuse_in_python
+
+            return fuse_in_python(self, plan)
+        from service.backends.postgres.fused import VERSION_GONE, FusedStatement
+
+        statement = FusedStatement(self, plan)
+        rows = self.pool.run(statement.sql(), statement.params)
+        out: list[list[Hit]] = [[] for _ in plan.passes]
+        for p, n, doc_id, ord_, score, dense, lexical in sorted(rows, key=lambda row: (row[0], row[1])):
+            if p == VERSION_GONE:
+                self._version_gone("the index version was replaced; reloading, try again shortly")
+            out[p].append(
+                Hit(self.chunk_position(doc_id, ord_), float(score), float(dense), float(lexical), int(n) - 1)
+            )
+        return out
+
+    def chunk_position(self, doc_id: str, ord_: int) -> int:
+        """The loaded index's position of a paper's passage `ord_` (a paper's passages are consecutive,
+        in order). A passage of the pinned version the loader did not see is an error, never skipped."""
+        if self._chunk_starts is None:
+            starts: dict[str, tuple[int, int]] = {}
+            for i, chunk in enumerate(self.index.chunks):
+                first, count = starts.get(chunk.doc_id, (i, 0))
+                starts[chunk.doc_id] = (first, count + 1)
+            self._chunk_starts = starts
+        first, count = self._chunk_starts.get(doc_id, (0, 0))
+        if not 0 <= ord_ < count:
+            self._version_gone("the index version is inconsistent with the loaded one; reloading, try again shortly")
+        return first + ord_
+
     def _version_gone(self, message: str) -> NoReturn:
         if self.on_version_gone is not None:
             self.on_version_gone()
         raise ApiError(ErrorCode.INDEX_UNAVAILABLE, message)
-
-
-def _filter_clause(filters: Filters, params: dict[str, Any]) -> str:
-    """The user's filters as conditions on the denormalised, indexed metadata columns."""
-    clause = ""
-    if filters.document_ids:
-        params["doc_ids"] = list(filters.document_ids)
-        clause += " AND doc_id = ANY(%(doc_ids)s)"
-    if filters.bodies:
-        params["bodies"] = [b.lower() for b in filters.bodies]
-        clause += " AND body_lc = ANY(%(bodies)s)"
-    if filters.doc_types:
-        params["doc_types"] = list(filters.doc_types)
-        clause += " AND doc_type = ANY(%(doc_types)s)"
-    if filters.date_from:  # an undated paper (NULL dates) never matches a date range, as in the embedded index
-        params["date_from"] = filters.date_from
-        clause += " AND date_lo >= %(date_from)s"
-    if filters.date_to:
-        params["date_to"] = filters.date_to
-        clause += " AND date_hi <= %(date_to)s"
-    return clause

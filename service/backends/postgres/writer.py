@@ -26,9 +26,10 @@ from indexer.build import PARSER_VERSION, parse_document
 from indexer.chunker import Chunker
 from indexer.corpus import CorpusError, CorpusProblem, load_manifest
 from indexer.embed import Embedder
-from indexer.lexical import tokenize
+from indexer.lexical import token_set, tokenize
 from indexer.models import DocumentMeta, ParsedDocument
 from indexer.tokens import count_tokens
+from service.backends.fusion import rm3_candidate
 from service.backends.postgres.schema import as_array, connect, ensure_partition, migrate
 from service.filters import date_span
 
@@ -102,6 +103,11 @@ def tsvector_literal(text: str) -> str:
     return " ".join(f"'{quote_lexeme(t)}':{','.join(map(str, sorted(set(p))))}" for t, p in positions.items())
 
 
+def feedback_candidates(search_text: str) -> list[str]:
+    """A passage's terms that may become feedback terms (chunks.feedback_terms), sorted."""
+    return sorted(t for t in token_set(search_text) if rm3_candidate(t))
+
+
 def fits_lexeme(term: str) -> bool:
     return len(term.encode()) <= MAX_LEXEME_BYTES
 
@@ -148,6 +154,8 @@ def index_database(
             conn.commit()
         current = conn.execute("SELECT coalesce(max(version), 0) FROM index_versions").fetchone()[0]
         _drop_orphans(conn, current)
+        conn.commit()
+        _fill_feedback_counts(conn)  # a database indexed before migration 0003
         conn.commit()
         live = dict(
             conn.execute(
@@ -202,6 +210,7 @@ def index_database(
             "INSERT INTO index_versions (version, manifest, doc_order) VALUES (%s, %s, %s)",
             (new, json.dumps(manifest), order),
         )
+        _count_terms(conn, new)
         _forget_old_versions(conn, new)
         conn.commit()
     report.version = new
@@ -272,7 +281,8 @@ def _insert_document(
     with conn.cursor() as cur:
         cur.executemany(
             "INSERT INTO chunks (council, doc_id, added, ord, data, content_key, embedding, lexemes, body_lc,"
-            " doc_type, date_lo, date_hi) VALUES (%s, %s, %s, %s, %s, %s, %s, %s::tsvector, %s, %s, %s, %s)",
+            " doc_type, date_lo, date_hi, feedback_terms)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s::tsvector, %s, %s, %s, %s, %s)",
             [
                 (
                     council,
@@ -287,6 +297,7 @@ def _insert_document(
                     m.doc_type,
                     lo,
                     hi,
+                    feedback_candidates(c.search_text),
                 )
                 for i, c in enumerate(d.chunks)
                 for key in (content_key(model, c.search_text),)
@@ -328,6 +339,7 @@ def _drop_orphans(conn: Any, current: int) -> None:
     for table in ("documents", "chunks", "sentences"):
         conn.execute(f"DELETE FROM {table} WHERE added > %s", (current,))  # noqa: S608
         conn.execute(f"UPDATE {table} SET removed = NULL WHERE removed > %s", (current,))  # noqa: S608
+    conn.execute("DELETE FROM term_df WHERE version > %s", (current,))
 
 
 def _forget_old_versions(conn: Any, newest: int) -> None:
@@ -336,3 +348,35 @@ def _forget_old_versions(conn: Any, newest: int) -> None:
     for table in ("documents", "chunks", "sentences"):
         conn.execute(f"DELETE FROM {table} WHERE removed IS NOT NULL AND removed <= %s", (oldest_kept,))  # noqa: S608
     conn.execute("DELETE FROM index_versions WHERE version < %s", (oldest_kept,))
+    conn.execute("DELETE FROM term_df WHERE version < %s", (oldest_kept,))
+
+
+def _count_terms(conn: Any, version: int) -> None:
+    """The version's passage count and feedback terms' document frequencies (migration 0003): the
+    IDF the feedback in SQL weighs terms by, the same as the scorer computes from the loaded passages."""
+    visible = "added <= %(v)s AND (removed IS NULL OR removed > %(v)s)"
+    conn.execute(
+        f"UPDATE index_versions SET passages = (SELECT count(*) FROM chunks WHERE {visible}) WHERE version = %(v)s",
+        {"v": version},
+    )
+    conn.execute(
+        "INSERT INTO term_df (version, term, df) SELECT %(v)s, t, count(*) FROM chunks, unnest(feedback_terms) t"
+        f" WHERE {visible} GROUP BY t",
+        {"v": version},
+    )
+
+
+def _fill_feedback_counts(conn: Any) -> None:
+    """Fill what migration 0003 added for rows and versions written before it: each passage's
+    feedback terms (from its stored search text), then the counts of every kept version. Derived
+    data only: no version's content changes. Run under the writer lock."""
+    rows = conn.execute("SELECT id, data->>'search_text' FROM chunks WHERE feedback_terms IS NULL").fetchall()
+    if rows:
+        with conn.cursor() as cur:
+            cur.executemany(
+                "UPDATE chunks SET feedback_terms = %s WHERE id = %s",
+                [(feedback_candidates(text or ""), row_id) for row_id, text in rows],
+            )
+    for (version,) in conn.execute("SELECT version FROM index_versions WHERE passages IS NULL").fetchall():
+        conn.execute("DELETE FROM term_df WHERE version = %s", (version,))
+        _count_terms(conn, version)

@@ -40,14 +40,14 @@ def file_index(built_index, fake_embedder):
 
 def test_migrations_apply_once_and_the_service_checks_them(database_url, fake_embedder):
     applied = migrate(database_url, fake_embedder.model_name, fake_embedder.dimension)
-    assert applied == ["0001_index_schema", "0002_filter_indexes"]
+    assert applied == ["0001_index_schema", "0002_filter_indexes", "0003_feedback_in_sql"]
     assert migrate(database_url, fake_embedder.model_name, fake_embedder.dimension) == []
     with connect(database_url) as conn:
         check_schema(conn, fake_embedder.model_name, fake_embedder.dimension)
         with pytest.raises(IndexLoadError, match="built with fake/bag-of-words-64 .64-d., the service uses other"):
             check_schema(conn, "other", 64)
-        conn.execute("INSERT INTO schema_migrations (version, name) VALUES (3, 'from_the_future')")
-        with pytest.raises(IndexLoadError, match="at 0003_from_the_future, this code needs 0002_filter_indexes"):
+        conn.execute("INSERT INTO schema_migrations (version, name) VALUES (4, 'from_the_future')")
+        with pytest.raises(IndexLoadError, match="at 0004_from_the_future, this code needs 0003_feedback_in_sql"):
             check_schema(conn, fake_embedder.model_name, fake_embedder.dimension)
 
 

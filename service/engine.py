@@ -41,6 +41,11 @@ class Citation:
     source_url: str | None = None  # the council's own file, at `#page=N` for a PDF
 
 
+# Pseudo-relevance feedback as it was chosen on train before the passage re-ranker (top 5 passages,
+# 15 expansion terms, Rocchio weight 0.3): off in the service now, kept for the ablation table.
+RM3_FEEDBACK = (5, 15, 0.3)
+
+
 @dataclass(frozen=True)
 class PipelineOptions:
     """How retrieval is configured (fixed per engine, never per request). Evaluation builds
@@ -50,9 +55,11 @@ class PipelineOptions:
     named_pass: bool = True  # an extra retrieval pass over the papers the question names
     passages: int = 20  # retrieved passages whose sentences and units become candidates
     named_passages: int = 10
-    # Pseudo-relevance feedback (top passages, expansion terms, Rocchio weight), chosen on the
-    # train split by recall@10 and @20 for both phrasing styles; None switches it off.
-    feedback: tuple[int, int, float] | None = (5, 15, 0.3)
+    # Pseudo-relevance feedback (top passages, expansion terms, Rocchio weight), e.g. RM3_FEEDBACK;
+    # None switches it off. Off since the passage re-ranker came: with the re-ranker, feedback
+    # lowered train recall (cross-fitted, 457 questions: Members' recall@10 65.0 → 63.9, recall@1
+    # 28.2 → 26.0; keyword recall@1 84.3 → 83.5, top-1 answers 82.6 → 78.3; bench/RESULTS.md).
+    feedback: tuple[int, int, float] | None = None
     glossary: bool = True  # search with the council's words for everyday words too
     # Also rank by the meaning of the question with the glossary's council words added, as two more
     # dense rankings in the fusion (the question's own vector still ranks too, and alone gives the

@@ -18,7 +18,7 @@ from service.backends.postgres.fused import FusedStatement
 from service.backends.postgres.loader import load_database_index
 from service.backends.postgres.schema import connect
 from service.backends.postgres.writer import index_database
-from service.engine import Engine
+from service.engine import Engine, PipelineOptions
 from service.errors import ApiError, ErrorCode
 from service.retrieval import Filters
 from service.scoring import Scorer
@@ -155,7 +155,8 @@ def test_one_statement_answers_as_the_python_path(pg_index, fake_embedder):
     assert scoped.retrieve(next(plans(pg_index, fake_embedder)))[0]
 
 
-def test_a_question_is_one_round_trip(pg_index, monkeypatch):
+@pytest.mark.parametrize("feedback", [None, FEEDBACK])  # the service's default (off), and with feedback in SQL
+def test_a_question_is_one_round_trip(pg_index, monkeypatch, feedback):
     backend = backend_of(pg_index)
     statements: list[str] = []
     run = backend.pool.run
@@ -165,8 +166,8 @@ def test_a_question_is_one_round_trip(pg_index, monkeypatch):
         return run(query, params)
 
     monkeypatch.setattr(backend.pool, "run", counting)
-    engine = Engine(pg_index)
-    assert engine.options.feedback and engine.options.named_pass
+    engine = Engine(pg_index, options=PipelineOptions(feedback=feedback))
+    assert engine.options.named_pass
     query = engine.analyzer.run(NAMING, [])
     plan = engine.plan(query, engine.embed_query(query.text), Filters(), 20, named=True)
     assert len(plan.passes) == 2  # the named pass is planned, not a second call

@@ -331,7 +331,7 @@ def check_thresholds(m: dict, path: Path = THRESHOLDS_PATH, population: str = "t
 def ablation_engines(index) -> dict[str, Engine]:
     """Engines with one component removed each, composed here from the service's stages (the
     production pipeline has no switch for them)."""
-    from service.engine import RM3_FEEDBACK, Engine, PipelineOptions
+    from service.engine import Engine, PipelineOptions
     from service.scoring import default_model
 
     class WithoutCandidates(Engine):
@@ -350,10 +350,7 @@ def ablation_engines(index) -> dict[str, Engine]:
         "no meeting facts": WithoutCandidates(index, {"fact"}),
         "no named-meeting retrieval pass": Engine(index, options=PipelineOptions(named_pass=False)),
         "no passage re-ranker (fusion order)": Engine(index, options=PipelineOptions(rerank=False)),
-        # feedback is off in the service (it lowered train recall once the re-ranker came): this row adds it
-        "with pseudo-relevance feedback (off in service)": Engine(
-            index, options=PipelineOptions(feedback=RM3_FEEDBACK)
-        ),
+        "no pseudo-relevance feedback": Engine(index, options=PipelineOptions(feedback=None)),
         "no plain-English glossary": Engine(index, options=PipelineOptions(glossary=False)),
         "dense retrieval only": Engine(index, options=PipelineOptions(retrieval_mode="dense")),
         "BM25 retrieval only": Engine(index, options=PipelineOptions(retrieval_mode="bm25")),

@@ -38,18 +38,20 @@ def _pq_m(dimension: int) -> int:
     return m
 
 
-def make_vector_index(vectors: np.ndarray, exact_limit: int | None = None, seed: int = 1234):
-    """The FAISS index to write for `vectors` (unit length, inner product): flat when there are at
+def make_vector_index(vectors: Any, exact_limit: int | None = None, seed: int = 1234):
+    """The FAISS index to write for `vectors` (unit length, inner product; an array, or
+    `VectorRows` over a file, read only a sample and then block by block): flat when there are at
     most `exact_limit` (default EXACT_LIMIT), else a trained IVF-PQ (wrapped with the stored
     vectors at load time by `open_vector_index`)."""
     import faiss
 
-    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    if not isinstance(vectors, VectorRows):
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     n, d = vectors.shape
     # (below MIN_COMPRESSED a compressed index saves nothing worth training it for)
     if n <= (EXACT_LIMIT if exact_limit is None else exact_limit) or n < MIN_COMPRESSED:
         flat = faiss.IndexFlatIP(d)
-        flat.add(vectors)
+        flat.add(np.ascontiguousarray(vectors[0:n], dtype=np.float32))
         return flat
     # ~2·√n lists, each trained on at least 39 points (fewer lists for the tiny indexes tests force)
     nlist = max(1, min(16384, int(2 * math.sqrt(n)), n // 39))
@@ -61,7 +63,7 @@ def make_vector_index(vectors: np.ndarray, exact_limit: int | None = None, seed:
     ivf.cp.seed = seed
     ivf.train(vectors[rows])
     for start in range(0, n, 100_000):  # in blocks, so encoding never copies the whole matrix
-        ivf.add(vectors[start : start + 100_000])
+        ivf.add(np.ascontiguousarray(vectors[start : start + 100_000], dtype=np.float32))
     ivf.nprobe = NPROBE
     return ivf
 
@@ -94,15 +96,25 @@ class RowReader:
             os.close(fd)
 
     def rows(self, ids: np.ndarray) -> np.ndarray:
-        """The rows `ids` (ascending, in range), one read per run of consecutive rows."""
+        """The rows `ids` (ascending, in range), one read per run of consecutive rows, straight
+        into the result (a re-rank reads a few hundred scattered rows: per-run numpy work cost
+        more than the reads themselves)."""
+        ids = np.asarray(ids, dtype=np.int64)
         out = np.empty((len(ids), self.dimension), dtype=np.float32)
-        breaks = np.flatnonzero(np.diff(ids) != 1) + 1
-        for lo, hi in zip(np.r_[0, breaks], np.r_[breaks, len(ids)], strict=True):
-            size = (hi - lo) * self._row_bytes
-            data = os.pread(self._fd, size, self._offset + int(ids[lo]) * self._row_bytes)
-            if len(data) != size:
-                raise OSError("the vector file is shorter than its header says")
-            out[lo:hi] = np.frombuffer(data, dtype=np.float32).reshape(-1, self.dimension)
+        if not len(ids):
+            return out
+        firsts = np.flatnonzero(np.diff(ids, prepend=ids[0] - 2) != 1)
+        lengths = np.diff(firsts, append=len(ids)) * self._row_bytes
+        offsets = self._offset + ids[firsts] * self._row_bytes
+        buffer = memoryview(out).cast("B")
+        fd, at = self._fd, 0
+        for offset, size in zip(offsets.tolist(), lengths.tolist(), strict=True):
+            end = at + size
+            while at < end:  # (one read returns at most ~2 GB)
+                got = os.preadv(fd, [buffer[at:end]], offset)
+                if not got:
+                    raise OSError("the vector file is shorter than its header says")
+                at, offset = at + got, offset + got
         return out
 
 

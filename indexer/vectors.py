@@ -28,6 +28,7 @@ NPROBE = 128  # inverted lists scanned per query (bench: nprobe_sweep in bench/o
 RERANK_DEPTH = 4  # approximate candidates per result re-scored exactly
 RERANK_MIN = 256  # … and at least this many
 MIN_COMPRESSED = 1_000  # fewer vectors than this are always searched exactly
+EXACT_FILTERED = 4_096  # a filter allowing at most this many rows is searched exactly over them
 TRAIN_SAMPLE_PER_LIST = 40  # k-means training points per inverted list (faiss warns below 39)
 
 
@@ -106,7 +107,7 @@ class RowReader:
         firsts = np.flatnonzero(np.diff(ids, prepend=ids[0] - 2) != 1)
         lengths = np.diff(firsts, append=len(ids)) * self._row_bytes
         offsets = self._offset + ids[firsts] * self._row_bytes
-        buffer = memoryview(out).cast("B")
+        buffer = memoryview(out.data).cast("B")
         fd, at = self._fd, 0
         for offset, size in zip(offsets.tolist(), lengths.tolist(), strict=True):
             end = at + size
@@ -182,6 +183,11 @@ class RerankedIndex:
         queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.d)
         depth = min(self.ntotal, max(RERANK_MIN, RERANK_DEPTH * k))
         selector = params.sel if params is not None else None
+        allowed = _bitmap_rows(selector, self.ntotal)
+        if allowed is not None and allowed.size <= EXACT_FILTERED:
+            # A filter that leaves a few papers: score exactly what it allows (a few preads, since a
+            # paper's rows are consecutive) rather than probing every list for them.
+            return self._best(queries, k, [allowed] * len(queries))
         nprobe = params.nprobe if params is not None else self.compressed.nprobe
         nlist = self.compressed.nlist
         while True:
@@ -193,10 +199,14 @@ class RerankedIndex:
             if nprobe >= nlist or (candidates >= 0).sum(axis=1).min() >= depth:
                 break
             nprobe = min(nlist, nprobe * 8)
+        return self._best(queries, k, [np.sort(row[row >= 0]) for row in candidates])
+
+    def _best(self, queries: np.ndarray, k: int, rows_of: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """The k best of each query's candidate rows (ascending: the file is read in order) by
+        exact score, padded with -1 ids like FAISS."""
         scores = np.full((len(queries), k), -np.finfo(np.float32).max, dtype=np.float32)
         ids = np.full((len(queries), k), -1, dtype=np.int64)
-        for qi, row in enumerate(candidates):
-            found = np.sort(row[row >= 0])  # ascending rows: the file is read in order
+        for qi, found in enumerate(rows_of):
             if not found.size:
                 continue
             rows = self.vectors.rows(found) if isinstance(self.vectors, RowReader) else self.vectors[found]
@@ -206,6 +216,17 @@ class RerankedIndex:
             scores[qi, : order.size] = exact[order]
             ids[qi, : order.size] = found[order]
         return scores, ids
+
+
+def _bitmap_rows(selector: Any, n: int) -> np.ndarray | None:
+    """The rows a `faiss.IDSelectorBitmap` allows (ascending), or None for no or another selector."""
+    import faiss
+
+    if not isinstance(selector, faiss.IDSelectorBitmap):
+        return None
+    bits = faiss.rev_swig_ptr(selector.bitmap, selector.n)  # type: ignore[attr-defined]  # (stubs lack it)
+    rows = np.flatnonzero(np.unpackbits(bits, bitorder="little"))
+    return rows[rows < n]
 
 
 def open_vector_index(index: Any, vectors: np.ndarray | RowReader) -> Any:

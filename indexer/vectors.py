@@ -104,12 +104,13 @@ class RowReader:
         out = np.empty((len(ids), self.dimension), dtype=np.float32)
         if not len(ids):
             return out
-        firsts = np.flatnonzero(np.diff(ids, prepend=ids[0] - 2) != 1)
-        lengths = np.diff(firsts, append=len(ids)) * self._row_bytes
-        offsets = self._offset + ids[firsts] * self._row_bytes
+        firsts = np.flatnonzero(ids[1:] - ids[:-1] != 1) + 1  # where a run of consecutive rows starts
+        starts = [0, *firsts.tolist()]
+        lengths = [(b - a) * self._row_bytes for a, b in zip(starts, [*starts[1:], len(ids)], strict=True)]
+        offsets = (self._offset + ids[starts] * self._row_bytes).tolist()
         buffer = memoryview(out.data).cast("B")
         fd, at = self._fd, 0
-        for offset, size in zip(offsets.tolist(), lengths.tolist(), strict=True):
+        for offset, size in zip(offsets, lengths, strict=True):
             end = at + size
             while at < end:  # (one read returns at most ~2 GB)
                 got = os.preadv(fd, [buffer[at:end]], offset)

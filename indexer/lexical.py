@@ -13,8 +13,6 @@ from pathlib import Path
 import numpy as np
 import snowballstemmer
 
-from indexer.bm25_top import top_documents
-
 _STEMMER = snowballstemmer.stemmer("english")
 # A few equivalences that council papers need and stemming cannot give ("chaired" / "Chairman").
 _SYNONYMS = {
@@ -121,14 +119,3 @@ class LexicalIndex:
             lo, hi = int(indptr[i]), int(indptr[i + 1])
             scores[indices[lo:hi]] += data[lo:hi]
         return scores * mask if mask is not None else scores
-
-    def top(self, query: str | list[str], n: int, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """(rows, scores) of the n best-scoring rows with a positive score, best first (ties by
-        row): what ranking `scores(query, mask)` gives, without adding every posting of the
-        query's common terms (indexer/bm25_top.py; ~10x fewer postings at 1000x the corpus)."""
-        ids = self._bm25.get_tokens_ids(tokenize(query) if isinstance(query, str) else query)
-        if not ids or n <= 0:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        m = self._bm25.scores
-        rows, scores = top_documents(m["data"], m["indices"], m["indptr"], self.size, ids, n, mask)
-        return rows.astype(np.int64), scores

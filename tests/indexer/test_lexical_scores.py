@@ -1,5 +1,5 @@
-"""LexicalIndex.scores adds each query term's postings itself (bm25s's get_scores uses the far
-slower np.add.at): the scores must be bm25s's own, to the bit."""
+"""LexicalIndex.scores over the memory-mapped index gives bm25s's own scores, to the bit, for
+queries as text or tokens, with and without a mask."""
 
 from __future__ import annotations
 

@@ -207,7 +207,7 @@ class LoadedIndex:
     doc_facts: dict[str, list[int]] = field(default_factory=dict)  # document id -> fact unit rows
     # passages holding each search term of their search_text, counted at build (the scorer's IDF)
     term_df: dict[str, int] = field(default_factory=dict)
-    filter_masks: RecentMasks = field(default_factory=RecentMasks, repr=False, compare=False)
+    filter_masks: RecentMasks = field(default_factory=RecentMasks, init=False, repr=False, compare=False)
 
     @functools.cached_property
     def doc_positions(self) -> dict[str, int]:

@@ -9,6 +9,12 @@ same vectors, tie-aware (a result counts when its exact score reaches the exact 
 
     python -m bench.scale_bench --factor 100
     python -m bench.scale_bench --factor 10 --embed
+    python -m bench.scale_bench --factor 1000 --keep DIR --build-only   # then, as often as needed:
+    python -m bench.scale_bench --requery DIR
+
+The build is streamed (`build_scaled`: BATCH_PAPERS synthetic papers at a time through
+indexer/version_writer.py); its peak RSS is the bench process's (`build_peak_rss_mb`). The machine's
+load average is sampled during the build and the queries (`*_load_average`).
 """
 
 from __future__ import annotations
@@ -26,66 +32,91 @@ import numpy as np
 
 from bench.common import REPO, dir_size_mb, gold_questions, machine, percentile, save_result
 
+BATCH_PAPERS = 100  # synthetic papers made, given vectors and written at a time
 
-def build_scaled(factor: int, root: Path, embed: bool = False, seed: int = 7) -> dict:
-    from bench.scale_corpus import drawn_vectors, real_documents, synthetic_documents
-    from indexer.build import write_version
+
+def build_scaled(
+    factor: int,
+    root: Path,
+    embed: bool = False,
+    seed: int = 7,
+    real_index: Path = REPO / "index",
+    batch: int = BATCH_PAPERS,
+) -> dict:
+    """Build the factor-F corpus into `root`, streamed: synthetic papers are made, given vectors
+    and written `batch` papers at a time (indexer/version_writer.py), so the builder holds one
+    batch, not the corpus."""
+    from bench.scale_corpus import VectorDrawer, real_documents, synthetic_batches
     from indexer.embed import load_embedder
     from indexer.store import IndexWriter
     from indexer.vectors import EXACT_LIMIT
+    from indexer.version_writer import VersionWriter
     from service.index import load_index
 
     embedder = load_embedder(threads=1)
-    real = load_index(REPO / "index", embedder)
-    t0 = time.perf_counter()
+    real = load_index(real_index, embedder)
     docs = real_documents(real)
-    synthetic, sources = synthetic_documents(real, len(docs) * (factor - 1), seed)
-    t_texts = time.perf_counter() - t0
     real_chunk_vecs = np.asarray(real.chunk_vectors, dtype=np.float32)
     real_sent_vecs = np.asarray(real.sentence_vectors, dtype=np.float32)
-    t1 = time.perf_counter()
-    calibration: dict = {}
-    if embed:
-        chunk_texts = [c.search_text for d in synthetic for c in d.chunks]
-        sentence_texts = [d.text[s:e] for d in synthetic for _, s, e in d.sentences]
-        encoded = [embedder.encode(part) for part in _batches(chunk_texts + sentence_texts, 64)]
-        all_new = np.concatenate(encoded).astype(np.float32)
-        syn_chunks, syn_sents = all_new[: len(chunk_texts)], all_new[len(chunk_texts) :]
-    else:
-        anchors = np.random.default_rng(seed).integers(0, len(real_chunk_vecs), len(sources.chunk_sources))
-        passage_sources = [[int(r)] for r in anchors]
-        syn_chunks, calibration["passages"] = drawn_vectors(real_chunk_vecs, real_chunk_vecs, passage_sources)
-        syn_sents, calibration["sentences"] = drawn_vectors(real_sent_vecs, real_sent_vecs, sources.sentence_sources)
-    t_vectors = time.perf_counter() - t1
-    vectors = np.concatenate([real_chunk_vecs, syn_chunks, real_sent_vecs, syn_sents])
-    del syn_chunks, syn_sents
-    n_chunks = sum(len(d.chunks) for d in docs + synthetic)
-    n_sentences = sum(len(d.sentences) for d in docs + synthetic)
     writer = IndexWriter(root)
-    t2 = time.perf_counter()
-    write_version(writer, docs + synthetic, vectors)
-    t_write = time.perf_counter() - t2
+    out = VersionWriter(writer, real_chunk_vecs.shape[1])
+    c = s = 0
+    for d in docs:
+        out.add(d, real_chunk_vecs[c : c + len(d.chunks)], real_sent_vecs[s : s + len(d.sentences)])
+        c, s = c + len(d.chunks), s + len(d.sentences)
+    times = {"texts": 0.0, "embedding" if embed else "drawing_vectors": 0.0, "write_batches": 0.0}
+    calibration: dict = {}
+    drawers = None
+    anchors = np.random.default_rng(seed)
+    t = time.perf_counter()
+    for synthetic, sources in synthetic_batches(real, len(docs) * (factor - 1), batch, seed):
+        t1 = time.perf_counter()
+        times["texts"] += t1 - t
+        if embed:
+            chunk_texts = [c.search_text for d in synthetic for c in d.chunks]
+            sentence_texts = [d.text[a:b] for d in synthetic for _, a, b in d.sentences]
+            encoded = [embedder.encode(part) for part in _batches(chunk_texts + sentence_texts, 64)]
+            new = np.concatenate(encoded).astype(np.float32)
+            syn_chunks, syn_sents = new[: len(chunk_texts)], new[len(chunk_texts) :]
+        else:
+            passage_sources = [[int(r)] for r in anchors.integers(0, len(real_chunk_vecs), len(sources.chunk_sources))]
+            if drawers is None:  # σ calibrated once, on the first batch
+                drawers = (
+                    VectorDrawer(real_chunk_vecs, real_chunk_vecs, passage_sources),
+                    VectorDrawer(real_sent_vecs, real_sent_vecs, sources.sentence_sources),
+                )
+                calibration = {"passages": drawers[0].report, "sentences": drawers[1].report}
+            syn_chunks = drawers[0].draw(passage_sources)
+            syn_sents = drawers[1].draw(sources.sentence_sources)
+        t2 = time.perf_counter()
+        times["embedding" if embed else "drawing_vectors"] += t2 - t1
+        c = s = 0
+        for d in synthetic:
+            out.add(d, syn_chunks[c : c + len(d.chunks)], syn_sents[s : s + len(d.sentences)])
+            c, s = c + len(d.chunks), s + len(d.sentences)
+        t = time.perf_counter()
+        times["write_batches"] += t - t2
+    n_docs, n_chunks, n_sentences = out.documents, out.chunks, out.sentences
+    t3 = time.perf_counter()
+    out.finish()
+    times["finish"] = time.perf_counter() - t3
     vdir = writer.publish(
         {k: real.manifest[k] for k in ("model", "dimension", "normalized", "metric")}
         | {
             "corpus_hash": f"synthetic-x{factor}",
-            "documents": len(docs) + len(synthetic),
+            "documents": n_docs,
             "chunk_count": n_chunks,
             "sentence_count": n_sentences,
         }
     )
+    times["publish_total"] = time.perf_counter() - t3
     return {
-        "documents": len(docs) + len(synthetic),
+        "documents": n_docs,
         "chunks": n_chunks,
         "sentences": n_sentences,
-        "vectors_embedded": len(vectors) - len(real_chunk_vecs) - len(real_sent_vecs) if embed else 0,
+        "vectors_embedded": n_chunks + n_sentences - len(real_chunk_vecs) - len(real_sent_vecs) if embed else 0,
         "calibration": calibration,
-        "build_split_s": {
-            "texts": round(t_texts, 1),
-            ("embedding" if embed else "drawing_vectors"): round(t_vectors, 1),
-            "write_version": round(t_write, 1),
-            "publish_total": round(time.perf_counter() - t2, 1),
-        },
+        "build_split_s": {k: round(v, 1) for k, v in times.items()},
         "vector_index_type": "exact" if n_chunks <= EXACT_LIMIT else "IVF-PQ + exact re-rank",
         "sentence_index_type": "exact" if n_sentences <= EXACT_LIMIT else "IVF-PQ + exact re-rank",
         "index_size_mb": dir_size_mb(vdir),
@@ -122,7 +153,6 @@ def query_and_recall(root: Path) -> dict:
 
     started = time.perf_counter()
     from indexer.embed import load_embedder
-    from service import scoring
     from service.engine import Engine
     from service.index import load_index
 
@@ -131,21 +161,6 @@ def query_and_recall(root: Path) -> dict:
     index = load_index(root, embedder)
     t_load = time.perf_counter() - started
     rss_loaded = _rss()
-    # The scorer's IDF is a scan of every passage's text in service/scoring.py today; with the
-    # proposed change (report: scoring._idf reads index.term_df, counted at build) it is not.
-    original_idf = scoring._idf
-    t = time.perf_counter()
-    if os.environ.get("SCALE_BENCH_SCAN_IDF"):
-        original_idf(index)
-    idf_scan_s = time.perf_counter() - t if os.environ.get("SCALE_BENCH_SCAN_IDF") else None
-
-    def idf_from_counts(ix):
-        import math
-
-        n = max(1, len(ix.chunks))
-        return {term: math.log(1 + n / df) for term, df in ix.term_df.items()}, math.log(1 + n)
-
-    scoring._idf = idf_from_counts  # type: ignore[assignment]
     t = time.perf_counter()
     engine = Engine(index, query_cache_size=0)
     t_engine = time.perf_counter() - t
@@ -175,7 +190,6 @@ def query_and_recall(root: Path) -> dict:
         "imports_and_encoder_s": round(t_imports, 2),
         "load_index_s": round(t_load - t_imports, 2),
         "engine_init_s": round(t_engine, 2),
-        "idf_scan_s_without_proposed_change": None if idf_scan_s is None else round(idf_scan_s, 2),
         "process_to_first_answer_s": round(t_first, 2),
         "questions": len(questions),
         "p50_ms": percentile(lat, 0.5),
@@ -223,39 +237,80 @@ def _nprobe_sweep(index, qv: np.ndarray) -> list[dict]:
     return out
 
 
+class LoadSampler:
+    """The machine's 1-minute load average every `every` seconds while a phase runs (the machine
+    is shared: the figures say how contended each phase was)."""
+
+    def __init__(self, every: float = 15.0) -> None:
+        import threading
+
+        self._samples = [os.getloadavg()[0]]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(every,), daemon=True)
+        self._thread.start()
+
+    def _run(self, every: float) -> None:
+        while not self._stop.wait(every):
+            self._samples.append(os.getloadavg()[0])
+
+    def stop(self) -> dict:
+        self._stop.set()
+        self._thread.join()
+        v = sorted(self._samples)
+        return {"min": v[0], "median": v[len(v) // 2], "max": v[-1], "samples": len(v)}
+
+
+def _query_in_child(index_root: Path) -> dict:
+    """Load and query in a fresh process, so its RSS is the service's, not the builder's."""
+    import subprocess
+
+    load = LoadSampler()
+    child = subprocess.run(
+        [sys.executable, "-m", "bench.scale_bench", "--query-only", str(index_root)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
+    )
+    return json.loads(child.stdout.strip().splitlines()[-1]) | {"query_load_average": load.stop()}
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--factor", type=int)
     p.add_argument("--embed", action="store_true", help="embed every synthetic text with the real model (10x)")
-    p.add_argument("--scan-idf", action="store_true", help="also time service/scoring.py's IDF scan as it is today")
     p.add_argument("--keep", type=Path, help="build the index here and keep it (for an eval with distractors)")
+    p.add_argument("--real-index", type=Path, default=REPO / "index", help="the real 1x index the corpus is made from")
+    p.add_argument("--build-only", action="store_true", help="build (with --keep) and record the build, no queries")
+    p.add_argument("--requery", type=Path, help="query a --keep directory again and record it with its build")
     p.add_argument("--query-only", type=Path, help="(internal) load this index in a fresh process and query it")
     args = p.parse_args()
     if args.query_only:
         print(json.dumps(query_and_recall(args.query_only)))
         return
     import resource
-    import subprocess
 
+    if args.requery:
+        built = json.loads((args.requery / "build.json").read_text())
+        save_result(f"scale_{built['factor']}x", built | _query_in_child(args.requery / "index"))
+        return
+    if args.build_only and not args.keep:
+        p.error("--build-only needs --keep")
     work = args.keep or Path(tempfile.mkdtemp(prefix=f"mqa-scale-{args.factor}-"))
     try:
         t = time.perf_counter()
-        built = build_scaled(args.factor, work / "index", embed=args.embed)
+        load = LoadSampler()
+        built = build_scaled(args.factor, work / "index", embed=args.embed, real_index=args.real_index)
         built["build_s"] = round(time.perf_counter() - t, 1)
         built["build_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-        # A fresh process loads and queries, so its RSS is the service's, not the builder's.
-        env = dict(os.environ, **({"SCALE_BENCH_SCAN_IDF": "1"} if args.scan_idf else {}))
-        child = subprocess.run(
-            [sys.executable, "-m", "bench.scale_bench", "--query-only", str(work / "index")],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=REPO,
-            env=env,
-        )
-        result = {"machine": machine(), "factor": args.factor, **built}
-        result |= json.loads(child.stdout.strip().splitlines()[-1])
-        save_result(f"scale_{args.factor}x", result)
+        built["build_load_average"] = load.stop()
+        built = {"machine": machine(), "factor": args.factor, **built}
+        if args.keep:
+            (work / "build.json").write_text(json.dumps(built, indent=2))
+        if args.build_only:
+            save_result(f"scale_{args.factor}x_build", built)
+            return
+        save_result(f"scale_{args.factor}x", built | _query_in_child(work / "index"))
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

@@ -25,6 +25,7 @@ Vectors:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -62,6 +63,20 @@ def real_documents(ix: LoadedIndex) -> list[ParsedDocument]:
 
 
 def synthetic_documents(ix: LoadedIndex, count: int, seed: int = 7) -> tuple[list[ParsedDocument], Sources]:
+    docs: list[ParsedDocument] = []
+    sources = Sources()
+    for batch, batch_sources in synthetic_batches(ix, count, count, seed):
+        docs += batch
+        sources.chunk_sources += batch_sources.chunk_sources
+        sources.sentence_sources += batch_sources.sentence_sources
+    return docs, sources
+
+
+def synthetic_batches(
+    ix: LoadedIndex, count: int, batch: int, seed: int = 7
+) -> Iterator[tuple[list[ParsedDocument], Sources]]:
+    """`count` synthetic papers, `batch` at a time (the same papers whatever the batch size), so a
+    streamed build never holds them all."""
     rng = np.random.default_rng(seed)
     texts = [ix.documents[ix.chunks[int(c)].doc_id].text[s:e] for c, s, e in ix.sentence_spans.tolist()]
     words = [t.split() for t in texts]
@@ -108,7 +123,9 @@ def synthetic_documents(ix: LoadedIndex, count: int, seed: int = 7) -> tuple[lis
         text = "\n\n".join(parts)
         section = Section(meta.title, None, 1, 0, len(text))
         docs.append(ParsedDocument(meta, text, [section], chunks, sentences))
-    return docs, sources
+        if len(docs) == batch or j == count - 1:
+            yield docs, sources
+            docs, sources = [], Sources()
 
 
 def _nn_cosines(v: np.ndarray) -> np.ndarray:
@@ -140,30 +157,39 @@ def calibrate(real: np.ndarray, sample_means: np.ndarray, basis: np.ndarray, see
     return sigma, report
 
 
+class VectorDrawer:
+    """Draws vectors for texts made from real sentences (`sources`: rows per text, their vectors
+    in `real_sentence_vectors`), σ calibrated once against `real` (the real vectors of that kind)
+    on a sample of `calibration_sources`; `draw` then makes any number of batches."""
+
+    def __init__(self, real_sentence_vectors: np.ndarray, real: np.ndarray, calibration_sources, seed: int = 3):
+        self._rng = np.random.default_rng(seed)
+        self._vectors = real_sentence_vectors
+        centred = real - real.mean(axis=0)
+        # noise with the real vectors' covariance: z @ basis, basis = sqrt(eigenvalues) · eigenvectors
+        _, s, vt = np.linalg.svd(centred, full_matrices=False)
+        self._basis = ((s / np.sqrt(len(real)))[:, None] * vt).astype(np.float32)
+        sample = self._rng.choice(len(calibration_sources), min(len(calibration_sources), len(real)), replace=False)
+        sample_means = np.stack([real_sentence_vectors[list(calibration_sources[i])].mean(axis=0) for i in sample])
+        self.sigma, self.report = calibrate(real, sample_means.astype(np.float32), self._basis)
+
+    def draw(self, sources) -> np.ndarray:
+        lengths = np.array([len(x) for x in sources])
+        flat = np.fromiter((r for x in sources for r in x), dtype=np.int64, count=int(lengths.sum()))
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        out = np.empty((len(sources), self._basis.shape[1]), dtype=np.float32)
+        for lo in range(0, len(sources), 200_000):
+            hi = min(len(sources), lo + 200_000)
+            a, b = starts[lo], starts[hi - 1] + lengths[hi - 1]
+            sums = np.add.reduceat(self._vectors[flat[a:b]], starts[lo:hi] - a, axis=0)
+            means = (sums / lengths[lo:hi, None]).astype(np.float32)
+            out[lo:hi] = _draw(means, self.sigma, self._basis, self._rng)
+        return out
+
+
 def drawn_vectors(
     real_sentence_vectors: np.ndarray, real: np.ndarray, sources, seed: int = 3
 ) -> tuple[np.ndarray, dict]:
-    """Vectors for texts made from real sentences (`sources`: rows per text, their vectors in
-    `real_sentence_vectors`), calibrated against `real` (the real vectors of that kind)."""
-    rng = np.random.default_rng(seed)
-    centred = real - real.mean(axis=0)
-    # noise with the real vectors' covariance: z @ basis, basis = sqrt(eigenvalues) · eigenvectors
-    _, s, vt = np.linalg.svd(centred, full_matrices=False)
-    basis = ((s / np.sqrt(len(real)))[:, None] * vt).astype(np.float32)
-    lengths = np.array([len(x) for x in sources])
-    flat = np.fromiter((r for x in sources for r in x), dtype=np.int64, count=int(lengths.sum()))
-    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-
-    def means(lo: int, hi: int) -> np.ndarray:
-        a, b = starts[lo], starts[hi - 1] + lengths[hi - 1]
-        sums = np.add.reduceat(real_sentence_vectors[flat[a:b]], starts[lo:hi] - a, axis=0)
-        return sums / lengths[lo:hi, None]
-
-    sample = rng.choice(len(sources), min(len(sources), len(real)), replace=False)
-    sample_means = np.stack([real_sentence_vectors[list(sources[i])].mean(axis=0) for i in sample])
-    sigma, report = calibrate(real, sample_means.astype(np.float32), basis)
-    out = np.empty((len(sources), real.shape[1]), dtype=np.float32)
-    for lo in range(0, len(sources), 200_000):
-        hi = min(len(sources), lo + 200_000)
-        out[lo:hi] = _draw(means(lo, hi).astype(np.float32), sigma, basis, rng)
-    return out, report
+    """Vectors for all of `sources` at once (the drawer calibrated on them)."""
+    drawer = VectorDrawer(real_sentence_vectors, real, sources, seed)
+    return drawer.draw(sources), drawer.report

@@ -13,19 +13,17 @@ import numpy as np
 
 from indexer.chunker import Chunker
 from indexer.corpus import CorpusError, CorpusProblem, corpus_hash, load_manifest, read_source
-from indexer.docstore import STORE_NAME, DocStoreWriter
 from indexer.docx_source import docx_to_text
 from indexer.embed import Embedder
 from indexer.facts import build_facts
 from indexer.html_source import html_to_text
-from indexer.lexical import LexicalIndex, tokenize
 from indexer.models import DocumentMeta, ParsedDocument
 from indexer.pdf_source import ExtractedText, pdf_to_text
 from indexer.store import FORMAT_VERSION, IndexLoadError, IndexWriter, current_version_dir, open_version
 from indexer.structure import parse_paged
 from indexer.tokens import count_tokens
 from indexer.units import assign_chunks, build_units
-from indexer.vectors import make_vector_index
+from indexer.version_writer import VersionWriter
 
 # Bump when cleaning, structure or chunking changes, so existing indexes count as stale.
 PARSER_VERSION = "2026-11-28.6"
@@ -161,39 +159,23 @@ def build_index(
     old_rows, old_vectors, old_chunk_keys = ({}, None, set()) if force else _previous_vectors(root, model)
 
     missing = sorted({k: t for k, t in zip(keys, all_texts, strict=True) if k not in old_rows}.items())
-    # Every vector is written into one float32 matrix as it is made or reused: no per-text arrays.
-    vectors = np.zeros((len(keys), embedder.dimension), np.float32)
-    reused = np.array([old_rows.get(k, -1) for k in keys], dtype=np.int64)
-    if old_vectors is not None and (reused >= 0).any():
-        vectors[reused >= 0] = old_vectors[reused[reused >= 0]]
-    del old_vectors
-    if missing:
-        where: dict[str, list[int]] = {}
-        for i, k in enumerate(keys):
-            if reused[i] < 0:
-                where.setdefault(k, []).append(i)
-        batch = 256
-        bar = None
-        if progress and sys.stderr.isatty():
-            from tqdm import tqdm
-
-            bar = tqdm(total=len(missing), desc="embedding", unit="text")
-        for i in range(0, len(missing), batch):
-            part = missing[i : i + batch]
-            vecs = embedder.encode([t for _, t in part])
-            for (k, _), v in zip(part, vecs, strict=True):
-                vectors[where[k]] = v
-            if bar:
-                bar.update(len(part))
-        if bar:
-            bar.close()
-
-    chunk_keys = keys[: len(chunk_texts)]
+    n_chunks, n_sentences = len(chunk_texts), len(sentence_texts)
+    del all_texts, chunk_texts, sentence_texts
+    chunk_keys = keys[:n_chunks]
     skipped_pages = [f"{d.meta.file} {p}" for d in docs for p in d.skipped_pages]
     writer = IndexWriter(root)
     try:
+        # Every vector is written, as it is made or reused, into one float32 matrix on disk (a
+        # scratch file in the new version's directory), not in memory: the version writer reads it
+        # back paper by paper.
+        scratch = writer.path("vectors.scratch.npy")
+        vectors = np.lib.format.open_memmap(scratch, mode="w+", dtype=np.float32, shape=(len(keys), embedder.dimension))
+        _fill_vectors(vectors, keys, missing, old_rows, old_vectors, embedder, progress)
+        del old_vectors
         writer.write_json("vector_keys.json", keys)
         write_version(writer, docs, vectors)
+        del vectors
+        scratch.unlink()
         manifest = {
             "model": model,
             "dimension": int(embedder.dimension),
@@ -202,8 +184,8 @@ def build_index(
             "corpus_hash": chash,
             "parser_version": PARSER_VERSION,
             "documents": len(docs),
-            "chunk_count": len(chunk_texts),
-            "sentence_count": len(sentence_texts),
+            "chunk_count": n_chunks,
+            "sentence_count": n_sentences,
             "skipped": [p.__dict__ for p in skipped],
             "skipped_pages": skipped_pages,
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -218,8 +200,8 @@ def build_index(
     return BuildReport(
         version_dir=version_dir,
         documents=len(docs),
-        chunks=len(chunk_texts),
-        sentences=len(sentence_texts),
+        chunks=n_chunks,
+        sentences=n_sentences,
         chunks_added=len(new_keys - old_chunk_keys),
         chunks_removed=len(old_chunk_keys - new_keys),
         vectors_embedded=len(missing),
@@ -230,81 +212,51 @@ def build_index(
     )
 
 
-def _meta_line(d: ParsedDocument) -> str:
-    m = d.meta
-    date = m.meeting_date or ""
-    if date:
-        import datetime as dt
+def _fill_vectors(
+    vectors: np.ndarray,
+    keys: list[str],
+    missing: list[tuple[str, str]],
+    old_rows: dict[str, int],
+    old_vectors: np.ndarray | None,
+    embedder: Embedder,
+    progress: bool,
+) -> None:
+    """Row i of `vectors` := the vector of text key i: the previous version's when it has one,
+    else embedded (each distinct missing text once, in key order, 256 at a time)."""
+    reused = np.array([old_rows.get(k, -1) for k in keys], dtype=np.int64)
+    if old_vectors is not None and (reused >= 0).any():
+        vectors[reused >= 0] = old_vectors[reused[reused >= 0]]
+    if not missing:
+        return
+    where: dict[str, list[int]] = {}
+    for i, k in enumerate(keys):
+        if reused[i] < 0:
+            where.setdefault(k, []).append(i)
+    batch = 256
+    bar = None
+    if progress and sys.stderr.isatty():
+        from tqdm import tqdm
 
-        day = dt.date.fromisoformat(date)
-        date = f"{day.day} {day.strftime('%B %Y')}"
-    return " ".join(x for x in (m.title, m.body, date) if x)
+        bar = tqdm(total=len(missing), desc="embedding", unit="text")
+    for i in range(0, len(missing), batch):
+        part = missing[i : i + batch]
+        vecs = embedder.encode([t for _, t in part])
+        for (k, _), v in zip(part, vecs, strict=True):
+            vectors[where[k]] = v
+        if bar:
+            bar.update(len(part))
+    if bar:
+        bar.close()
 
 
 def write_version(
     writer: IndexWriter, docs: list[ParsedDocument], vectors: np.ndarray, *, exact_limit: int | None = None
 ) -> None:
-    """Write one version's files: the SQLite store (documents, chunks, units, term counts, streamed
-    document by document), the per-row arrays, the vectors (chunk vectors first, then sentence
-    vectors, in corpus order), both vector indexes and both BM25 indexes."""
-    import faiss
-
-    store = DocStoreWriter(writer.path(STORE_NAME))
-    sentences: list[tuple[int, int, int]] = []
-    chunk_doc: list[int] = []
-    unit_links: list[tuple[int, int]] = []  # (chunk, unit row)
-    term_df: dict[str, int] = {}
-    chunk_lexical: list[str] = []
-    sentence_lexical: list[str] = []
+    """Write one version's files for an in-memory corpus (`vectors`: passage vectors first, then
+    sentence vectors, in corpus order) through the streaming `VersionWriter`."""
+    out = VersionWriter(writer, vectors.shape[1], exact_limit=exact_limit)
     try:
-        for pos, d in enumerate(docs):
-            base, unit_base = store.chunk_count, store.unit_count
-            facts = [unit_base + i for i, u in enumerate(d.units) if u.kind == "fact"]
-            sections = [s.__dict__ for s in d.sections]
-            store.add_document(d.meta.id, d.meta.to_dict(), sections, [list(p) for p in d.pages], facts, d.text)
-            store.add_chunks(c.to_dict() for c in d.chunks)
-            for i, u in enumerate(d.units):
-                if any(not 0 <= c < len(d.chunks) for c in u.chunks):
-                    raise ValueError(f"{d.meta.file}: an answer unit points outside the paper's passages")
-                unit_links.extend((base + c, unit_base + i) for c in u.chunks)
-            store.add_units({**u.to_dict(), "chunks": [base + c for c in u.chunks]} for u in d.units)
-            sentences.extend((base + ci, s, e) for ci, s, e in d.sentences)
-            chunk_doc.extend([pos] * len(d.chunks))
-            meta_line = _meta_line(d)
-            for c in d.chunks:
-                for t in set(tokenize(c.search_text)):
-                    term_df[t] = term_df.get(t, 0) + 1
-                chunk_lexical.append(f"{meta_line}\n{c.search_text}")
-            # Lexical text of a sentence: itself plus where it sits and which meeting it is from.
-            sentence_lexical.extend(
-                f"{meta_line}\n{d.chunks[ci].section or ''}\n{d.text[s:e]}" for ci, s, e in d.sentences
-            )
-        store.set_term_df(term_df)
+        out.add_all(docs, vectors)
+        out.finish()
     finally:
-        store.close()
-    n_chunks = len(chunk_doc)
-    spans = np.asarray(sentences, dtype=np.int64).reshape(-1, 3)
-    writer.write_array("sentences.npy", spans)
-    writer.write_array("chunk_doc.npy", np.asarray(chunk_doc, dtype=np.int32))
-    offsets, rows = _row_lists(n_chunks, spans[:, 0], np.arange(len(spans), dtype=np.int64))
-    writer.write_array("chunk_sentence_offsets.npy", offsets)
-    writer.write_array("chunk_sentence_rows.npy", rows)
-    links = np.asarray(unit_links, dtype=np.int64).reshape(-1, 2)
-    offsets, rows = _row_lists(n_chunks, links[:, 0], links[:, 1])
-    writer.write_array("chunk_unit_offsets.npy", offsets)
-    writer.write_array("chunk_unit_rows.npy", rows)
-    writer.write_array("vectors.npy", vectors)
-    for name, part in (("faiss.index", vectors[:n_chunks]), ("faiss_sentences.index", vectors[n_chunks:])):
-        faiss.write_index(make_vector_index(part, exact_limit), str(writer.path(name)))
-    LexicalIndex.build(chunk_lexical).save(writer.path("bm25"))
-    del chunk_lexical
-    LexicalIndex.build(sentence_lexical).save(writer.path("bm25_sentences"))
-
-
-def _row_lists(n: int, owners: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """CSR layout of `rows` grouped by `owners` (0..n-1): owner i's rows are
-    rows_sorted[offsets[i]:offsets[i + 1]], in their original order."""
-    order = np.argsort(owners, kind="stable")
-    offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(owners, minlength=n), out=offsets[1:])
-    return offsets, rows[order].astype(np.int64)
+        out.close()

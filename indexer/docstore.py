@@ -47,6 +47,7 @@ class DocStoreWriter:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._db = sqlite3.connect(path)
+        self._closed = False
         # A fresh file written once, then published with its checksum: no journal is needed,
         # and a crash mid-write leaves only the build's temporary directory behind.
         self._db.execute("PRAGMA journal_mode=OFF")
@@ -85,8 +86,11 @@ class DocStoreWriter:
         self._db.executemany("INSERT INTO term_df VALUES (?, ?)", sorted(df.items()))
 
     def close(self) -> None:
+        if self._closed:  # (a failed build closes it again on its way out)
+            return
         self._db.commit()
         self._db.close()
+        self._closed = True
 
 
 class DocStore:

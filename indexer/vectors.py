@@ -28,6 +28,7 @@ NPROBE = 128  # inverted lists scanned per query (bench: nprobe_sweep in bench/o
 RERANK_DEPTH = 4  # approximate candidates per result re-scored exactly
 RERANK_MIN = 256  # … and at least this many
 MIN_COMPRESSED = 1_000  # fewer vectors than this are always searched exactly
+EXACT_FILTERED = 4_096  # a filter allowing at most this many rows is searched exactly over them
 TRAIN_SAMPLE_PER_LIST = 40  # k-means training points per inverted list (faiss warns below 39)
 
 
@@ -38,18 +39,20 @@ def _pq_m(dimension: int) -> int:
     return m
 
 
-def make_vector_index(vectors: np.ndarray, exact_limit: int | None = None, seed: int = 1234):
-    """The FAISS index to write for `vectors` (unit length, inner product): flat when there are at
+def make_vector_index(vectors: Any, exact_limit: int | None = None, seed: int = 1234):
+    """The FAISS index to write for `vectors` (unit length, inner product; an array, or
+    `VectorRows` over a file, read only a sample and then block by block): flat when there are at
     most `exact_limit` (default EXACT_LIMIT), else a trained IVF-PQ (wrapped with the stored
     vectors at load time by `open_vector_index`)."""
     import faiss
 
-    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    if not isinstance(vectors, VectorRows):
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     n, d = vectors.shape
     # (below MIN_COMPRESSED a compressed index saves nothing worth training it for)
     if n <= (EXACT_LIMIT if exact_limit is None else exact_limit) or n < MIN_COMPRESSED:
         flat = faiss.IndexFlatIP(d)
-        flat.add(vectors)
+        flat.add(np.ascontiguousarray(vectors[0:n], dtype=np.float32))
         return flat
     # ~2·√n lists, each trained on at least 39 points (fewer lists for the tiny indexes tests force)
     nlist = max(1, min(16384, int(2 * math.sqrt(n)), n // 39))
@@ -61,7 +64,7 @@ def make_vector_index(vectors: np.ndarray, exact_limit: int | None = None, seed:
     ivf.cp.seed = seed
     ivf.train(vectors[rows])
     for start in range(0, n, 100_000):  # in blocks, so encoding never copies the whole matrix
-        ivf.add(vectors[start : start + 100_000])
+        ivf.add(np.ascontiguousarray(vectors[start : start + 100_000], dtype=np.float32))
     ivf.nprobe = NPROBE
     return ivf
 
@@ -94,15 +97,26 @@ class RowReader:
             os.close(fd)
 
     def rows(self, ids: np.ndarray) -> np.ndarray:
-        """The rows `ids` (ascending, in range), one read per run of consecutive rows."""
+        """The rows `ids` (ascending, in range), one read per run of consecutive rows, straight
+        into the result (a re-rank reads a few hundred scattered rows: per-run numpy work cost
+        more than the reads themselves)."""
+        ids = np.asarray(ids, dtype=np.int64)
         out = np.empty((len(ids), self.dimension), dtype=np.float32)
-        breaks = np.flatnonzero(np.diff(ids) != 1) + 1
-        for lo, hi in zip(np.r_[0, breaks], np.r_[breaks, len(ids)], strict=True):
-            size = (hi - lo) * self._row_bytes
-            data = os.pread(self._fd, size, self._offset + int(ids[lo]) * self._row_bytes)
-            if len(data) != size:
-                raise OSError("the vector file is shorter than its header says")
-            out[lo:hi] = np.frombuffer(data, dtype=np.float32).reshape(-1, self.dimension)
+        if not len(ids):
+            return out
+        firsts = np.flatnonzero(ids[1:] - ids[:-1] != 1) + 1  # where a run of consecutive rows starts
+        starts = [0, *firsts.tolist()]
+        lengths = [(b - a) * self._row_bytes for a, b in zip(starts, [*starts[1:], len(ids)], strict=True)]
+        offsets = (self._offset + ids[starts] * self._row_bytes).tolist()
+        buffer = memoryview(out.data).cast("B")
+        fd, at = self._fd, 0
+        for offset, size in zip(offsets, lengths, strict=True):
+            end = at + size
+            while at < end:  # (one read returns at most ~2 GB)
+                got = os.preadv(fd, [buffer[at:end]], offset)
+                if not got:
+                    raise OSError("the vector file is shorter than its header says")
+                at, offset = at + got, offset + got
         return out
 
 
@@ -170,6 +184,11 @@ class RerankedIndex:
         queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.d)
         depth = min(self.ntotal, max(RERANK_MIN, RERANK_DEPTH * k))
         selector = params.sel if params is not None else None
+        allowed = _bitmap_rows(selector, self.ntotal)
+        if allowed is not None and allowed.size <= EXACT_FILTERED:
+            # A filter that leaves a few papers: score exactly what it allows (a few preads, since a
+            # paper's rows are consecutive) rather than probing every list for them.
+            return self._best(queries, k, [allowed] * len(queries))
         nprobe = params.nprobe if params is not None else self.compressed.nprobe
         nlist = self.compressed.nlist
         while True:
@@ -181,10 +200,14 @@ class RerankedIndex:
             if nprobe >= nlist or (candidates >= 0).sum(axis=1).min() >= depth:
                 break
             nprobe = min(nlist, nprobe * 8)
+        return self._best(queries, k, [np.sort(row[row >= 0]) for row in candidates])
+
+    def _best(self, queries: np.ndarray, k: int, rows_of: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """The k best of each query's candidate rows (ascending: the file is read in order) by
+        exact score, padded with -1 ids like FAISS."""
         scores = np.full((len(queries), k), -np.finfo(np.float32).max, dtype=np.float32)
         ids = np.full((len(queries), k), -1, dtype=np.int64)
-        for qi, row in enumerate(candidates):
-            found = np.sort(row[row >= 0])  # ascending rows: the file is read in order
+        for qi, found in enumerate(rows_of):
             if not found.size:
                 continue
             rows = self.vectors.rows(found) if isinstance(self.vectors, RowReader) else self.vectors[found]
@@ -194,6 +217,17 @@ class RerankedIndex:
             scores[qi, : order.size] = exact[order]
             ids[qi, : order.size] = found[order]
         return scores, ids
+
+
+def _bitmap_rows(selector: Any, n: int) -> np.ndarray | None:
+    """The rows a `faiss.IDSelectorBitmap` allows (ascending), or None for no or another selector."""
+    import faiss
+
+    if not isinstance(selector, faiss.IDSelectorBitmap):
+        return None
+    bits = faiss.rev_swig_ptr(selector.bitmap, selector.n)  # type: ignore[attr-defined]  # (stubs lack it)
+    rows = np.flatnonzero(np.unpackbits(bits, bitorder="little"))
+    return rows[rows < n]
 
 
 def open_vector_index(index: Any, vectors: np.ndarray | RowReader) -> Any:

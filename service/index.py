@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import bisect
 import functools
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +31,7 @@ from indexer.vectors import RowReader, VectorRows, open_vector_index
 _META_FIELDS = set(DocumentMeta.__dataclass_fields__)
 ROW_CACHE = 8192  # decoded chunks / units kept per table (a question touches a few hundred)
 BODY_CACHE = 64  # document texts kept decoded (a question cites a handful of papers)
+MASKS_KEPT = 16  # filter masks kept per index (service/filters.py)
 
 T = TypeVar("T")
 Body = tuple[str, list[Section], list[tuple[int, int]]]
@@ -145,14 +148,41 @@ class RowLists(_Rows[list[int]]):
     """`lists[i]` → the rows listed for row i, from memory-mapped offsets (CSR layout)."""
 
     def __init__(self, offsets: np.ndarray, rows: np.ndarray) -> None:
-        self._offsets = offsets
-        self._rows = rows
+        # plain ndarray views of the memory maps: np.memmap's Python-level __getitem__ cost more
+        # than the lookup itself, hundreds of times a question
+        self._offsets = offsets.view(np.ndarray)
+        self._rows = rows.view(np.ndarray)
 
     def __len__(self) -> int:
         return len(self._offsets) - 1
 
     def _at(self, i: int) -> list[int]:
         return self._rows[self._offsets[i] : self._offsets[i + 1]].tolist()
+
+
+class RecentMasks:
+    """The last few filter masks made over one index, by filter (a named pass's papers recur from
+    question to question: each mask is an O(passages) gather worth making once). Masks are
+    read-only: a caller writing into one would corrupt every later question's filter."""
+
+    def __init__(self, size: int = MASKS_KEPT) -> None:
+        self._size = size
+        self._masks: OrderedDict[Any, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Any, make: Callable[[], np.ndarray]) -> np.ndarray:
+        with self._lock:
+            found = self._masks.get(key)
+            if found is not None:
+                self._masks.move_to_end(key)
+                return found
+        mask = make()
+        mask.setflags(write=False)
+        with self._lock:
+            self._masks[key] = mask
+            while len(self._masks) > self._size:
+                self._masks.popitem(last=False)
+        return mask
 
 
 @dataclass
@@ -177,6 +207,12 @@ class LoadedIndex:
     doc_facts: dict[str, list[int]] = field(default_factory=dict)  # document id -> fact unit rows
     # passages holding each search term of their search_text, counted at build (the scorer's IDF)
     term_df: dict[str, int] = field(default_factory=dict)
+    filter_masks: RecentMasks = field(default_factory=RecentMasks, init=False, repr=False, compare=False)
+
+    @functools.cached_property
+    def doc_positions(self) -> dict[str, int]:
+        """Each document's position in `doc_order` (what `chunk_doc` holds)."""
+        return {d: i for i, d in enumerate(self.doc_order)}
 
 
 def stored_vectors(index) -> np.ndarray:

@@ -11,6 +11,7 @@ filters filter. Cue words live in `service/data/question.yaml`.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import functools
 import re
@@ -188,41 +189,103 @@ def _head(body: str) -> str:
     return body.split()[-1].lower() if body.split() else ""
 
 
+class MetadataLookup:
+    """What the question analyser matches questions against, made once from every paper's
+    metadata (`metas`, in corpus order) instead of scanning every paper per question: the bodies
+    by head word, the councils by name word, the document types present, and the papers by body,
+    council, type and meeting date (for `named_documents`). At 5,000 papers the scans took tens
+    of milliseconds a question; these lookups cost what the question names, not the corpus size."""
+
+    def __init__(self, metas) -> None:
+        c = cues()
+        generic = set(c["generic_body_words"])
+        self.ids: list[str] = []
+        self.bodies_by_head: dict[str, set[str]] = {}
+        bodies: dict[str, None] = {}  # distinct bodies, first-seen order
+        self.council_names: dict[str, str] = {}  # name word → council (the last paper naming it wins)
+        self.doc_types: set[str | None] = set()
+        self.by_body: dict[str, list[int]] = {}
+        self.by_council: dict[str, list[int]] = {}
+        self.by_type: dict[str | None, list[int]] = {}
+        dated: list[tuple[str, int]] = []
+        for pos, m in enumerate(metas):
+            self.ids.append(m.id)
+            if m.body:
+                self.bodies_by_head.setdefault(_head(m.body), set()).add(m.body)
+                bodies[m.body] = None
+            if m.council:
+                for word in m.council.split():
+                    if word.lower() not in generic and len(word) > 3:
+                        self.council_names[word.lower()] = m.council
+            self.doc_types.add(m.doc_type)
+            self.by_body.setdefault(m.body or "", []).append(pos)
+            self.by_council.setdefault(m.council or "", []).append(pos)
+            self.by_type.setdefault(m.doc_type, []).append(pos)
+            if m.meeting_date:
+                dated.append((m.meeting_date, pos))
+        dated.sort()
+        self._dates = [d for d, _ in dated]
+        self._dated_positions = [pos for _, pos in dated]
+        heads = [h for h in self.bodies_by_head if h and h not in generic]
+        self.body_head_rx = (
+            re.compile(c["body_cue"].format(heads="|".join(map(re.escape, heads))), re.I) if heads else None
+        )
+        # The body's full name, or "full Council" for a body called Council ("the council" is every
+        # paper's authority, not the body).
+        self.body_name_rx = [
+            (
+                re.compile(rf"\b(full|at|to|before) {re.escape(b)}\b")
+                if _head(b) in generic
+                else re.compile(rf"\b{re.escape(b)}\b", re.I),
+                b,
+            )
+            for b in bodies
+        ]
+        names = self.council_names
+        self.council_rx = (
+            re.compile(c["council_cue"].format(councils="|".join(map(re.escape, names))), re.I) if names else None
+        )
+
+    def _dated(self, prefix: str) -> list[int]:
+        """Positions of the papers whose meeting date starts with `prefix` (a day, month or year)."""
+        lo = bisect.bisect_left(self._dates, prefix)
+        hi = bisect.bisect_left(self._dates, prefix + "\uffff", lo)
+        return self._dated_positions[lo:hi]
+
+    def named_documents(self, found: Constraints) -> list[str]:
+        """`found.named_documents(metas)` (the papers satisfying every named constraint, in corpus
+        order), from the lookups."""
+        if found.is_empty() or found.items:  # a paper alone never satisfies an item constraint
+            return []
+        sets: list[set[int]] = []
+        for named, table in ((found.bodies, self.by_body), (found.councils, self.by_council)):
+            if named:
+                sets.append({p for v in named for p in table.get(v, ())})
+        if found.doc_types:
+            sets.append({p for v in found.doc_types for p in self.by_type.get(v, ())})
+        if found.dates:
+            sets.append({p for d in found.dates for p in self._dated(d)})
+        sets.sort(key=len)
+        hits = set.intersection(*sets)
+        return [self.ids[p] for p in sorted(hits)]
+
+
 def constraints(question: str, metas) -> Constraints:
-    """Match what the question names against the papers' metadata (`metas`: DocumentMeta list)."""
+    """Match what the question names against the papers' metadata (`metas`: DocumentMeta list, or
+    a `MetadataLookup` made from it once)."""
+    lookup = metas if isinstance(metas, MetadataLookup) else MetadataLookup(metas)
     c = cues()
-    generic = set(c["generic_body_words"])
-    bodies_by_head: dict[str, set[str]] = {}
-    for m in metas:
-        if m.body:
-            bodies_by_head.setdefault(_head(m.body), set()).add(m.body)
     bodies: set[str] = set()
-    heads = [h for h in bodies_by_head if h and h not in generic]
-    if heads:
-        rx = re.compile(c["body_cue"].format(heads="|".join(map(re.escape, heads))), re.I)
-        for m in rx.finditer(question):
-            bodies |= bodies_by_head[m.group(1).lower()]
-    for m in metas:  # the body's full name, or "full Council" for a body called Council
-        if not m.body:
-            continue
-        if _head(m.body) in generic:  # "the council" is every paper's authority, not the body
-            if re.search(rf"\b(full|at|to|before) {re.escape(m.body)}\b", question):
-                bodies.add(m.body)
-        elif re.search(rf"\b{re.escape(m.body)}\b", question, re.I):
-            bodies.add(m.body)
+    if lookup.body_head_rx is not None:
+        for m in lookup.body_head_rx.finditer(question):
+            bodies |= lookup.bodies_by_head[m.group(1).lower()]
+    for rx, body in lookup.body_name_rx:
+        if rx.search(question):
+            bodies.add(body)
     councils: set[str] = set()
-    names = {}
-    for m in metas:
-        if m.council:
-            for word in m.council.split():
-                if word.lower() not in generic and len(word) > 3:
-                    names[word.lower()] = m.council
-    if names:
-        rx = re.compile(c["council_cue"].format(councils="|".join(map(re.escape, names))), re.I)
-        councils = {names[m.group(1).lower()] for m in rx.finditer(question)}
-    doc_types = tuple(
-        sorted(k for k, rx in c["doc_types_rx"].items() if rx.search(question) and any(m.doc_type == k for m in metas))
-    )
+    if lookup.council_rx is not None:
+        councils = {lookup.council_names[m.group(1).lower()] for m in lookup.council_rx.finditer(question)}
+    doc_types = tuple(sorted(k for k, rx in c["doc_types_rx"].items() if rx.search(question) and k in lookup.doc_types))
     dates: list[str] = []
     for m in _DATE.finditer(question):
         month = _MONTHS.index(m.group(2).lower()) + 1
@@ -244,6 +307,7 @@ class QueryAnalyzer:
 
     def __init__(self, metas) -> None:
         self.metas = list(metas)
+        self.lookup = MetadataLookup(self.metas)
 
     def run(self, question: str, history_user_turns: list[str] | None = None) -> AnalyzedQuery:
         sq = resolve(question, history_user_turns or [])
@@ -255,7 +319,7 @@ class QueryAnalyzer:
             # "What about the Cabinet?" after "Who chaired the Panel?" asks what the rewritten
             # question asks.
             kind, own = answer_type(sq.text), sq.text
-        found = constraints(sq.text, self.metas)
+        found = constraints(sq.text, self.lookup)
         return AnalyzedQuery(
             text=sq.text,
             question=question.strip(),
@@ -266,7 +330,7 @@ class QueryAnalyzer:
             extreme=extreme(own),
             expansion=expansion(sq.text),
             constraints=found,
-            named_documents=tuple(found.named_documents(self.metas)),
+            named_documents=tuple(self.lookup.named_documents(found)),
             is_follow_up=sq.is_follow_up,
             subject=sq.subject,
         )

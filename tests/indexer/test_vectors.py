@@ -2,7 +2,7 @@ import faiss
 import numpy as np
 import pytest
 
-from indexer.vectors import RerankedIndex, make_vector_index, open_vector_index, search_params
+from indexer.vectors import EXACT_FILTERED, RerankedIndex, make_vector_index, open_vector_index, search_params
 
 
 def _clustered(n, d=32, clusters=40, seed=0):
@@ -94,3 +94,17 @@ def test_vector_rows_index_like_the_array(tmp_path):
     np.testing.assert_array_equal(np.asarray(rows), part)
     with pytest.raises(IndexError):
         rows[200]
+
+
+def test_a_bitmap_filter_allowing_few_rows_gives_the_exact_filtered_top_k():
+    v = _clustered(3000)
+    index = open_vector_index(make_vector_index(v, exact_limit=100), v)
+    allowed = np.zeros(len(v), dtype=bool)
+    allowed[np.r_[200:260, 1500:1530, 2990:2995]] = True  # a few papers' rows
+    assert allowed.sum() <= EXACT_FILTERED
+    params = search_params(index, faiss.IDSelectorBitmap(np.packbits(allowed, bitorder="little")))
+    q = v[[5, 1510, 2999]]
+    scores, ids = index.search(q, 100, params=params)  # more than the filter allows: padded
+    exact = _exact(v, q, 100, allowed)
+    assert ids[:, :95].tolist() == exact[:, :95].tolist() and (ids[:, 95:] == -1).all()
+    np.testing.assert_allclose(scores[:, :95], np.take_along_axis(q @ v.T, ids[:, :95], axis=1), atol=1e-6)

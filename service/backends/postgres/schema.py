@@ -74,9 +74,13 @@ def _applied(conn: Any) -> list[tuple[int, str]]:
     return [(int(n), name) for n, name in conn.execute("SELECT version, name FROM schema_migrations ORDER BY version")]
 
 
+_CONNINFO_KEYS = {"host", "port", "dbname", "user", "password"}
+
+
 def migrate(url: str, model: str, dimension: int) -> list[str]:
-    """Apply the pending migrations (each in its own transaction) and record the model; returns the
-    names applied. A database made for another model or dimension is refused."""
+    """Apply the pending migrations (each in its own transaction) and record the model, here and on
+    the shard servers a coordinator's council partitions live on; returns the names applied. A
+    database made for another model or dimension is refused."""
     applied_names = []
     with connect(url) as conn:
         conn.execute("SELECT pg_advisory_xact_lock(7715001)")  # two indexers never migrate at once
@@ -96,9 +100,36 @@ def migrate(url: str, model: str, dimension: int) -> list[str]:
             (model, dimension),
         )
         conn.commit()
+        shards = shard_conninfos(conn)
     with connect(url) as conn:
         check_schema(conn, model, dimension)
+    # A coordinator's council partitions on other servers (postgres_fdw): a migration altering a
+    # content table changed only the coordinator's foreign-table definitions, so each shard's own
+    # tables are migrated too, or writes through the foreign partitions would name missing columns.
+    for server, conninfo in shards:
+        applied_names += [f"{name} (shard {server})" for name in migrate(conninfo, model, dimension)]
     return applied_names
+
+
+def _options(items: list[str] | None) -> dict[str, str]:
+    return dict(item.split("=", 1) for item in items or [])
+
+
+def shard_conninfos(conn: Any) -> list[tuple[str, str]]:
+    """(server name, conninfo) of each shard server the coordinator's council partitions point at,
+    from its postgres_fdw server options and this user's mapping (user, and password if stored)."""
+    from psycopg.conninfo import make_conninfo
+
+    rows = conn.execute(
+        "SELECT s.srvname, s.srvoptions, um.umoptions FROM pg_foreign_server s"
+        " LEFT JOIN pg_user_mappings um ON um.srvid = s.oid AND um.usename = current_user"
+        " WHERE s.srvname IN (SELECT server FROM councils WHERE server IS NOT NULL) ORDER BY s.srvname"
+    ).fetchall()
+    out = []
+    for server, server_options, mapping in rows:
+        keys = {**_options(server_options), **_options(mapping)}
+        out.append((server, make_conninfo(**{k: v for k, v in keys.items() if k in _CONNINFO_KEYS})))
+    return out
 
 
 def check_schema(conn: Any, model: str, dimension: int) -> None:

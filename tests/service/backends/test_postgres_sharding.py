@@ -79,3 +79,41 @@ def test_council_partitions_on_two_servers_answer_as_one_server(shards, pg_serve
             y.answer,
             [(c.document_id, c.start) for c in y.citations],
         )
+
+
+def test_a_sharded_database_made_before_a_migration_is_migrated_on_its_shards(
+    shards, pg_server, corpus_dir, fake_embedder, monkeypatch
+):
+    """Migrations after the shard was attached (0003 adds a column to the content tables) reach the
+    shard's own tables too; before, they changed only the coordinator's foreign-table definitions and
+    every later index failed with a missing column."""
+    import service.backends.postgres.schema as schema
+
+    coordinator, shard = pg_server.create_database(), shards[0].create_database()
+    model, dim = fake_embedder.model_name, fake_embedder.dimension
+    everything = schema.migrations()
+    monkeypatch.setattr(schema, "migrations", lambda *a: everything[:2])  # the schema as 0002 left it
+    attach_shard(coordinator, shard, "shard_old", ["Testshire County Council"], model, dim)
+    with connect(shard) as conn:
+        assert not conn.execute(COLUMN_COUNT).fetchone()[0]
+    monkeypatch.setattr(schema, "migrations", lambda *a: everything)
+
+    report = index_database(corpus_dir, coordinator, fake_embedder)
+    assert f"{everything[-1].number:04d}_{everything[-1].name} (shard shard_old)" in report.migrations
+    with connect(shard) as conn:
+        assert conn.execute(COLUMN_COUNT).fetchone()[0] > 0
+        assert [n for (n,) in conn.execute("SELECT version FROM schema_migrations ORDER BY 1")] == [
+            m.number for m in everything
+        ]
+        assert conn.execute("SELECT count(*) FROM chunks WHERE feedback_terms IS NOT NULL").fetchone()[0] > 0
+    index = load_database_index(coordinator, fake_embedder)
+    try:
+        assert "12.53" in Engine(index).ask("When did the meeting end?").answer
+    finally:
+        backend_of(index).pool.close()
+
+
+COLUMN_COUNT = (
+    "SELECT count(*) FROM information_schema.columns"
+    " WHERE table_name LIKE 'chunks%%' AND column_name = 'feedback_terms'"
+)

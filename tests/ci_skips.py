@@ -22,3 +22,15 @@ def pytest_runtest_makereport(item, call):
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         report.outcome = "failed"
         report.longrepr = f"skipped in CI (CI={os.environ.get('CI')}), which is not allowed: {reason}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    """The same for a whole module skipped while it is collected (`pytest.importorskip` at module
+    level): in CI that is a collection error with its reason, not a quiet "1 skipped"."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and in_ci():
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"skipped in CI (CI={os.environ.get('CI')}), which is not allowed: {reason}"

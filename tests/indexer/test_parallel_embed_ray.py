@@ -9,10 +9,12 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -42,7 +44,10 @@ def test_a_local_ray_returns_one_encoders_vectors_in_order():
 
 @pytest.fixture
 def ray_cluster(monkeypatch):
-    """A one-machine Ray cluster in its own processes, as `ray start --head` makes one; stopped after."""
+    """A one-machine Ray cluster in its own processes, as `ray start --head` makes one. It runs in a
+    process group of its own (`--block` keeps `ray start` as the group's leader), so stopping it ends
+    exactly its processes — never another Ray on the machine, as `ray stop` would — even when it
+    failed half-way through starting."""
     ray_cli = Path(sys.executable).with_name("ray")
     if not ray_cli.exists():
         ray_cli = Path(shutil.which("ray") or "ray")
@@ -53,14 +58,33 @@ def ray_cluster(monkeypatch):
     # Ray's session files (sockets, logs) in a directory of their own, removed after; a short path,
     # since a Unix socket's path may not pass 107 bytes (pytest's tmp_path is too long).
     temp = Path(tempfile.mkdtemp(prefix="ray-"))
-    start = [str(ray_cli), "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(port)]
+    start = [str(ray_cli), "start", "--head", "--block", "--node-ip-address", "127.0.0.1", "--port", str(port)]
     start += ["--num-cpus", "2", "--temp-dir", str(temp), "--include-dashboard", "false", "--disable-usage-stats"]
-    done = subprocess.run(start, capture_output=True, text=True, timeout=120, env=os.environ.copy())
-    assert done.returncode == 0, done.stderr[-2000:]
+    log = temp / "start.log"
+    head = None
     try:
-        yield f"127.0.0.1:{port}"
+        with log.open("w") as out:
+            head = subprocess.Popen(start, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        address = f"127.0.0.1:{port}"
+        status = [str(ray_cli), "status", "--address", address]
+        deadline = time.monotonic() + 120
+        while subprocess.run(status, capture_output=True, timeout=60).returncode != 0:  # until a node is up
+            assert head.poll() is None, f"ray start exited {head.returncode}: {log.read_text()[-2000:]}"
+            assert time.monotonic() < deadline, f"the Ray cluster did not come up: {log.read_text()[-2000:]}"
+            time.sleep(1)
+        yield address
     finally:
-        subprocess.run([str(ray_cli), "stop", "--force"], capture_output=True, timeout=120)
+        if head is not None:
+            for sig, wait in ((signal.SIGTERM, 30), (signal.SIGKILL, 10)):
+                try:
+                    os.killpg(head.pid, sig)
+                except ProcessLookupError:
+                    break
+                try:
+                    head.wait(timeout=wait)
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
         shutil.rmtree(temp, ignore_errors=True)
 
 

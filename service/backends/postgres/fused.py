@@ -39,8 +39,10 @@ from service.backends.postgres.clauses import LEXICAL_RANK, filter_clause
 from service.backends.postgres.writer import MAX_LEXEME_BYTES
 
 VERSION_GONE = -1  # the pass number of the row that says the pinned version is gone
-# A passage's position in the loaded index: papers in manifest order, then its place in the paper.
-_POSITION = "array_position(%(order)s::text[], doc_id), chunk_ord"
+# A passage's position in the loaded index: papers in manifest order (`pos`, joined once per row from
+# the doc_pos CTE: `array_position` over the paper list cost O(papers) for every ranked row), then
+# its place in the paper.
+_POSITION = "pos, chunk_ord"
 # The feedback terms as an OR tsquery of quoted lexemes (as rankings.tsquery_literal quotes them).
 _TSQUERY = r"""string_agg('''' || replace(replace(term, '\', '\\'), '''', '''''') || '''', ' | ')::tsquery"""
 
@@ -86,6 +88,9 @@ class FusedStatement:
             self.scope = " AND council = ANY(%(councils)s)"
         self.ctes: list[str] = []
         self.outputs: list[str] = []
+        # Each paper's place in the loaded index's order, for ties (a paper the index never saw gets
+        # none and sorts last, as array_position's NULL did; the loader then reports it).
+        self._cte("doc_pos", "SELECT d AS doc_id, pos FROM unnest(%(order)s::text[]) WITH ORDINALITY AS o(d, pos)")
         for i, p in enumerate(plan.passes):
             self._add_pass(i, p)
 
@@ -154,10 +159,10 @@ class FusedStatement:
         self._cte(
             f"{x}best",
             f"SELECT row_number() OVER (ORDER BY {order}) AS n, doc_id, chunk_ord, score, dense, lexical FROM ("
-            "SELECT doc_id, chunk_ord, sum(c ORDER BY r) AS score,"
+            "SELECT doc_id, chunk_ord, pos, sum(c ORDER BY r) AS score,"
             " greatest(0, max(s) FILTER (WHERE dense)) AS dense,"
             " greatest(0, max(s) FILTER (WHERE NOT dense)) AS lexical"
-            f" FROM ({every}) a GROUP BY doc_id, chunk_ord) h ORDER BY {order} LIMIT {int(step.k)}",
+            f" FROM ({every}) a GROUP BY doc_id, chunk_ord, pos) h ORDER BY {order} LIMIT {int(step.k)}",
         )
         if self.output == "hits":
             self.outputs.append(f"SELECT {p}, n, doc_id, chunk_ord, score, dense, lexical FROM {x}best")
@@ -172,9 +177,9 @@ class FusedStatement:
         order, then its own ord), as `PostgresBackend.rankings` sorts a ranking."""
         self._cte(
             name,
-            "SELECT r, dense, s, doc_id, chunk_ord,"
-            " row_number() OVER (PARTITION BY r ORDER BY s DESC, array_position(%(order)s::text[], doc_id), ord) AS n"
-            f" FROM {raw}",
+            "SELECT r, dense, s, x.doc_id, chunk_ord, dp.pos,"
+            " row_number() OVER (PARTITION BY r ORDER BY s DESC, dp.pos, ord) AS n"
+            f" FROM {raw} x LEFT JOIN doc_pos dp ON dp.doc_id = x.doc_id",
         )
 
     def _contributions(self, ranked: str, name: str) -> None:
@@ -182,10 +187,10 @@ class FusedStatement:
         from 0. Scores are rounded to float4 as a `Ranking` holds them (pgvector's and ts_rank's are)."""
         self._cte(
             name,
-            "SELECT r, dense, doc_id, chunk_ord, s::real::float8 AS s,"
+            "SELECT r, dense, doc_id, chunk_ord, pos, s::real::float8 AS s,"
             f" 1.0::float8 / ({RRF_K} + row_number() OVER (PARTITION BY r ORDER BY n)) AS c"
-            f" FROM (SELECT r, dense, doc_id, chunk_ord, min(n) AS n, max(s) AS s FROM {ranked}"
-            " GROUP BY r, dense, doc_id, chunk_ord) f",
+            f" FROM (SELECT r, dense, doc_id, chunk_ord, pos, min(n) AS n, max(s) AS s FROM {ranked}"
+            " GROUP BY r, dense, doc_id, chunk_ord, pos) f",
         )
 
     def _feedback(self, p: int, step: RetrievalPass, where: str, first: int) -> None:
@@ -197,8 +202,8 @@ class FusedStatement:
         self.params[f"{x}beta"] = np.full(len(self.params["qv"]), beta, dtype=np.float32)
         self._cte(
             f"{x}top",
-            "SELECT c.embedding, c.feedback_terms FROM (SELECT doc_id, chunk_ord, sum(c ORDER BY r) AS score"
-            f" FROM {x}contrib GROUP BY doc_id, chunk_ord ORDER BY score DESC, {_POSITION} LIMIT {int(top_k)}) k"
+            "SELECT c.embedding, c.feedback_terms FROM (SELECT doc_id, chunk_ord, pos, sum(c ORDER BY r) AS score"
+            f" FROM {x}contrib GROUP BY doc_id, chunk_ord, pos ORDER BY score DESC, {_POSITION} LIMIT {int(top_k)}) k"
             f" JOIN chunks c ON c.doc_id = k.doc_id AND c.ord = k.chunk_ord AND {_visible('c')}"
             + (" AND c.council = ANY(%(councils)s)" if self.scope else ""),
         )

@@ -12,6 +12,18 @@ from service.filters import Filters
 # answers differing from the BM25 index against 51, and a third of the time a ranking (bench/pg_eval.py).
 LEXICAL_RANK = "ts_rank(lexemes, {query}, 1)"
 
+# The row a statement returns (ranking or pass -1) when its pinned version is gone: the writer keeps
+# KEEP_VERSIONS versions and deletes the rows only older ones see, so a replica still pinned to a
+# pruned version would silently lose passages. Checked in the same statement (one snapshot).
+VERSION_GONE = -1
+
+
+def visible(alias: str = "") -> str:
+    """The rows index version %(v)s sees (rows carry the version that added them and the one that
+    removed them), of table `alias` when given."""
+    a = f"{alias}." if alias else ""
+    return f"{a}added <= %(v)s AND ({a}removed IS NULL OR {a}removed > %(v)s)"
+
 
 def filter_clause(filters: Filters, params: dict[str, Any], prefix: str = "") -> str:
     """The user's filters as conditions on the denormalised, indexed metadata columns (parameters

@@ -35,10 +35,9 @@ import numpy as np
 from indexer.lexical import tokenize
 from service.backends.base import RankingRequest, RetrievalPass, RetrievalPlan
 from service.backends.fusion import CANDIDATES, RRF_K, first_requests
-from service.backends.postgres.clauses import LEXICAL_RANK, filter_clause
+from service.backends.postgres.clauses import LEXICAL_RANK, VERSION_GONE, filter_clause, visible
 from service.backends.postgres.writer import MAX_LEXEME_BYTES
 
-VERSION_GONE = -1  # the pass number of the row that says the pinned version is gone
 # A passage's position in the loaded index: papers in manifest order (`pos`, joined once per row from
 # the doc_pos CTE: `array_position` over the paper list cost O(papers) for every ranked row), then
 # its place in the paper.
@@ -57,11 +56,6 @@ class StatementSource(Protocol):
     common_terms: frozenset[str]
 
     def lexical_query(self, terms: str | list[str] | None) -> str: ...
-
-
-def _visible(alias: str = "") -> str:
-    a = f"{alias}." if alias else ""
-    return f"{a}added <= %(v)s AND ({a}removed IS NULL OR {a}removed > %(v)s)"
 
 
 class FusedStatement:
@@ -127,14 +121,14 @@ class FusedStatement:
             q = self._vector_param(p, r, request.vector)
             return (
                 f"{head}, (-(embedding <#> %({q})s))::float8 AS s FROM {table}"  # noqa: S608
-                f" WHERE {_visible()}{where} ORDER BY embedding <#> %({q})s LIMIT {CANDIDATES}"
+                f" WHERE {visible()}{where} ORDER BY embedding <#> %({q})s LIMIT {CANDIDATES}"
             )
         if not self.params["tq"]:  # no term PostgreSQL can search for: an empty ranking
             return None
         rank = LEXICAL_RANK.format(query="%(tq)s::tsquery")
         return (
             f"{head}, {rank}::float8 AS s FROM {table}"  # noqa: S608
-            f" WHERE {_visible()}{where} AND lexemes @@ %(tq)s::tsquery ORDER BY s DESC, id LIMIT {CANDIDATES}"
+            f" WHERE {visible()}{where} AND lexemes @@ %(tq)s::tsquery ORDER BY s DESC, id LIMIT {CANDIDATES}"
         )
 
     def _add_pass(self, p: int, step: RetrievalPass) -> None:
@@ -204,7 +198,7 @@ class FusedStatement:
             f"{x}top",
             "SELECT c.embedding, c.feedback_terms FROM (SELECT doc_id, chunk_ord, pos, sum(c ORDER BY r) AS score"
             f" FROM {x}contrib GROUP BY doc_id, chunk_ord, pos ORDER BY score DESC, {_POSITION} LIMIT {int(top_k)}) k"
-            f" JOIN chunks c ON c.doc_id = k.doc_id AND c.ord = k.chunk_ord AND {_visible('c')}"
+            f" JOIN chunks c ON c.doc_id = k.doc_id AND c.ord = k.chunk_ord AND {visible('c')}"
             + (" AND c.council = ANY(%(councils)s)" if self.scope else ""),
         )
         # Σ idf over the top passages that hold the term: every addend is the same number, so the sum
@@ -239,8 +233,8 @@ class FusedStatement:
         self._cte(
             f"{x}raw2",
             f"(SELECT {first} AS r, false AS dense, doc_id, ord, ord AS chunk_ord, {rank}::float8 AS s"
-            f" FROM chunks WHERE {_visible()}{where} AND lexemes @@ {tsq} ORDER BY s DESC, id LIMIT {CANDIDATES})"
+            f" FROM chunks WHERE {visible()}{where} AND lexemes @@ {tsq} ORDER BY s DESC, id LIMIT {CANDIDATES})"
             f" UNION ALL (SELECT {first + 1}, true, doc_id, ord, ord, (-(embedding <#> {moved}))::float8"
-            f" FROM chunks WHERE {_visible()}{where} AND EXISTS (SELECT 1 FROM {x}top)"
+            f" FROM chunks WHERE {visible()}{where} AND EXISTS (SELECT 1 FROM {x}top)"
             f" ORDER BY embedding <#> {moved} LIMIT {CANDIDATES})",
         )

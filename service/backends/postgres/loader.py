@@ -14,12 +14,13 @@ from indexer.lexical import LexicalIndex
 from indexer.models import Chunk, DocumentMeta, Section, Unit
 from indexer.store import IndexLoadError
 from service.backends import attach_backend
+from service.backends.postgres.clauses import visible
 from service.backends.postgres.rankings import ConnectionPool, PostgresBackend, common_terms
 from service.backends.postgres.schema import as_array, check_schema, connect
 from service.index import Document, LoadedIndex
 
 _META_FIELDS = set(DocumentMeta.__dataclass_fields__)
-_VISIBLE = "added <= %(v)s AND (removed IS NULL OR removed > %(v)s)"
+_VISIBLE = visible()
 
 
 class RankedInDatabase:

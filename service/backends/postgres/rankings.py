@@ -28,7 +28,7 @@ from typing import Any, NoReturn
 import numpy as np
 
 from service.backends.base import Hit, Ranking, RankingRequest, RetrievalPlan
-from service.backends.postgres.clauses import LEXICAL_RANK, filter_clause
+from service.backends.postgres.clauses import LEXICAL_RANK, VERSION_GONE, filter_clause, visible
 from service.errors import ApiError, ErrorCode
 from service.filters import Filters
 from service.index import LoadedIndex
@@ -38,13 +38,9 @@ from service.index import LoadedIndex
 # over it matched (and ranked) most rows. Leaving them out stands in for BM25's low weight.
 COMMON_TERM_SHARE = 0.25
 EF_SEARCH = 200  # HNSW candidate list: at least the ranking depth (CANDIDATES = 100), or rankings come back short
-_VISIBLE = "added <= %(v)s AND (removed IS NULL OR removed > %(v)s)"
-# A row the statement returns (ranking -1) when the pinned version is gone: the writer keeps
-# KEEP_VERSIONS versions and deletes the rows only older ones see, so a replica still pinned to a
-# pruned version would silently lose passages. Checked in the same statement (one snapshot).
-_VERSION_GONE = -1
-_VERSION_CHECK = (
-    f"(SELECT {_VERSION_GONE} AS r, 0::bigint AS id, 0::float8 AS s"
+_VISIBLE = visible()
+_VERSION_CHECK = (  # see VERSION_GONE
+    f"(SELECT {VERSION_GONE} AS r, 0::bigint AS id, 0::float8 AS s"
     " WHERE NOT EXISTS (SELECT 1 FROM index_versions WHERE version = %(v)s))"
 )
 
@@ -257,7 +253,7 @@ class PostgresBackend:
         rows = self.pool.run(query, params) if query else []
         grouped: dict[int, list[tuple[float, int]]] = {}
         for r_i, row_id, score in rows:
-            if r_i == _VERSION_GONE:
+            if r_i == VERSION_GONE:
                 self._version_gone("the index version was replaced; reloading, try again shortly")
             position = self._positions[requests[r_i].target].get(int(row_id))
             if position is None:  # a row of the pinned version the loader did not see: never skip it silently
@@ -280,7 +276,7 @@ class PostgresBackend:
             from service.backends.fusion import fuse_in_python
 
             return fuse_in_python(self, plan)
-        from service.backends.postgres.fused import VERSION_GONE, FusedStatement
+        from service.backends.postgres.fused import FusedStatement
 
         statement = FusedStatement(self, plan)
         rows = self.pool.run(statement.sql(), statement.params)

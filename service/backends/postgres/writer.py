@@ -30,6 +30,7 @@ from indexer.lexical import token_set, tokenize
 from indexer.models import DocumentMeta, ParsedDocument
 from indexer.tokens import count_tokens
 from service.backends.fusion import rm3_candidate
+from service.backends.postgres.clauses import visible
 from service.backends.postgres.schema import as_array, connect, ensure_partition, migrate
 from service.filters import date_span
 
@@ -159,8 +160,8 @@ def index_database(
         conn.commit()
         live = dict(
             conn.execute(
-                "SELECT doc_id, content_hash FROM documents WHERE added <= %s AND (removed IS NULL OR removed > %s)",
-                (current, current),
+                f"SELECT doc_id, content_hash FROM documents WHERE {visible()}",
+                {"v": current},
             ).fetchall()
         )
         hashes = {m.id: document_hash(corpus_dir, m, model, ocr) for m in metas}
@@ -354,14 +355,13 @@ def _forget_old_versions(conn: Any, newest: int) -> None:
 def _count_terms(conn: Any, version: int) -> None:
     """The version's passage count and feedback terms' document frequencies (migration 0003): the
     IDF the feedback in SQL weighs terms by, the same as the scorer computes from the loaded passages."""
-    visible = "added <= %(v)s AND (removed IS NULL OR removed > %(v)s)"
     conn.execute(
-        f"UPDATE index_versions SET passages = (SELECT count(*) FROM chunks WHERE {visible}) WHERE version = %(v)s",
+        f"UPDATE index_versions SET passages = (SELECT count(*) FROM chunks WHERE {visible()}) WHERE version = %(v)s",
         {"v": version},
     )
     conn.execute(
         "INSERT INTO term_df (version, term, df) SELECT %(v)s, t, count(*) FROM chunks, unnest(feedback_terms) t"
-        f" WHERE {visible} GROUP BY t",
+        f" WHERE {visible()} GROUP BY t",
         {"v": version},
     )
 

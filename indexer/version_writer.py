@@ -26,7 +26,7 @@ import numpy as np
 from indexer.bm25_stream import StreamedBM25
 from indexer.docstore import STORE_NAME, DocStoreWriter
 from indexer.lexical import tokenize
-from indexer.models import ParsedDocument
+from indexer.models import DocumentMeta, ParsedDocument
 from indexer.store import IndexWriter
 from indexer.vectors import RowReader, VectorRows, make_vector_index
 
@@ -34,9 +34,10 @@ VECTORS_NAME = "vectors.npy"
 _COPY_BLOCK = 64 << 20  # bytes copied at a time when joining the vector files
 
 
-def meta_line(d: ParsedDocument) -> str:
-    """Title, body and meeting day: what every passage and sentence of the paper is also searched by."""
-    m = d.meta
+def meta_line(m: DocumentMeta) -> str:
+    """Title, body and meeting day: what every passage and sentence of the paper is also searched by
+    (the index folder's BM25 texts here, the PostgreSQL writer's lexemes), so "Cabinet December 2017"
+    finds that meeting's passages."""
     date = m.meeting_date or ""
     if date:
         day = dt.date.fromisoformat(date)
@@ -95,7 +96,7 @@ class VersionWriter:
         spans[:, 0] += base
         self._spans.append(spans)
         self._chunk_doc.append(np.full(len(d.chunks), self.documents, dtype=np.int32))
-        line = meta_line(d)
+        line = meta_line(d.meta)
         for c in d.chunks:
             for t in set(tokenize(c.search_text)):
                 self._term_df[t] = self._term_df.get(t, 0) + 1

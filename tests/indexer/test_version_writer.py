@@ -83,9 +83,9 @@ def test_streamed_version_matches_the_in_memory_build(parsed, tmp_path):
             faiss.serialize_index(make_vector_index(part)).tobytes()
         )
 
-    chunk_texts = [f"{meta_line(d)}\n{c.search_text}" for d in docs for c in d.chunks]
+    chunk_texts = [f"{meta_line(d.meta)}\n{c.search_text}" for d in docs for c in d.chunks]
     sentence_texts = [
-        f"{meta_line(d)}\n{d.chunks[ci].section or ''}\n{d.text[s:e]}" for d in docs for ci, s, e in d.sentences
+        f"{meta_line(d.meta)}\n{d.chunks[ci].section or ''}\n{d.text[s:e]}" for d in docs for ci, s, e in d.sentences
     ]
     _assert_same_bm25(LexicalIndex.load(vdir / "bm25"), LexicalIndex.build(chunk_texts))
     _assert_same_bm25(LexicalIndex.load(vdir / "bm25_sentences"), LexicalIndex.build(sentence_texts))

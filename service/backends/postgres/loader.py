@@ -191,7 +191,7 @@ def _read_version(
 def _bm25_in_memory(index: LoadedIndex) -> tuple[LexicalIndex, LexicalIndex]:
     """The BM25 indexes the index folder holds, built from the loaded text (the same texts as
     indexer/build.py: the paper's title line, then the passage; for a sentence also its section)."""
-    from service.backends.postgres.writer import meta_line
+    from indexer.version_writer import meta_line
 
     lines = {d: meta_line(doc.meta) for d, doc in index.documents.items()}
     chunk_texts = [f"{lines[c.doc_id]}\n{c.search_text}" for c in index.chunks]

@@ -29,6 +29,7 @@ from indexer.embed import Embedder
 from indexer.lexical import token_set, tokenize
 from indexer.models import DocumentMeta, ParsedDocument
 from indexer.tokens import count_tokens
+from indexer.version_writer import meta_line
 from service.backends.fusion import rm3_candidate
 from service.backends.postgres.clauses import visible
 from service.backends.postgres.schema import as_array, connect, ensure_partition, migrate
@@ -115,18 +116,6 @@ def fits_lexeme(term: str) -> bool:
 
 def quote_lexeme(term: str) -> str:
     return term.replace("\\", "\\\\").replace("'", "''")
-
-
-def meta_line(meta: DocumentMeta) -> str:
-    """Title, body and meeting date: the lexical text of every passage starts with them (as in the
-    file index, indexer/build.py), so "Cabinet December 2017" finds that meeting's passages."""
-    import datetime as dt
-
-    date = ""
-    if meta.meeting_date:
-        day = dt.date.fromisoformat(meta.meeting_date)
-        date = f"{day.day} {day.strftime('%B %Y')}"
-    return " ".join(x for x in (meta.title, meta.body, date) if x)
 
 
 def index_database(

@@ -8,11 +8,12 @@ import pytest
 
 from indexer.lexical import token_set, tokenize
 from indexer.store import IndexLoadError
+from indexer.version_writer import meta_line
 from service.backends import RankingRequest, backend_of
 from service.backends.embedded import EmbeddedBackend
 from service.backends.postgres.loader import load_database_index
 from service.backends.postgres.schema import check_schema, connect, migrate
-from service.backends.postgres.writer import index_database, meta_line
+from service.backends.postgres.writer import index_database
 from service.engine import Engine
 from service.index import load_index
 from service.retrieval import Filters

@@ -59,6 +59,10 @@ class StreamedBM25:
     def __len__(self) -> int:
         return len(self._lengths)
 
+    def close(self) -> None:
+        """Drop the temporary file of term ids (`save` does it itself; this is for a failed build)."""
+        self._ids_file.close()
+
     def _flush(self) -> None:
         self._ids_file.write(self._buffer.tobytes())
         self._buffer = array("i")
@@ -103,7 +107,7 @@ class StreamedBM25:
             data[at] = idf[terms] * tfc
             indices[at] = doc
             fill[terms] += 1
-        self._ids_file.close()
+        self.close()
         bm25.scores = {"data": data, "indices": indices, "indptr": indptr, "num_docs": n_docs}
         bm25.nonoccurrence_array = None
         # bm25s adds the empty token after the corpus's terms (BM25.index, create_empty_token)

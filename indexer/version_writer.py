@@ -173,3 +173,5 @@ class VersionWriter:
         for part in (self._chunk_vectors, self._sentence_vectors):
             part.close()
             Path(part.name).unlink(missing_ok=True)
+        for lexical in (self._chunk_lexical, self._sentence_lexical):
+            lexical.close()

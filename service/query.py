@@ -258,11 +258,14 @@ class MetadataLookup:
         if found.is_empty() or found.items:  # a paper alone never satisfies an item constraint
             return []
         sets: list[set[int]] = []
-        for named, table in ((found.bodies, self.by_body), (found.councils, self.by_council)):
+        tables: tuple[tuple[tuple, dict], ...] = (
+            (found.bodies, self.by_body),
+            (found.councils, self.by_council),
+            (found.doc_types, self.by_type),
+        )
+        for named, table in tables:
             if named:
                 sets.append({p for v in named for p in table.get(v, ())})
-        if found.doc_types:
-            sets.append({p for v in found.doc_types for p in self.by_type.get(v, ())})
         if found.dates:
             sets.append({p for d in found.dates for p in self._dated(d)})
         sets.sort(key=len)

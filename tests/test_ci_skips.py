@@ -1,6 +1,9 @@
-"""The CI rule: a skipped test fails when CI is set, and only then."""
+"""The CI rule: a skipped test fails when CI is set, and only then — a test skipped while it runs,
+and a whole module skipped while it is collected (`pytest.importorskip` at module level)."""
 
 from __future__ import annotations
+
+import pytest
 
 pytest_plugins = ["pytester"]
 
@@ -10,22 +13,6 @@ import pytest
 def test_needs_a_browser():
     pytest.skip("chromium is not installed")
 """
-
-
-def test_a_skip_fails_in_ci(pytester, monkeypatch):
-    monkeypatch.setenv("CI", "true")
-    pytester.makepyfile(SKIPPING)
-    result = pytester.runpytest_inprocess("-p", "tests.ci_skips", "-rs")
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*skipped in CI*chromium is not installed*"])
-
-
-def test_a_skip_stays_a_skip_outside_ci(pytester, monkeypatch):
-    monkeypatch.delenv("CI", raising=False)
-    pytester.makepyfile(SKIPPING)
-    result = pytester.runpytest_inprocess("-p", "tests.ci_skips", "-rs")
-    result.assert_outcomes(skipped=1)
-
 
 MODULE_SKIPPED = """
 import pytest
@@ -37,18 +24,25 @@ def test_needs_the_package():
     pass
 """
 
+CASES = [
+    pytest.param(SKIPPING, {"failed": 1}, "*skipped in CI*chromium is not installed*", id="test"),
+    pytest.param(MODULE_SKIPPED, {"errors": 1}, "*skipped in CI*extra is not installed*", id="module"),
+]
 
-def test_a_module_skipped_at_collection_fails_in_ci(pytester, monkeypatch):
+
+@pytest.mark.parametrize("source, outcome, message", CASES)
+def test_a_skip_fails_in_ci(pytester, monkeypatch, source, outcome, message):
     monkeypatch.setenv("CI", "true")
-    pytester.makepyfile(MODULE_SKIPPED)
+    pytester.makepyfile(source)
     result = pytester.runpytest_inprocess("-p", "tests.ci_skips", "-rs")
-    result.assert_outcomes(errors=1)
+    result.assert_outcomes(**outcome)
     assert result.ret != 0
-    result.stdout.fnmatch_lines(["*skipped in CI*extra is not installed*"])
+    result.stdout.fnmatch_lines([message])
 
 
-def test_a_module_skipped_at_collection_stays_skipped_outside_ci(pytester, monkeypatch):
+@pytest.mark.parametrize("source", [SKIPPING, MODULE_SKIPPED], ids=["test", "module"])
+def test_a_skip_stays_a_skip_outside_ci(pytester, monkeypatch, source):
     monkeypatch.delenv("CI", raising=False)
-    pytester.makepyfile(MODULE_SKIPPED)
+    pytester.makepyfile(source)
     result = pytester.runpytest_inprocess("-p", "tests.ci_skips", "-rs")
     result.assert_outcomes(skipped=1)

@@ -113,5 +113,7 @@ class LexicalIndex:
             return np.zeros(self.size, dtype=np.float32)
         # (bm25s adds each term's postings with np.add.at, which numpy 2 makes faster than an
         # indexed add: 2.9 vs 6.8 ms a sentence ranking at 1000x, bench/RESULTS.md)
-        scores = np.asarray(self._bm25.get_scores(ids), dtype=np.float32)
-        return scores * mask if mask is not None else scores
+        scores = np.asarray(self._bm25.get_scores(ids), dtype=np.float32)  # a fresh array: ours to change
+        if mask is not None:
+            np.multiply(scores, mask, out=scores)
+        return scores

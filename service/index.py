@@ -31,7 +31,7 @@ from indexer.vectors import RowReader, VectorRows, open_vector_index
 _META_FIELDS = set(DocumentMeta.__dataclass_fields__)
 ROW_CACHE = 8192  # decoded chunks / units kept per table (a question touches a few hundred)
 BODY_CACHE = 64  # document texts kept decoded (a question cites a handful of papers)
-MASKS_KEPT = 16  # filter masks kept per index (service/filters.py)
+MASKS_KEPT = 16  # filter masks kept per index, passage and sentence masks alike (service/filters.py)
 
 T = TypeVar("T")
 Body = tuple[str, list[Section], list[tuple[int, int]]]

@@ -8,7 +8,7 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from service.filters import Filters, allowed_documents, chunk_mask
+from service.filters import Filters, allowed_documents, chunk_mask, sentence_mask
 from service.index import load_index
 
 
@@ -42,3 +42,13 @@ def test_a_mask_is_made_once_per_filter_and_cannot_be_written(index):
     with pytest.raises(ValueError):
         mask[0] = 1.0
     assert chunk_mask(index, Filters()) is None
+
+
+def test_a_sentence_mask_is_its_passages_mask_made_once(index):
+    f = Filters(document_ids=(index.doc_order[-1],))
+    sentences = sentence_mask(index, f)
+    assert sentences is not None and sentences.tolist() == chunk_mask(index, f)[index.sentence_spans[:, 0]].tolist()
+    assert 0 < sentences.sum() < len(sentences)
+    assert sentence_mask(index, f) is sentences  # kept, not gathered again for the next ranking
+    assert not sentences.flags.writeable
+    assert sentence_mask(index, Filters()) is None

@@ -42,6 +42,7 @@ def build_scaled(
     seed: int = 7,
     real_index: Path = REPO / "index",
     batch: int = BATCH_PAPERS,
+    threads: int = 1,
 ) -> dict:
     """Build the factor-F corpus into `root`, streamed: synthetic papers are made, given vectors
     and written `batch` papers at a time (indexer/version_writer.py), so the builder holds one
@@ -53,7 +54,7 @@ def build_scaled(
     from indexer.version_writer import VersionWriter
     from service.index import load_index
 
-    embedder = load_embedder(threads=1)
+    embedder = load_embedder(threads=threads)
     real = load_index(real_index, embedder)
     docs = real_documents(real)
     real_chunk_vecs = np.asarray(real.chunk_vectors, dtype=np.float32)
@@ -278,7 +279,8 @@ def _query_in_child(index_root: Path) -> dict:
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--factor", type=int)
-    p.add_argument("--embed", action="store_true", help="embed every synthetic text with the real model (10x)")
+    p.add_argument("--embed", action="store_true", help="embed every synthetic text with the real model (10x, 100x)")
+    p.add_argument("--threads", type=int, default=1, help="encoder threads for --embed (default 1)")
     p.add_argument("--keep", type=Path, help="build the index here and keep it (for an eval with distractors)")
     p.add_argument("--real-index", type=Path, default=REPO / "index", help="the real 1x index the corpus is made from")
     p.add_argument("--build-only", action="store_true", help="build (with --keep) and record the build, no queries")
@@ -300,7 +302,9 @@ def main() -> None:
     try:
         t = time.perf_counter()
         load = LoadSampler()
-        built = build_scaled(args.factor, work / "index", embed=args.embed, real_index=args.real_index)
+        built = build_scaled(
+            args.factor, work / "index", embed=args.embed, real_index=args.real_index, threads=args.threads
+        )
         built["build_s"] = round(time.perf_counter() - t, 1)
         built["build_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
         built["build_load_average"] = load.stop()

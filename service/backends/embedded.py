@@ -21,18 +21,23 @@ class EmbeddedBackend:
 
     def rankings(self, requests: list[RankingRequest], filters: Filters, n: int) -> list[Ranking]:
         index = self.index
-        masks = {"chunks": chunk_mask(index, filters), "sentences": sentence_mask(index, filters)}
+        masks: dict[str, np.ndarray | None] = {}  # made when a request needs it (a pass may rank passages only)
+
+        def mask_of(target: str) -> np.ndarray | None:
+            if target not in masks:
+                masks[target] = (chunk_mask if target == "chunks" else sentence_mask)(index, filters)
+            return masks[target]
 
         out = []
         for r in requests:
             if r.kind == "dense":
                 assert r.vector is not None
                 faiss_index = index.faiss_index if r.target == "chunks" else index.sentence_faiss
-                ids, scores = dense_ranking(faiss_index, r.vector, masks[r.target], n)
+                ids, scores = dense_ranking(faiss_index, r.vector, mask_of(r.target), n)
             else:
                 assert r.terms is not None
                 lexical = index.lexical if r.target == "chunks" else index.sentence_lexical
-                ids, scores = lexical_ranking(lexical, r.terms, masks[r.target], n)
+                ids, scores = lexical_ranking(lexical, r.terms, mask_of(r.target), n)
             out.append(Ranking(ids, scores))
         return out
 
@@ -66,8 +71,13 @@ _BLOCKS_PER_RESULT = 8
 
 
 def top_positive(scores: np.ndarray, n: int) -> np.ndarray:
-    """Rows of the n highest positive scores, best first (which of several rows tied at the n-th
-    place is kept is argpartition's choice, as it always was).
+    """Rows of the n highest positive scores, best first.
+
+    Exact in its scores: the same n scores, in the same order, as sorting every positive score.
+    Not always in its rows: which of several rows tied at the n-th place are kept, and the order
+    of equal scores, is argpartition's choice over the rows it is given — every positive row below
+    _THRESHOLD_FROM rows (the code as it was, so the 1x index's rankings are unchanged), the rows
+    at or above θ above it — so at scale a tie can keep another of the tied rows than before.
 
     At 1000x the corpus a BM25 ranking has ~10^6 positive scores, and picking the best 100 by
     `argpartition` over all of them cost more than adding the postings (bench/RESULTS.md, fifth

@@ -57,3 +57,29 @@ def test_ties_at_the_cut_keep_only_tied_rows():
 def test_nothing_positive_and_no_results_asked():
     assert top_positive(np.zeros(_THRESHOLD_FROM * 2, dtype=np.float32), 10).size == 0
     assert top_positive(np.ones(5, dtype=np.float32), 0).size == 0
+
+
+def test_one_distinct_score_a_block_needs_exactly_the_nth_block_maximum():
+    # Every block holds one positive score, all different: θ one place too high would lose the
+    # 100th best, and a block maximum taken wrongly would lose that block's score.
+    size = _THRESHOLD_FROM
+    step = size // 800
+    scores = np.zeros(size, dtype=np.float32)
+    scores[::step] = np.random.default_rng(1).permutation(np.arange(1, len(scores[::step]) + 1)).astype(np.float32)
+    top = top_positive(scores, 100)
+    assert scores[top].tolist() == np.sort(scores[scores > 0])[::-1][:100].tolist()
+
+
+def test_the_best_scores_in_the_short_last_block_are_found():
+    size = _THRESHOLD_FROM * 2 + 37  # not a whole number of blocks
+    scores = np.zeros(size, dtype=np.float32)
+    scores[: size - 37 : 301] = 1.0
+    scores[-37:] = np.arange(2, 39, dtype=np.float32)  # the 37 best sit in the last, partial block
+    top = top_positive(scores, 100)
+    assert top[:37].tolist() == list(range(size - 1, size - 38, -1))
+    assert scores[top].tolist() == np.sort(scores[scores > 0])[::-1][:100].tolist()
+
+
+def test_float64_scores():
+    scores = sparse_scores(np.random.default_rng(3), _THRESHOLD_FROM * 2, 0.01, None).astype(np.float64)
+    assert scores[top_positive(scores, 100)].tolist() == np.sort(scores[scores > 0])[::-1][:100].tolist()

@@ -21,23 +21,19 @@ class EmbeddedBackend:
 
     def rankings(self, requests: list[RankingRequest], filters: Filters, n: int) -> list[Ranking]:
         index = self.index
-        masks: dict[str, np.ndarray | None] = {}  # made when a request needs it (a pass may rank passages only)
-
-        def mask_of(target: str) -> np.ndarray | None:
-            if target not in masks:
-                masks[target] = (chunk_mask if target == "chunks" else sentence_mask)(index, filters)
-            return masks[target]
-
         out = []
         for r in requests:
+            # made once per filter and kept by the index (service/filters.py), only for the rows a
+            # request ranks (a pass may rank passages only)
+            mask = (chunk_mask if r.target == "chunks" else sentence_mask)(index, filters)
             if r.kind == "dense":
                 assert r.vector is not None
                 faiss_index = index.faiss_index if r.target == "chunks" else index.sentence_faiss
-                ids, scores = dense_ranking(faiss_index, r.vector, mask_of(r.target), n)
+                ids, scores = dense_ranking(faiss_index, r.vector, mask, n)
             else:
                 assert r.terms is not None
                 lexical = index.lexical if r.target == "chunks" else index.sentence_lexical
-                ids, scores = lexical_ranking(lexical, r.terms, mask_of(r.target), n)
+                ids, scores = lexical_ranking(lexical, r.terms, mask, n)
             out.append(Ranking(ids, scores))
         return out
 
@@ -91,12 +87,8 @@ def top_positive(scores: np.ndarray, n: int) -> np.ndarray:
     candidates = None
     if size >= _THRESHOLD_FROM:
         block = -(-size // (_BLOCKS_PER_RESULT * n))
-        blocks = -(-size // block)
-        maxima = np.empty(blocks, dtype=scores.dtype)
-        whole = size // block
-        maxima[:whole] = scores[: whole * block].reshape(whole, block).max(axis=1)
-        if whole < blocks:
-            maxima[whole] = scores[whole * block :].max()
+        maxima = np.maximum.reduceat(scores, np.arange(0, size, block))  # the last block may be short
+        blocks = maxima.size
         if blocks > n:
             theta = np.partition(maxima, blocks - n)[blocks - n]
             if theta > 0:

@@ -100,7 +100,7 @@ def measure(items, folds, engines) -> dict:
         for it, g in zip(items, folds, strict=True)
     ]
     a, b, c = fit.platt(oof, weights, unknown)
-    probs = fit.platt_probs(oof, unknown, a, b, c)
+    probs = fit.refused_by_coverage(engines[0], items, fit.platt_probs(oof, unknown, a, b, c))
     # The cut as `minutes-qa train` chooses it, less the round-1 floors (they need a full engine).
     cut = fit.choose_cut(probs, [ok for _, ok in oof], answerable, weights, fit.ceilings_allow(probs, items))
     out: dict = {"cut": round(cut, 3)}

@@ -217,7 +217,7 @@ def floors_allow(engine, model: ScorerModel, items: list[GoldItem], texts: dict[
     def allowed(cut: float) -> bool:
         judged = []
         for o in outcomes:  # what each round-1 question would get with this cut
-            refused = o.confidence < cut
+            refused = o.abstained or o.confidence < cut  # abstained with the cut open: a named subject is missing
             judged.append(
                 dataclasses.replace(o, abstained=refused, fact=o.fact and not refused, cited=o.cited and not refused)
             )
@@ -225,6 +225,31 @@ def floors_allow(engine, model: ScorerModel, items: list[GoldItem], texts: dict[
 
     log(f"round-1 floors checked on {len(floor_items)} train questions")
     return allowed
+
+
+def refused_by_coverage(engine, items: list[GoldItem], probs: list[float]) -> list[float]:
+    """A question naming a subject no indexed paper mentions is refused whatever the cut
+    (service.coverage), so the cut is chosen as if its probability were 0."""
+    return [0.0 if engine.coverage.absent(it.question) else p for it, p in zip(items, probs, strict=True)]
+
+
+def refusals_allow(probs: list[float], items: list[GoldItem], path=None):
+    """Which cuts keep the gate's abstention-recall threshold (eval/thresholds.json, test) on the
+    out-of-fold probabilities of train's unanswerable questions other than round 1's: those are
+    off-topic ("potholes") and refused by the coverage check, while the gate judges questions the
+    papers almost answer. Without this the cut is chosen as low as round 1 allows and refuses
+    almost nothing the papers almost answer."""
+    from eval.runner import THRESHOLDS_PATH
+    from eval.split import ROUND_ONE_PREFIXES
+
+    path = path or THRESHOLDS_PATH
+    floor = json.loads(path.read_text()).get("test", {}).get("abstention_recall") if path.exists() else None
+    unanswerable = [
+        p for p, it in zip(probs, items, strict=True) if not it.answerable and not it.id.startswith(ROUND_ONE_PREFIXES)
+    ]
+    if floor is None or not unanswerable:
+        return lambda cut: True
+    return lambda cut: 100 * sum(1 for p in unanswerable if p < cut) / len(unanswerable) >= floor
 
 
 def wilson_upper(k: int, n: int, z: float = 1.96) -> float:
@@ -284,23 +309,25 @@ def train(
             best, best_acc, best_oof = (kind, params), acc, oof
     unknown = [engine.scorer.unknown_share(engine.analyzer.run(d.item.question, d.item.history)) for d in data]
     a, b, c = platt(best_oof, weights, unknown)
-    probs = platt_probs(best_oof, unknown, a, b, c)
+    probs = refused_by_coverage(engine, [d.item for d in data], platt_probs(best_oof, unknown, a, b, c))
     model = fit(data, *best)
     model.platt_a, model.platt_b, model.platt_unknown = round(a, 6), round(b, 6), round(c, 6)
     floors = floors_allow(engine, model, items, texts, log)
     ceilings = ceilings_allow(probs, [d.item for d in data])
-    allowed = lambda cut: floors(cut) and ceilings(cut)  # noqa: E731
+    refusals = refusals_allow(probs, [d.item for d in data])
+    allowed = lambda cut: floors(cut) and ceilings(cut) and refusals(cut)  # noqa: E731
     candidates = sorted(set(probs)) + [1.0]
     if any(allowed(c) for c in candidates):
         cut = choose_cut(probs, [ok for _, ok in best_oof], answerable, weights, allowed)
     else:
         # The floors are measured exactly (their questions are in train); the ceiling only
-        # estimated. When no cut is sure to keep both, keep the floors and refuse as little as they
-        # allow: the lowest cut they accept.
-        cut = next((c for c in candidates if floors(c)), 1.0)
+        # estimated. When no cut is sure to keep all, keep the floors and the refusal threshold and
+        # refuse as little as they allow: the lowest cut they accept.
+        cut = next((c for c in candidates if floors(c) and refusals(c)), 1.0)
+        cut = min(1.0, math.ceil(cut * 1e4) / 1e4)  # four places, rounded up: refuses no less
         log(
-            "no cut keeps the round-1 floors and, with 95% confidence, the false-abstention ceiling: "
-            f"the lowest cut the floors allow, {cut:.4f}"
+            "no cut keeps the round-1 floors, the abstention-recall threshold and, with 95% confidence, the "
+            f"false-abstention ceiling: the lowest cut the first two allow, {cut:.4f}"
         )
     model.abstain_below = cut
     ids = hashlib.sha256("\n".join(sorted(it.id + "\0" + it.question for it in items)).encode()).hexdigest()

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 
 from service.candidates import Candidate
+from service.coverage import refusal
 from service.index import LoadedIndex
 from service.query import AnalyzedQuery
 from service.scoring import VALUE_PATTERNS
@@ -69,6 +70,7 @@ class Composed:
     related: list[Candidate]
     answer_span: tuple[int, int, int] | None = None  # (citation number, start, end) in the document
     reason: str = ""  # why it abstained, or which candidate answered (explain mode)
+    refusal: str = ""  # what to tell the asker when a named subject is missing from the papers
 
 
 @dataclass
@@ -77,11 +79,24 @@ class Composer:
     abstain_below: float
     max_related: int = 3
 
-    def run(self, query: AnalyzedQuery, scored: list[Candidate], max_citations: int = 3) -> Composed:
+    def run(
+        self, query: AnalyzedQuery, scored: list[Candidate], max_citations: int = 3, absent: list[str] | None = None
+    ) -> Composed:
+        """`absent`: subjects the question names that no indexed paper mentions (service.coverage)."""
         if not scored:
             return Composed("", True, 0.0, [], [], reason="no passage was retrieved")
         best = scored[0]
         related = _distinct_chunks(scored)[: self.max_related]
+        if absent:
+            return Composed(
+                "",
+                True,
+                best.score,
+                [],
+                related,
+                reason=f"the question names {', '.join(absent)}, which no indexed paper mentions",
+                refusal=refusal(absent),
+            )
         if best.score < self.abstain_below:
             return Composed(
                 "",

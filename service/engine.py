@@ -13,6 +13,7 @@ import numpy as np
 from service.backends import backend_of
 from service.candidates import Candidate, CandidateBuilder
 from service.compose import Composer
+from service.coverage import CoverageCheck
 from service.index import LoadedIndex
 from service.query import AnalyzedQuery, QueryAnalyzer
 from service.rerank import PassageReranker, RerankerModel
@@ -121,6 +122,7 @@ class Engine:
             reranker = RerankerModel.load()
         self.reranker = PassageReranker(index, reranker if options.rerank else None)
         self.composer = Composer(index, self.scorer.model.abstain_below)
+        self.coverage = CoverageCheck(self.scorer.idf)
         # The query embedding is ~75% of an answer's CPU time; repeated questions (starter
         # questions, re-asked follow-ups, clients retrying) skip it.
         self._embed_cached = (
@@ -220,7 +222,7 @@ class Engine:
         hits = self.retrieve(query, qvec, filters)
         t2 = time.perf_counter()
         scored = self.scorer.run(query, qvec, self.candidates(query, hits))
-        composed = self.composer.run(query, scored, max_citations=top_k)
+        composed = self.composer.run(query, scored, max_citations=top_k, absent=self.coverage.absent(query.question))
         t3 = time.perf_counter()
         citations, related = self._cite(composed.cited), self._cite(composed.related)
         span = None
@@ -228,7 +230,7 @@ class Engine:
             n, s, e = composed.answer_span
             span = {"citation": n, "start": s, "end": e}
         return AskResult(
-            answer=composed.answer if not composed.abstained else NOT_FOUND,
+            answer=composed.answer if not composed.abstained else (composed.refusal or NOT_FOUND),
             abstained=composed.abstained,
             confidence=round(composed.confidence, 4),
             query=query.text,

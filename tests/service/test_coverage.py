@@ -1,0 +1,86 @@
+"""The coverage check: a question naming a council service that no indexed paper mentions is
+refused with a message naming it; a subject the papers do mention, or a question that names no
+service at all, is left to the scorer. Table-driven over the subjects file, then end to end over
+HTTP on the fixture corpus, then how `minutes-qa train` counts such refusals when it chooses the cut."""
+
+import json
+from types import SimpleNamespace
+
+import pytest
+
+from indexer.lexical import tokenize
+from service.coverage import CoverageCheck, refusal, subjects
+
+# the search terms of papers about children's social care that also mention a library and buses
+VOCABULARY = set(tokenize("council spend children social care school library cost bus services"))
+
+
+@pytest.mark.parametrize(
+    ("question", "absent"),
+    [
+        ("How many potholes were reported in 2017?", ["potholes"]),
+        ("How much did the council spend on road repairs last year?", ["road repairs"]),
+        ("When is the next bin collection in Redditch?", ["bin collections"]),
+        ("What is the council tax band D charge for 2018/19?", ["council tax"]),
+        ("Who won the mayoral election?", ["elections", "mayors"]),
+        ("Will the swimming pool and the library stay open?", ["leisure centres"]),  # "library" is used
+        ("What was agreed about the county's bus services?", []),  # both words are in the papers
+        ("Is the new company going to cost us anything to set up?", []),  # names no service
+        ("What is the recipe for Worcestershire sauce?", []),  # off-topic, but not a service: the scorer's
+    ],
+)
+def test_a_named_service_is_absent_only_when_the_papers_never_use_its_words(question, absent):
+    assert CoverageCheck(VOCABULARY).absent(question) == absent
+
+
+def test_no_subject_matches_everyday_words_about_any_service():
+    """The patterns name services, not everyday words: a question about staff, money, timing or a
+    decision must never be refused because a pattern is too broad ("tips", "pay")."""
+    names = [s.name for s in subjects()]
+    assert len(names) == len(set(names)) and len(names) >= 40
+    everyday = [
+        "Any tips on who to ask about the new company?",
+        "Will staff pay change when they move over?",
+        "Who is going to be in charge, and when does it start?",
+        "Did anyone on the panel vote against it, and why?",
+        "How much will it cost to set up, and who pays the bill?",
+        "What happens to children in care if the partner pulls out?",
+    ]
+    assert all(CoverageCheck(set()).absent(q) == [] for q in everyday)
+
+
+def test_the_refusal_names_what_is_missing():
+    assert refusal(["potholes"]) == "The papers don't cover this: no indexed paper mentions potholes."
+    assert refusal(["elections", "mayors"]).endswith("mentions elections or mayors.")
+
+
+def test_an_absent_service_is_refused_over_http_whatever_the_cut(client):
+    client.app.state.holder.engine.composer.abstain_below = 0.0  # the scorer would answer anything
+    body = client.post("/ask", json={"question": "How many potholes were reported?", "explain": True}).json()
+    assert body["abstained"] and not body["citations"]
+    assert body["answer"] == "The papers don't cover this: no indexed paper mentions potholes."
+    assert "potholes" in body["explain"]["decision"]["reason"]
+    # the same question about a subject the fixture papers do use is answered
+    body = client.post("/ask", json={"question": "How much money was required to set up the Company?"}).json()
+    assert not body["abstained"] and body["citations"]
+
+
+def test_the_cut_counts_coverage_refusals_and_keeps_the_gate_refusal_threshold(tmp_path):
+    from eval.train import refusals_allow, refused_by_coverage
+
+    engine = SimpleNamespace(coverage=CoverageCheck(VOCABULARY))
+    items = [SimpleNamespace(question="How many potholes?"), SimpleNamespace(question="What did it cost?")]
+    assert refused_by_coverage(engine, items, [0.8, 0.8]) == [0.0, 0.8]
+
+    path = tmp_path / "thresholds.json"
+    path.write_text(json.dumps({"test": {"abstention_recall": 50.0}}))
+
+    def item(id_, answerable):
+        return SimpleNamespace(id=id_, answerable=answerable)
+
+    # round 1's unanswerable questions (ids "na-…") do not count: the gate judges the others
+    items = [item("x-1", False), item("x-2", False), item("na-01", False), item("x-3", True)]
+    allowed = refusals_allow([0.1, 0.4, 0.05, 0.9], items, path)
+    assert not allowed(0.1) and allowed(0.2) and allowed(0.5)
+    path.write_text(json.dumps({"test": {}}))
+    assert refusals_allow([0.1, 0.4, 0.05, 0.9], items, path)(0.0)  # no threshold: every cut

@@ -92,7 +92,8 @@ def measure(items, folds, engines) -> dict:
     data = [fit.candidate_matrix(engines[g], it, texts) for it, g in zip(items, folds, strict=True)]
     ranks = [gold_rank(engines[g], it, texts) if it.answerable else None for it, g in zip(items, folds, strict=True)]
     fit.style_weights(data)
-    oof = fit.out_of_fold(data, *MODEL)
+    tops: list[int] = []
+    oof = fit.out_of_fold(data, *MODEL, tops=tops)
     weights = [d.weight for d in data]
     answerable = [it.answerable for it in items]
     unknown = [
@@ -100,9 +101,10 @@ def measure(items, folds, engines) -> dict:
         for it, g in zip(items, folds, strict=True)
     ]
     a, b, c = fit.platt(oof, weights, unknown)
-    probs = fit.refused_by_coverage(engines[0], items, fit.platt_probs(oof, unknown, a, b, c))
+    probs = fit.refused_whatever_the_cut(engines[0], data, tops, fit.platt_probs(oof, unknown, a, b, c))
     # The cut as `minutes-qa train` chooses it, less the round-1 floors (they need a full engine).
-    cut = fit.choose_cut(probs, [ok for _, ok in oof], answerable, weights, fit.ceilings_allow(probs, items))
+    ceilings, refusals = fit.ceilings_allow(probs, items), fit.refusals_allow(probs, items)
+    cut = fit.choose_cut(probs, [ok for _, ok in oof], answerable, weights, lambda c: ceilings(c) and refusals(c))
     out: dict = {"cut": round(cut, 3)}
     for style in STYLES:
         idx = [i for i, it in enumerate(items) if it.style == style]

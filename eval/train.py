@@ -22,6 +22,7 @@ import hashlib
 import itertools
 import json
 import math
+from types import SimpleNamespace
 import re
 import sys
 from dataclasses import dataclass, replace
@@ -122,11 +123,15 @@ def _folds(data: list[QuestionData], k: int) -> list[int]:
     return _folds_of([d.item for d in data], k)
 
 
-def out_of_fold(data: list[QuestionData], kind: str, params: dict, k: int = FOLDS) -> list[tuple[float, bool]]:
+def out_of_fold(
+    data: list[QuestionData], kind: str, params: dict, k: int = FOLDS, tops: list[int] | None = None
+) -> list[tuple[float, bool]]:
     """(raw score of the top candidate, was it right) per question, each scored by a model that
-    never saw that question."""
+    never saw that question; `tops`, if given, receives each question's top candidate (-1: none)."""
     folds = _folds(data, k)
     result: list[tuple[float, bool]] = [(float("-inf"), False)] * len(data)
+    if tops is not None:
+        tops[:] = [-1] * len(data)
     for f in range(k):
         model = fit([d for d, g in zip(data, folds, strict=True) if g != f], kind, params)
         for i, (d, g) in enumerate(zip(data, folds, strict=True)):
@@ -135,6 +140,8 @@ def out_of_fold(data: list[QuestionData], kind: str, params: dict, k: int = FOLD
             raw = model.raw(d.x)
             top = int(np.argmax(raw))
             result[i] = (float(raw[top]), bool(d.y[top]))
+            if tops is not None:
+                tops[i] = top
     return result
 
 
@@ -227,10 +234,21 @@ def floors_allow(engine, model: ScorerModel, items: list[GoldItem], texts: dict[
     return allowed
 
 
-def refused_by_coverage(engine, items: list[GoldItem], probs: list[float]) -> list[float]:
-    """A question naming a subject no indexed paper mentions is refused whatever the cut
-    (service.coverage), so the cut is chosen as if its probability were 0."""
-    return [0.0 if engine.coverage.absent(it.question) else p for it, p in zip(items, probs, strict=True)]
+def refused_whatever_the_cut(engine, data: list[QuestionData], tops: list[int], probs: list[float]) -> list[float]:
+    """The service refuses some questions whatever the cut: one naming a subject no indexed paper
+    mentions (service.coverage), and one asking for a value (a sum, a date, a name) that its best
+    candidate does not hold (service.compose.value_missing). The cut is chosen as if their
+    probability were 0."""
+    from service.compose import value_missing
+
+    type_match = feature_names().index("type_match")
+    out = []
+    for d, top, p in zip(data, tops, probs, strict=True):
+        query = engine.analyzer.run(d.item.question, d.item.history)
+        best = SimpleNamespace(features={"type_match": d.x[top, type_match] if top >= 0 else 0.0})
+        refused = bool(engine.coverage.absent(d.item.question)) or value_missing(query.answer_type, best)
+        out.append(0.0 if refused else p)
+    return out
 
 
 def refusals_allow(probs: list[float], items: list[GoldItem], path=None):
@@ -299,17 +317,19 @@ def train(
     )
     best, best_acc = CONFIGS[0], -1.0
     best_oof: list[tuple[float, bool]] = []  # set by the first configuration (accuracy is never negative)
+    best_tops: list[int] = []
     for kind, params in CONFIGS:
-        oof = out_of_fold(data, kind, params)
+        tops: list[int] = []
+        oof = out_of_fold(data, kind, params, tops=tops)
         acc = sum(w for (_, ok), a, w in zip(oof, answerable, weights, strict=True) if a and ok) / max(
             1e-9, sum(w for a, w in zip(answerable, weights, strict=True) if a)
         )
         log(f"  {kind} {params}: out-of-fold top-1 accuracy on answerable (styles weighted equally) {100 * acc:.1f}%")
         if acc > best_acc:
-            best, best_acc, best_oof = (kind, params), acc, oof
+            best, best_acc, best_oof, best_tops = (kind, params), acc, oof, tops
     unknown = [engine.scorer.unknown_share(engine.analyzer.run(d.item.question, d.item.history)) for d in data]
     a, b, c = platt(best_oof, weights, unknown)
-    probs = refused_by_coverage(engine, [d.item for d in data], platt_probs(best_oof, unknown, a, b, c))
+    probs = refused_whatever_the_cut(engine, data, best_tops, platt_probs(best_oof, unknown, a, b, c))
     model = fit(data, *best)
     model.platt_a, model.platt_b, model.platt_unknown = round(a, 6), round(b, 6), round(c, 6)
     floors = floors_allow(engine, model, items, texts, log)

@@ -22,6 +22,17 @@ from service.index import LoadedIndex
 from service.query import AnalyzedQuery
 from service.scoring import VALUE_PATTERNS
 
+# Answer types a question asks for as a value: when the best evidence holds no value of that type
+# (asked "how much", the closest sentence names no sum), the papers do not give it — a refusal, not
+# a sentence on the topic. Descriptions, reasons, lists and yes/no are answered by any sentence.
+VALUE_TYPES = {
+    "amount": "sum of money",
+    "count": "number",
+    "date": "date or time",
+    "percentage": "percentage",
+    "score": "score",
+    "person": "name",
+}
 SAME_POINT_SIMILARITY = 0.55  # two sentences from different meetings count as the same point above this
 SECOND_CITATION_RATIO = 0.5  # a second citation must score at least this share of the best one
 # What a short answer looks like inside a sentence, by answer type (detection is broader: see
@@ -96,6 +107,17 @@ class Composer:
                 related,
                 reason=f"the question names {', '.join(absent)}, which no indexed paper mentions",
                 refusal=refusal(absent),
+            )
+        if value_missing(query.answer_type, best):
+            what = VALUE_TYPES[query.answer_type]
+            return Composed(
+                "",
+                True,
+                best.score,
+                [],
+                related,
+                reason=f"the question asks for a {what}; the best candidate ({best.kind}) holds none",
+                refusal=f"The papers don't cover this: the closest passages give no {what}.",
             )
         if best.score < self.abstain_below:
             return Composed(
@@ -196,6 +218,11 @@ class Composer:
         if not m or (m.start(), m.end()) == (0, len(sentence)):
             return None
         return c.start + m.start(), c.start + len(sentence[: m.end()].rstrip(" .,;"))
+
+
+def value_missing(answer_type: str, best: Candidate) -> bool:
+    """Asked for a value (a sum, date, name …) that the best candidate does not hold."""
+    return answer_type in VALUE_TYPES and not best.features.get("type_match")
 
 
 def _distinct_chunks(cands: list[Candidate]) -> list[Candidate]:

@@ -65,12 +65,26 @@ def test_an_absent_service_is_refused_over_http_whatever_the_cut(client):
     assert not body["abstained"] and body["citations"]
 
 
-def test_the_cut_counts_coverage_refusals_and_keeps_the_gate_refusal_threshold(tmp_path):
-    from eval.train import refusals_allow, refused_by_coverage
+def test_the_cut_counts_the_refusals_made_whatever_the_cut(tmp_path):
+    import numpy as np
 
-    engine = SimpleNamespace(coverage=CoverageCheck(VOCABULARY))
-    items = [SimpleNamespace(question="How many potholes?"), SimpleNamespace(question="What did it cost?")]
-    assert refused_by_coverage(engine, items, [0.8, 0.8]) == [0.0, 0.8]
+    from eval.train import refusals_allow, refused_whatever_the_cut
+    from service.scoring import feature_names
+
+    class Analyzer:
+        def run(self, question, history):
+            return SimpleNamespace(answer_type="amount" if question.startswith("How much") else "description")
+
+    engine = SimpleNamespace(coverage=CoverageCheck(VOCABULARY), analyzer=Analyzer())
+    x = np.zeros((2, len(feature_names())))
+    x[1, feature_names().index("type_match")] = 1.0  # the second candidate holds a sum
+
+    def data(question):
+        return SimpleNamespace(item=SimpleNamespace(question=question, history=[]), x=x)
+
+    rows = [data("How many potholes?"), data("How much did it cost?"), data("How much did it cost?"), data("Why?")]
+    # potholes: absent subject; then a sum asked, top candidate without one / with one; a reason asked
+    assert refused_whatever_the_cut(engine, rows, [1, 0, 1, 0], [0.8] * 4) == [0.0, 0.0, 0.8, 0.8]
 
     path = tmp_path / "thresholds.json"
     path.write_text(json.dumps({"test": {"abstention_recall": 50.0}}))
@@ -84,3 +98,33 @@ def test_the_cut_counts_coverage_refusals_and_keeps_the_gate_refusal_threshold(t
     assert not allowed(0.1) and allowed(0.2) and allowed(0.5)
     path.write_text(json.dumps({"test": {}}))
     assert refusals_allow([0.1, 0.4, 0.05, 0.9], items, path)(0.0)  # no threshold: every cut
+
+
+def test_a_value_asked_for_and_missing_from_the_best_evidence_is_refused(client):
+    """Asked "how much", the best candidate names no sum: the papers do not give it. Asked a
+    description, any sentence may answer."""
+    from service.compose import value_missing
+
+    with_sum, without = SimpleNamespace(features={"type_match": 1.0}), SimpleNamespace(features={"type_match": 0.0})
+    assert value_missing("amount", without) and not value_missing("amount", with_sum)
+    assert not value_missing("description", without) and not value_missing("reason", without)
+
+    engine = client.app.state.holder.engine
+    engine.composer.abstain_below = 0.0
+    body = client.post("/ask", json={"question": "How much money was required to set up the Company?"}).json()
+    assert not body["abstained"] and "£" in body["answer"]  # the fixture papers give this sum
+    # the same answer path, the best candidate's value taken away: refused, saying what is missing
+    original = engine.scorer.run
+
+    def without_values(query, qvec, cands):
+        scored = original(query, qvec, cands)
+        for c in scored:
+            c.features["type_match"] = 0.0
+        return scored
+
+    engine.scorer.run = without_values
+    try:
+        body = client.post("/ask", json={"question": "How much money was required to set up the Company?"}).json()
+    finally:
+        engine.scorer.run = original
+    assert body["abstained"] and body["answer"] == "The papers don't cover this: the closest passages give no sum of money."

@@ -22,7 +22,6 @@ import hashlib
 import itertools
 import json
 import math
-from types import SimpleNamespace
 import re
 import sys
 from dataclasses import dataclass, replace
@@ -245,7 +244,7 @@ def refused_whatever_the_cut(engine, data: list[QuestionData], tops: list[int], 
     out = []
     for d, top, p in zip(data, tops, probs, strict=True):
         query = engine.analyzer.run(d.item.question, d.item.history)
-        best = SimpleNamespace(features={"type_match": d.x[top, type_match] if top >= 0 else 0.0})
+        best = {"type_match": float(d.x[top, type_match]) if top >= 0 else 0.0}
         refused = bool(engine.coverage.absent(d.item.question)) or value_missing(query.answer_type, best)
         out.append(0.0 if refused else p)
     return out

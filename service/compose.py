@@ -14,6 +14,7 @@ column names, since a bare "80" answers nothing.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from service.candidates import Candidate
@@ -108,7 +109,7 @@ class Composer:
                 reason=f"the question names {', '.join(absent)}, which no indexed paper mentions",
                 refusal=refusal(absent),
             )
-        if value_missing(query.answer_type, best):
+        if value_missing(query.answer_type, best.features):
             what = VALUE_TYPES[query.answer_type]
             return Composed(
                 "",
@@ -220,9 +221,9 @@ class Composer:
         return c.start + m.start(), c.start + len(sentence[: m.end()].rstrip(" .,;"))
 
 
-def value_missing(answer_type: str, best: Candidate) -> bool:
-    """Asked for a value (a sum, date, name …) that the best candidate does not hold."""
-    return answer_type in VALUE_TYPES and not best.features.get("type_match")
+def value_missing(answer_type: str, features: Mapping[str, float]) -> bool:
+    """Asked for a value (a sum, date, name …) that the best candidate (its `features`) does not hold."""
+    return answer_type in VALUE_TYPES and not features.get("type_match")
 
 
 def _distinct_chunks(cands: list[Candidate]) -> list[Candidate]:

@@ -105,7 +105,7 @@ def test_a_value_asked_for_and_missing_from_the_best_evidence_is_refused(client)
     description, any sentence may answer."""
     from service.compose import value_missing
 
-    with_sum, without = SimpleNamespace(features={"type_match": 1.0}), SimpleNamespace(features={"type_match": 0.0})
+    with_sum, without = {"type_match": 1.0}, {"type_match": 0.0}
     assert value_missing("amount", without) and not value_missing("amount", with_sum)
     assert not value_missing("description", without) and not value_missing("reason", without)
 
@@ -127,4 +127,7 @@ def test_a_value_asked_for_and_missing_from_the_best_evidence_is_refused(client)
         body = client.post("/ask", json={"question": "How much money was required to set up the Company?"}).json()
     finally:
         engine.scorer.run = original
-    assert body["abstained"] and body["answer"] == "The papers don't cover this: the closest passages give no sum of money."
+    assert (
+        body["abstained"]
+        and body["answer"] == "The papers don't cover this: the closest passages give no sum of money."
+    )

@@ -104,7 +104,11 @@ def measure(items, folds, engines) -> dict:
     probs = fit.refused_whatever_the_cut(engines[0], data, tops, fit.platt_probs(oof, unknown, a, b, c))
     # The cut as `minutes-qa train` chooses it, less the round-1 floors (they need a full engine).
     ceilings, refusals = fit.ceilings_allow(probs, items), fit.refusals_allow(probs, items)
-    cut = fit.choose_cut(probs, [ok for _, ok in oof], answerable, weights, lambda c: ceilings(c) and refusals(c))
+    candidates = sorted(set(probs)) + [1.0]
+    if any(ceilings(c) and refusals(c) for c in candidates):
+        cut = fit.choose_cut(probs, [ok for _, ok in oof], answerable, weights, lambda c: ceilings(c) and refusals(c))
+    else:  # as `minutes-qa train` falls back: the lowest cut the refusal threshold allows
+        cut = next((c for c in candidates if refusals(c)), 1.0)
     out: dict = {"cut": round(cut, 3)}
     for style in STYLES:
         idx = [i for i, it in enumerate(items) if it.style == style]

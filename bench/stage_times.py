@@ -35,7 +35,8 @@ def main() -> None:
         t1 = time.perf_counter()
         hits = engine.retrieve(query, qvec, Filters())
         t2 = time.perf_counter()
-        engine.composer.run(query, engine.scorer.run(query, qvec, engine.candidates(query, hits)))
+        scored = engine.scorer.run(query, qvec, engine.candidates(query, hits, qvec))
+        engine.composer.run(query, scored, absent=engine.coverage.absent(query.text))
         t3 = time.perf_counter()
         for name, ms in zip(stages, (t1 - t0, t2 - t1, t3 - t2), strict=True):
             stages[name].append(1000 * ms)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import time
@@ -29,6 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import eval.cut as cuts  # noqa: E402
 import eval.train as fit  # noqa: E402
 from eval.gold import GoldItem, load_gold, overlaps, passage_spans  # noqa: E402
 from eval.split import load_split, side  # noqa: E402
@@ -100,15 +102,15 @@ def measure(items, folds, engines) -> dict:
         engines[g].scorer.unknown_share(engines[g].analyzer.run(it.question, it.history))
         for it, g in zip(items, folds, strict=True)
     ]
-    a, b, c = fit.platt(oof, weights, unknown)
-    probs = fit.refused_whatever_the_cut(engines[0], data, tops, fit.platt_probs(oof, unknown, a, b, c))
+    a, b, c = cuts.platt(oof, weights, unknown)
+    probs = cuts.refused_whatever_the_cut(engines[0], data, tops, cuts.platt_probs(oof, unknown, a, b, c))
     # The cut as `minutes-qa train` chooses it, less the round-1 floors (they need a full engine).
-    ceilings, refusals = fit.ceilings_allow(probs, items), fit.refusals_allow(probs, items)
-    candidates = sorted(set(probs)) + [1.0]
+    ceilings, refusals = cuts.ceilings_allow(probs, items), cuts.refusals_allow(probs, items)
+    candidates = cuts.cut_candidates(probs)
     if any(ceilings(c) and refusals(c) for c in candidates):
-        cut = fit.choose_cut(probs, [ok for _, ok in oof], answerable, weights, lambda c: ceilings(c) and refusals(c))
+        cut = cuts.choose_cut(probs, [ok for _, ok in oof], answerable, weights, lambda c: ceilings(c) and refusals(c))
     else:  # as `minutes-qa train` falls back: the lowest cut the refusal threshold allows
-        cut = next((c for c in candidates if refusals(c)), 1.0)
+        cut = min(1.0, math.ceil(next((c for c in candidates if refusals(c)), 1.0) * 1e4) / 1e4)
     out: dict = {"cut": round(cut, 3)}
     for style in STYLES:
         idx = [i for i, it in enumerate(items) if it.style == style]

@@ -1,9 +1,13 @@
 """Scored candidates → the answer: quoted evidence with exact spans, the short answer span inside
 it, or an abstention.
 
-`Composer.run(query, scored)` → `Composed`. The best candidate answers when the scorer's
-calibrated probability reaches the fitted abstention cut; otherwise the service says the papers
-don't cover the question and offers the closest passages as related reading. A second sentence is
+`Composer.run(query, scored, absent=…)` → `Composed`. Two refusals come first, whatever the cut,
+each saying what is missing: the question names a subject no indexed paper mentions (`absent`,
+from service.coverage), or it asks directly for a value (a sum, number, date, percentage, score,
+name) that the best candidate does not hold (`value_missing`). Otherwise the best candidate
+answers when the scorer's calibrated probability reaches the fitted abstention cut, and below it
+the service says the papers don't cover the question; a refusal offers the closest passages as
+related reading. A second sentence is
 cited only when it adds what the first lacks: the same point recorded at another meeting, or a
 different date/figure for the same point; the best evidence always comes first, the others follow
 in date order.
@@ -23,10 +27,9 @@ from service.index import LoadedIndex
 from service.query import AnalyzedQuery
 from service.scoring import VALUE_PATTERNS
 
-# Answer types a question asks for as a value: when the best evidence holds no value of that type
-# (asked "how much", the closest sentence names no sum), the papers do not give it — a refusal, not
-# a sentence on the topic. Descriptions, reasons, lists and yes/no are answered by any sentence.
-VALUE_TYPES = {
+# What a refusal says is missing when a question asks for a value its best evidence does not
+# hold (asked "how much", the closest sentence names no sum: the papers do not give it).
+VALUE_NAMES = {
     "amount": "sum of money",
     "count": "number",
     "date": "date or time",
@@ -95,26 +98,26 @@ class Composer:
         self, query: AnalyzedQuery, scored: list[Candidate], max_citations: int = 3, absent: list[str] | None = None
     ) -> Composed:
         """`absent`: subjects the question names that no indexed paper mentions (service.coverage)."""
+        if absent:  # refused whatever the cut: the confidence that the papers answer is 0
+            return Composed(
+                "",
+                True,
+                0.0,
+                [],
+                _distinct_chunks(scored)[: self.max_related],
+                reason=f"the question names {', '.join(absent)}, which no indexed paper mentions",
+                refusal=refusal(absent),
+            )
         if not scored:
             return Composed("", True, 0.0, [], [], reason="no passage was retrieved")
         best = scored[0]
         related = _distinct_chunks(scored)[: self.max_related]
-        if absent:
+        if value_missing(query, best.features):
+            what = VALUE_NAMES[query.answer_type]
             return Composed(
                 "",
                 True,
-                best.score,
-                [],
-                related,
-                reason=f"the question names {', '.join(absent)}, which no indexed paper mentions",
-                refusal=refusal(absent),
-            )
-        if value_missing(query.answer_type, best.features):
-            what = VALUE_TYPES[query.answer_type]
-            return Composed(
-                "",
-                True,
-                best.score,
+                0.0,
                 [],
                 related,
                 reason=f"the question asks for a {what}; the best candidate ({best.kind}) holds none",
@@ -221,9 +224,10 @@ class Composer:
         return c.start + m.start(), c.start + len(sentence[: m.end()].rstrip(" .,;"))
 
 
-def value_missing(answer_type: str, features: Mapping[str, float]) -> bool:
-    """Asked for a value (a sum, date, name …) that the best candidate (its `features`) does not hold."""
-    return answer_type in VALUE_TYPES and not features.get("type_match")
+def value_missing(query: AnalyzedQuery, features: Mapping[str, float]) -> bool:
+    """Asked directly for a value (a sum, date, name …) that the best candidate (its `features`)
+    does not hold."""
+    return query.asks_value and query.answer_type in VALUE_NAMES and not features.get("type_match")
 
 
 def _distinct_chunks(cands: list[Candidate]) -> list[Candidate]:

@@ -1,13 +1,14 @@
 """Does a question name a council service the indexed papers never mention?
 
-`CoverageCheck(vocabulary).absent(question)` → the names of the subjects (service/data/services.yaml:
-potholes, bin collections, libraries …) that the question names with a word no indexed passage
-uses. Such a question cannot be answered from these papers however near its other words come to a
-passage ("How much did the council spend on road repairs?" shares "council" and "spend" with a
-children's services budget), and a refusal that says which subject is missing tells the Member
-why. A subject the papers do mention is left to the scorer, so the check only ever refuses; it
-never makes an answer. It reads the question's own words only: a follow-up's carried subject was
-already answerable.
+`CoverageCheck(vocabulary).absent(text)` → the phrases of the question (as the asker wrote them)
+that name a council service (service/data/services.yaml: potholes, bin collections, libraries …)
+with a word no indexed passage uses. Such a question cannot be answered from these papers however
+near its other words come to a passage ("How much did the council spend on road repairs?" shares
+"council" and "spend" with a children's services budget), and a refusal that quotes what is
+missing tells the Member why. A subject the papers do mention is left to the scorer, so the check
+only ever refuses; it never makes an answer. The engine passes the standalone question: a
+follow-up ("And how much did that cost?") carries the subject of the turn before, which may be
+the missing one.
 """
 
 from __future__ import annotations
@@ -41,13 +42,15 @@ def subjects() -> tuple[Subject, ...]:
 class CoverageCheck:
     vocabulary: Container[str]  # every search term some indexed passage holds
 
-    def absent(self, question: str) -> list[str]:
-        out = []
+    def absent(self, text: str) -> list[str]:
+        out: list[str] = []
         for s in subjects():
-            for m in s.rx.finditer(question):
+            for m in s.rx.finditer(text):
                 words = tokenize(m.group(0))
+                phrase = " ".join(m.group(0).split())
                 if words and any(w not in self.vocabulary for w in words):
-                    out.append(s.name)
+                    if phrase.lower() not in (o.lower() for o in out):
+                        out.append(phrase)
                     break
         return out
 

@@ -222,7 +222,7 @@ class Engine:
         hits = self.retrieve(query, qvec, filters)
         t2 = time.perf_counter()
         scored = self.scorer.run(query, qvec, self.candidates(query, hits))
-        composed = self.composer.run(query, scored, max_citations=top_k, absent=self.coverage.absent(query.question))
+        composed = self.composer.run(query, scored, max_citations=top_k, absent=self.coverage.absent(query.text))
         t3 = time.perf_counter()
         citations, related = self._cite(composed.cited), self._cite(composed.related)
         span = None

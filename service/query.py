@@ -37,6 +37,7 @@ def cues() -> dict:
     data["doc_types_rx"] = {k: re.compile(v, re.I) for k, v in data["doc_types"].items()}
     data["item_rx"] = re.compile(data["item_cue"], re.I)
     data["extremes_rx"] = {k: re.compile(v, re.I) for k, v in data["extremes"].items()}
+    data["value_asked_rx"] = re.compile(data["value_asked"], re.I)
     return data
 
 
@@ -110,6 +111,7 @@ class AnalyzedQuery:
     named_documents: tuple[str, ...] = ()
     is_follow_up: bool = False
     subject: str | None = None
+    asks_value: bool = False  # asks for a value of its answer type directly ("how much", "who" …)
 
     def standalone(self) -> StandaloneQuery:
         return StandaloneQuery(self.text, self.own_terms, self.carried_terms, self.is_follow_up, self.subject)
@@ -126,6 +128,11 @@ _LEADING = [
     (re.compile(r"\b(cost|costs|spend|pay|charge)\b[^?]*\banything\b", re.I), "amount"),
 ]
 _ORDER = ("reason", "yes_no", "percentage", "score", "date", "person", "count", "amount", "place", "list")
+
+
+# Answer types that are a value a sentence either holds or not (a sum, a number, a date or time, a
+# percentage, a score, a name); descriptions, reasons, lists and yes/no are answered by any sentence.
+VALUE_TYPES = ("amount", "count", "date", "percentage", "score", "person")
 
 
 def answer_type(question: str) -> str:
@@ -336,4 +343,5 @@ class QueryAnalyzer:
             named_documents=tuple(self.lookup.named_documents(found)),
             is_follow_up=sq.is_follow_up,
             subject=sq.subject,
+            asks_value=kind in VALUE_TYPES and bool(cues()["value_asked_rx"].search(own)),
         )

@@ -84,9 +84,10 @@ function renderAnswer(item, result) {
   const text = el("p", { class: "answer-text" });
   if (result.abstained) {
     text.append("The papers don't cover this.");
-    // A refusal that names what is missing ("… no indexed paper mentions potholes.") says so.
-    const missing = result.answer.match(/no indexed paper mentions (.+)$/);
-    const why = missing ? `No indexed paper mentions ${missing[1]}` : "Nothing in the indexed papers answers the question.";
+    // The refusal says why ("…: no indexed paper mentions potholes.", "…: the closest passages
+    // give no sum of money."): the part after the colon, as a sentence.
+    const reason = result.answer.replace(/^The papers don't cover this:\s*/, "");
+    const why = reason && reason !== result.answer ? reason.charAt(0).toUpperCase() + reason.slice(1) : "Nothing in the indexed papers answers the question.";
     box.append(text, el("p", { class: "muted" }, `${why} The closest passages are listed below; they are not an answer.`));
   } else {
     // Split "… [1] … [2]" so each marker becomes a real link to its citation's permalink.

@@ -157,7 +157,7 @@ def _no_filters():
 
 
 def test_cut_and_calibration_helpers():
-    from eval.train import choose_cut, platt
+    from eval.cut import choose_cut, platt
 
     # Right answers score high, unanswerable questions low: the cut falls between them.
     probs = [0.9, 0.8, 0.85, 0.2, 0.1, 0.3]
@@ -176,7 +176,7 @@ def test_the_cut_keeps_the_false_abstention_ceiling_for_each_style_with_confiden
     import json
     from types import SimpleNamespace
 
-    from eval.train import ceilings_allow, wilson_upper
+    from eval.cut import ceilings_allow, wilson_upper
 
     assert wilson_upper(0, 10) > 0.0 and wilson_upper(5, 10) > 0.5 and wilson_upper(10, 10) == pytest.approx(1.0)
     assert wilson_upper(40, 100) > wilson_upper(400, 1000) > 0.4  # fewer questions, wider margin

@@ -84,9 +84,13 @@ def test_ask_cite_follow_up_and_abstain(browser, real_url):
     out = _ask(page, "What was agreed about the county's bus services?")
     assert "abstained" in out.get_attribute("class")
     assert "don't cover" in out.inner_text()
-    assert "No indexed paper mentions buses" in out.inner_text()  # the refusal says what is missing
+    assert "No indexed paper mentions bus services" in out.inner_text()  # the refusal says what is missing
     assert out.locator(".citations li").count() >= 1  # related passages offered
     page.screenshot(path=str(SHOTS / "abstention.png"))
+
+    out = _ask(page, "How much will the chair of the company board be paid?")  # a sum no paper gives
+    assert "abstained" in out.get_attribute("class")
+    assert "The closest passages give no sum of money" in out.inner_text()
 
     page.click("#new-conversation")
     assert page.locator("#log li").count() == 0

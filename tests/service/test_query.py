@@ -308,3 +308,22 @@ def test_elliptical_follow_up_reasks_the_earlier_question():
 def test_elliptical_follow_up_keeps_the_earlier_answer_type():
     q = QueryAnalyzer(METAS).run("What about the Cabinet?", ["Who chaired the Planning Committee?"])
     assert (q.answer_type, q.roles) == ("person", ("chair",))
+
+
+@pytest.mark.parametrize(
+    ("question", "asks"),
+    [
+        ("How much will the company cost to set up?", True),
+        ("How many social workers will transfer?", True),
+        ("When will the company go live?", True),
+        ("Who chaired the panel?", True),
+        ("What percentage of the total did the company score?", True),
+        ("What is the budget for the new company?", True),
+        ("What happens to staff pay?", False),  # `amount` by its money word, but asks for a description
+        ("What will the budget be spent on?", False),
+        ("Why was the company option chosen?", False),
+        ("Will the council have to pay VAT?", False),  # yes/no
+    ],
+)
+def test_asks_value_only_when_the_question_asks_for_the_value_itself(question, asks):
+    assert QueryAnalyzer(METAS).run(question).asks_value is asks

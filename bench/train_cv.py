@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 import time
@@ -105,12 +104,9 @@ def measure(items, folds, engines) -> dict:
     a, b, c = cuts.platt(oof, weights, unknown)
     probs = cuts.refused_whatever_the_cut(engines[0], data, tops, cuts.platt_probs(oof, unknown, a, b, c))
     # The cut as `minutes-qa train` chooses it, less the round-1 floors (they need a full engine).
-    ceilings, refusals = cuts.ceilings_allow(probs, items), cuts.refusals_allow(probs, items)
-    candidates = cuts.cut_candidates(probs)
-    if any(ceilings(c) and refusals(c) for c in candidates):
-        cut = cuts.choose_cut(probs, [ok for _, ok in oof], answerable, weights, lambda c: ceilings(c) and refusals(c))
-    else:  # as `minutes-qa train` falls back: the lowest cut the refusal threshold allows
-        cut = min(1.0, math.ceil(next((c for c in candidates if refusals(c)), 1.0) * 1e4) / 1e4)
+    right = [ok for _, ok in oof]
+    refusals = cuts.refusals_allow(probs, items)
+    cut, _ = cuts.settle_cut(probs, right, answerable, weights, refusals, cuts.ceilings_allow(probs, items))
     out: dict = {"cut": round(cut, 3)}
     for style in STYLES:
         idx = [i for i, it in enumerate(items) if it.style == style]

@@ -79,6 +79,20 @@ def choose_cut(
     return middle if allowed(middle) else best_cut  # halfway to the next score, if still allowed
 
 
+def settle_cut(probs: list[float], right: list[bool], answerable: list[bool], weights: list[float], must, estimated):
+    """(cut, whether `estimated` was kept): the best cut (`choose_cut`) among those that keep both
+    the constraints that must hold (`must`: the round-1 floors, measured exactly; the refusal
+    threshold) and those only estimated (`estimated`: the false-abstention ceiling); when no cut
+    keeps both, refuse as little as `must` allows — its lowest cut, rounded up to four places
+    (which refuses no less)."""
+    allowed = lambda cut: must(cut) and estimated(cut)  # noqa: E731
+    candidates = cut_candidates(probs)
+    if any(allowed(c) for c in candidates):
+        return choose_cut(probs, right, answerable, weights, allowed), True
+    cut = next((c for c in candidates if must(c)), 1.0)
+    return min(1.0, math.ceil(cut * 1e4) / 1e4), False
+
+
 def floors_allow(engine, model: ScorerModel, items: list[GoldItem], texts: dict[str, str], log):
     """Which cuts keep the regression gate's round-1 floors (eval/thresholds.json) — those questions
     are in train, so this is decided here, on train, never on test."""

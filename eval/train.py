@@ -21,7 +21,6 @@ import datetime as dt
 import hashlib
 import itertools
 import json
-import math
 import re
 import sys
 from dataclasses import dataclass, replace
@@ -30,13 +29,12 @@ import numpy as np
 
 from eval.cut import (
     ceilings_allow,
-    choose_cut,
-    cut_candidates,
     floors_allow,
     platt,
     platt_probs,
     refusals_allow,
     refused_whatever_the_cut,
+    settle_cut,
 )
 from eval.gold import GoldItem, normalise, overlaps, passage_spans
 from service.scoring import ScorerModel, feature_names
@@ -186,16 +184,9 @@ def train(
     floors = floors_allow(engine, model, items, texts, log)
     ceilings = ceilings_allow(probs, [d.item for d in data])
     refusals = refusals_allow(probs, [d.item for d in data])
-    allowed = lambda cut: floors(cut) and ceilings(cut) and refusals(cut)  # noqa: E731
-    candidates = cut_candidates(probs)
-    if any(allowed(c) for c in candidates):
-        cut = choose_cut(probs, [ok for _, ok in best_oof], answerable, weights, allowed)
-    else:
-        # The floors are measured exactly (their questions are in train); the ceiling only
-        # estimated. When no cut is sure to keep all, keep the floors and the refusal threshold and
-        # refuse as little as they allow: the lowest cut they accept.
-        cut = next((c for c in candidates if floors(c) and refusals(c)), 1.0)
-        cut = min(1.0, math.ceil(cut * 1e4) / 1e4)  # four places, rounded up: refuses no less
+    right = [ok for _, ok in best_oof]
+    cut, kept = settle_cut(probs, right, answerable, weights, lambda c: floors(c) and refusals(c), ceilings)
+    if not kept:
         log(
             "no cut keeps the round-1 floors, the abstention-recall threshold and, with 95% confidence, the "
             f"false-abstention ceiling: the lowest cut the first two allow, {cut:.4f}"

@@ -98,20 +98,20 @@ class Composer:
         self, query: AnalyzedQuery, scored: list[Candidate], max_citations: int = 3, absent: list[str] | None = None
     ) -> Composed:
         """`absent`: subjects the question names that no indexed paper mentions (service.coverage)."""
+        related = _distinct_chunks(scored)[: self.max_related]
         if absent:  # refused whatever the cut: the confidence that the papers answer is 0
             return Composed(
                 "",
                 True,
                 0.0,
                 [],
-                _distinct_chunks(scored)[: self.max_related],
+                related,
                 reason=f"the question names {', '.join(absent)}, which no indexed paper mentions",
                 refusal=refusal(absent),
             )
         if not scored:
             return Composed("", True, 0.0, [], [], reason="no passage was retrieved")
         best = scored[0]
-        related = _distinct_chunks(scored)[: self.max_related]
         if value_missing(query, best.features):
             what = VALUE_NAMES[query.answer_type]
             return Composed(

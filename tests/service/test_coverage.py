@@ -152,3 +152,17 @@ def test_a_value_asked_for_and_missing_from_the_best_evidence_is_refused(client)
         body["abstained"]
         and body["answer"] == "The papers don't cover this: the closest passages give no sum of money."
     )
+
+
+def test_the_cut_falls_back_to_the_lowest_that_the_hard_constraints_allow():
+    from eval.cut import choose_cut, settle_cut
+
+    probs, right, answerable, weights = [0.12345, 0.3, 0.6], [False, True, True], [False, True, True], [1.0] * 3
+    must = lambda cut: cut >= 0.12  # noqa: E731
+    # every cut the hard constraints allow is also sure to keep the estimated one: the best of them
+    assert settle_cut(probs, right, answerable, weights, must, lambda cut: True) == (
+        choose_cut(probs, right, answerable, weights, must),
+        True,
+    )
+    # none is: the lowest the hard constraints allow, rounded up to four places (refuses no less)
+    assert settle_cut(probs, right, answerable, weights, must, lambda cut: False) == (0.1235, False)

@@ -27,11 +27,14 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import eval.cut as cuts  # noqa: E402
 import eval.train as fit  # noqa: E402
 from eval.gold import GoldItem, load_gold, overlaps, passage_spans  # noqa: E402
+from eval.quote import choose_second_quote, quoted  # noqa: E402
 from eval.split import load_split, side  # noqa: E402
 from service.settings import Settings  # noqa: E402
 
@@ -94,7 +97,8 @@ def measure(items, folds, engines) -> dict:
     ranks = [gold_rank(engines[g], it, texts) if it.answerable else None for it, g in zip(items, folds, strict=True)]
     fit.style_weights(data)
     tops: list[int] = []
-    oof = fit.out_of_fold(data, *MODEL, tops=tops)
+    raws: list = []
+    oof = fit.out_of_fold(data, *MODEL, tops=tops, raws=raws)
     weights = [d.weight for d in data]
     answerable = [it.answerable for it in items]
     unknown = [
@@ -107,7 +111,11 @@ def measure(items, folds, engines) -> dict:
     right = [ok for _, ok in oof]
     refusals = cuts.refusals_allow(probs, items)
     cut, _ = cuts.settle_cut(probs, right, answerable, weights, refusals, cuts.ceilings_allow(probs, items))
-    out: dict = {"cut": round(cut, 3)}
+    within, summary = choose_second_quote(data, raws, probs, cut, a)
+    shown = [quoted(d, r, a, within) if len(r) else [] for d, r in zip(data, raws, strict=True)]
+    said = [any(d.y[j] for j in rows) for d, rows in zip(data, shown, strict=True)]  # right with the 2nd quote
+    chars = [sum(d.spans[j][3] for j in rows) for d, rows in zip(data, shown, strict=True)]
+    out: dict = {"cut": round(cut, 3), "second_quote_within": within, "second_quote": summary}
     for style in STYLES:
         idx = [i for i, it in enumerate(items) if it.style == style]
         ans = [i for i in idx if answerable[i]]
@@ -118,7 +126,9 @@ def measure(items, folds, engines) -> dict:
             row[f"recall@{k}"] = pct(sum(1 for i in ans if ranks[i] and ranks[i] <= k), len(ans))
         row["reach"] = pct(sum(1 for i in ans if data[i].y.any()), len(ans))
         row["top1"] = pct(sum(1 for i in ans if oof[i][1]), len(ans))
-        row["fact"] = pct(sum(1 for i in ans if oof[i][1] and probs[i] >= cut), len(ans))
+        row["fact_one_quote"] = pct(sum(1 for i in ans if oof[i][1] and probs[i] >= cut), len(ans))
+        row["fact"] = pct(sum(1 for i in ans if said[i] and probs[i] >= cut), len(ans))
+        row["median_chars"] = float(np.median([chars[i] for i in idx if probs[i] >= cut] or [0]))
         row["false_abstention"] = pct(sum(1 for i in ans if probs[i] < cut), len(ans))
         row["unanswerable_refused"] = pct(sum(1 for i in unans if probs[i] < cut), len(unans))
         row["confident"] = len(confident)

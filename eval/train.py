@@ -37,6 +37,7 @@ from eval.cut import (
     settle_cut,
 )
 from eval.gold import GoldItem, normalise, overlaps, passage_spans
+from eval.quote import choose_second_quote
 from service.scoring import ScorerModel, feature_names
 
 FOLDS = 5
@@ -55,6 +56,9 @@ class QuestionData:
     x: np.ndarray  # candidates × features
     y: np.ndarray  # 1 = this candidate answers correctly
     weight: float = 1.0  # how much this question counts (styles balanced, see style_weights)
+    # Each candidate's (document, start, end, characters as rendered): what choosing how many to
+    # quote weighs (eval/quote.py).
+    spans: list[tuple[str, int, int, int]] | None = None
 
 
 def style_weights(data: list[QuestionData]) -> None:
@@ -74,17 +78,20 @@ def candidate_matrix(engine, item: GoldItem, texts: dict[str, str]) -> QuestionD
     cands = engine.candidates(query, engine.retrieve(query, qvec, _no_filters()))
     x = engine.scorer.features(query, qvec, cands) if cands else np.zeros((0, len(feature_names())))
     y = np.zeros(len(cands))
+    rendered_all = [engine.composer.render(c) for c in cands]
     if item.answerable:
         spans = {d: passage_spans(t, item.passages) for d, t in texts.items()}
         for i, c in enumerate(cands):
-            rendered = normalise(engine.composer.render(c))
+            rendered = normalise(rendered_all[i])
             # Right when it quotes a gold passage (or an accepted alternative) and says the accepted
             # answer: a pattern alone would also credit any sentence that merely names the answer.
             if overlaps(c.start, c.end, spans.get(c.doc_id, [])) and any(
                 re.search(p, rendered) for p in item.answer_patterns
             ):
                 y[i] = 1.0
-    return QuestionData(item, x, y)
+    return QuestionData(
+        item, x, y, spans=[(c.doc_id, c.start, c.end, len(r)) for c, r in zip(cands, rendered_all, strict=True)]
+    )
 
 
 def _no_filters():
@@ -131,20 +138,30 @@ def _folds(data: list[QuestionData], k: int) -> list[int]:
 
 
 def out_of_fold(
-    data: list[QuestionData], kind: str, params: dict, k: int = FOLDS, tops: list[int] | None = None
+    data: list[QuestionData],
+    kind: str,
+    params: dict,
+    k: int = FOLDS,
+    tops: list[int] | None = None,
+    raws: list[np.ndarray] | None = None,
 ) -> list[tuple[float, bool]]:
     """(raw score of the top candidate, was it right) per question, each scored by a model that
-    never saw that question; `tops`, if given, receives each question's top candidate (-1: none)."""
+    never saw that question; `tops`, if given, receives each question's top candidate (-1: none),
+    `raws` every candidate's raw score."""
     folds = _folds(data, k)
     result: list[tuple[float, bool]] = [(float("-inf"), False)] * len(data)
     if tops is not None:
         tops[:] = [-1] * len(data)
+    if raws is not None:
+        raws[:] = [np.zeros(0)] * len(data)
     for f in range(k):
         model = fit([d for d, g in zip(data, folds, strict=True) if g != f], kind, params)
         for i, (d, g) in enumerate(zip(data, folds, strict=True)):
             if g != f or not len(d.x):
                 continue
             raw = model.raw(d.x)
+            if raws is not None:
+                raws[i] = raw
             top = int(np.argmax(raw))
             result[i] = (float(raw[top]), bool(d.y[top]))
             if tops is not None:
@@ -167,15 +184,17 @@ def train(
     best, best_acc = CONFIGS[0], -1.0
     best_oof: list[tuple[float, bool]] = []  # set by the first configuration (accuracy is never negative)
     best_tops: list[int] = []
+    best_raws: list[np.ndarray] = []
     for kind, params in CONFIGS:
         tops: list[int] = []
-        oof = out_of_fold(data, kind, params, tops=tops)
+        raws: list[np.ndarray] = []
+        oof = out_of_fold(data, kind, params, tops=tops, raws=raws)
         acc = sum(w for (_, ok), a, w in zip(oof, answerable, weights, strict=True) if a and ok) / max(
             1e-9, sum(w for a, w in zip(answerable, weights, strict=True) if a)
         )
         log(f"  {kind} {params}: out-of-fold top-1 accuracy on answerable (styles weighted equally) {100 * acc:.1f}%")
         if acc > best_acc:
-            best, best_acc, best_oof, best_tops = (kind, params), acc, oof, tops
+            best, best_acc, best_oof, best_tops, best_raws = (kind, params), acc, oof, tops, raws
     unknown = [engine.scorer.unknown_share(engine.analyzer.run(d.item.question, d.item.history)) for d in data]
     a, b, c = platt(best_oof, weights, unknown)
     probs = refused_whatever_the_cut(engine, data, best_tops, platt_probs(best_oof, unknown, a, b, c))
@@ -192,6 +211,9 @@ def train(
             f"false-abstention ceiling: the lowest cut the first two allow, {cut:.4f}"
         )
     model.abstain_below = cut
+    within, summary = choose_second_quote(data, best_raws, probs, cut, a)
+    model.second_quote_within = within
+    log(summary)
     ids = hashlib.sha256("\n".join(sorted(it.id + "\0" + it.question for it in items)).encode()).hexdigest()
     model.trained_on = {
         "split": "train",
@@ -272,6 +294,7 @@ def cross_fitted_data(items: list[GoldItem], texts: dict[str, str], settings, re
                 recipe.name,
                 version.name,
                 feature_names(),
+                [f.name for f in dataclasses.fields(QuestionData)],  # what each question's data holds
                 dataclasses.asdict(PipelineOptions()),  # how retrieval ran (which candidates exist)
                 [(it.id, it.question, it.history, it.passages, it.answer_patterns) for it in items],
             ],

@@ -7,16 +7,19 @@ from service.coverage), or it asks directly for a value (a sum, number, date, pe
 name) that the best candidate does not hold (`value_missing`). Otherwise the best candidate
 answers when the scorer's calibrated probability reaches the fitted abstention cut, and below it
 the service says the papers don't cover the question; a refusal offers the closest passages as
-related reading. A second sentence is
-cited only when it adds what the first lacks: the same point recorded at another meeting, or a
-different date/figure for the same point; the best evidence always comes first, the others follow
-in date order.
+related reading. The runner-up is quoted second when the scorer cannot tell it from the best
+candidate (their calibrated log-odds within the fitted `second_quote_within`, chosen on train
+for the answers it makes right against the length it adds): the asker sees both readings rather
+than a coin-flip between them. Another sentence is cited only when it adds what the first lacks:
+the same point recorded at another meeting, or a different date/figure for the same point; the
+best evidence always comes first, the runner-up next, the others follow in date order.
 Quotes are verbatim; only table cells and computed table facts are rendered with their row and
 column names, since a bare "80" answers nothing.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -93,6 +96,7 @@ class Composer:
     index: LoadedIndex
     abstain_below: float
     max_related: int = 3
+    second_quote_within: float = 0.0  # log-odds gap under which the runner-up is quoted too (0: never)
 
     def run(
         self, query: AnalyzedQuery, scored: list[Candidate], max_citations: int = 3, absent: list[str] | None = None
@@ -135,9 +139,12 @@ class Composer:
         # The best evidence first (it holds the short answer); what else is cited follows in date
         # order, then by position in its paper. (How a position changed across meetings, in date
         # order from the first, is the topic history's job: GET /history.)
-        extra = self._extra(best, scored, query)[: max_citations - 1]
+        runner = runner_up(best, scored, self.second_quote_within) if max_citations > 1 else None
+        shown = [best] + ([runner] if runner else [])
+        extra = [c for c in self._extra(best, scored, query) if not any(_overlap(c, o) for o in shown)]
+        extra = extra[: max_citations - len(shown)]
         extra.sort(key=lambda c: (self.index.documents[c.doc_id].meta.sort_date(), c.start))
-        cited = [best] + extra
+        cited = shown + extra
         answer = " ".join(f"{self.render(c)} [{n}]" for n, c in enumerate(cited, 1))
         span = self.answer_span(best, query)
         return Composed(
@@ -147,7 +154,8 @@ class Composer:
             cited,
             [],
             (1, *span) if span else None,  # the best evidence is always citation 1
-            reason=f"{best.kind} scored {best.score:.3f} ≥ cut {self.abstain_below:.3f}",
+            reason=f"{best.kind} scored {best.score:.3f} ≥ cut {self.abstain_below:.3f}"
+            + (f"; the runner-up ({runner.kind}, {runner.score:.3f}) is too close to tell apart" if runner else ""),
         )
 
     # -- what else to cite ---------------------------------------------------------------
@@ -228,6 +236,32 @@ def value_missing(query: AnalyzedQuery, features: Mapping[str, float]) -> bool:
     """Asked directly for a value (a sum, date, name …) that the best candidate (its `features`)
     does not hold."""
     return query.asks_value and query.answer_type in VALUE_NAMES and not features.get("type_match")
+
+
+def log_odds(p: float) -> float:
+    p = min(max(p, 1e-9), 1 - 1e-9)
+    return math.log(p / (1 - p))
+
+
+def runner_up(best: Candidate, scored: list[Candidate], within: float) -> Candidate | None:
+    """The next candidate quoting other words than `best`, if the scorer cannot tell the two apart:
+    their log-odds differ by at most `within`. A question asking for a value (best holds one) is
+    never given a runner-up without one."""
+    if within <= 0:
+        return None
+    for c in scored[1:]:
+        if _overlap(c, best):
+            continue  # the same words again (a sentence inside a list, a field on its line)
+        if log_odds(best.score) - log_odds(c.score) > within:
+            return None
+        if best.features.get("type_match") and not c.features.get("type_match"):
+            return None
+        return c
+    return None
+
+
+def _overlap(a: Candidate, b: Candidate) -> bool:
+    return a.doc_id == b.doc_id and a.start < b.end and b.start < a.end
 
 
 def _distinct_chunks(cands: list[Candidate]) -> list[Candidate]:

@@ -121,7 +121,9 @@ class Engine:
         if reranker is None and options.rerank:
             reranker = RerankerModel.load()
         self.reranker = PassageReranker(index, reranker if options.rerank else None)
-        self.composer = Composer(index, self.scorer.model.abstain_below)
+        self.composer = Composer(
+            index, self.scorer.model.abstain_below, second_quote_within=self.scorer.model.second_quote_within
+        )
         self.coverage = CoverageCheck(self.scorer.idf)
         # The query embedding is ~75% of an answer's CPU time; repeated questions (starter
         # questions, re-asked follow-ups, clients retrying) skip it.

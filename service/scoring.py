@@ -152,6 +152,8 @@ class ScorerModel:
     # its best sentence ranks among the rest.
     platt_unknown: float = 0.0
     abstain_below: float = 0.5
+    # Log-odds gap under which the composer quotes the runner-up beside the best candidate (0: never).
+    second_quote_within: float = 0.0
     trained_on: dict = field(default_factory=dict)
     kind: str = "logistic"  # "logistic" | "lightgbm"
     booster: str | None = None  # LightGBM model text, for kind "lightgbm"

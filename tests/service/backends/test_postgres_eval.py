@@ -3,7 +3,8 @@
 + bm25s), and its recall@10 is within 3 points.
 They differ in the word rankings — PostgreSQL's `ts_rank` is not BM25 — so with
 MINUTES_QA_DATABASE_LEXICAL=memory (BM25 in memory over the database's passages) the answers are
-the index folder's, but for near-ties that pgvector's approximate HNSW ranks flip now and then. Vectors come from the index folder, so nothing is re-embedded."""
+the index folder's, but for near-ties that pgvector's approximate HNSW ranks flip now and then.
+Vectors come from the index folder, so nothing is re-embedded."""
 
 from __future__ import annotations
 

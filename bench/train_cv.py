@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import eval.cut as cuts  # noqa: E402
 import eval.train as fit  # noqa: E402
 from eval.gold import GoldItem, load_gold, overlaps, passage_spans  # noqa: E402
-from eval.quote import choose_second_quote, quoted  # noqa: E402
+from eval.quote import choose_quotes, continuation_out_of_fold, quoted  # noqa: E402
 from eval.split import load_split, side  # noqa: E402
 from service.settings import Settings  # noqa: E402
 
@@ -111,11 +111,13 @@ def measure(items, folds, engines) -> dict:
     right = [ok for _, ok in oof]
     refusals = cuts.refusals_allow(probs, items)
     cut, _ = cuts.settle_cut(probs, right, answerable, weights, refusals, cuts.ceilings_allow(probs, items))
-    within, summary = choose_second_quote(data, raws, probs, cut, a)
-    shown = [quoted(d, r, a, within) if len(r) else [] for d, r in zip(data, raws, strict=True)]
-    said = [any(d.y[j] for j in rows) for d, rows in zip(data, shown, strict=True)]  # right with the 2nd quote
-    chars = [sum(d.spans[j][3] for j in rows) for d, rows in zip(data, shown, strict=True)]
-    out: dict = {"cut": round(cut, 3), "second_quote_within": within, "second_quote": summary}
+    within, continuation, summary = choose_quotes(data, raws, tops, fit._folds(data, fit.FOLDS), probs, cut, a)
+    above = continuation["above"] if continuation else 2.0
+    next_p = continuation_out_of_fold(data, tops, fit._folds(data, fit.FOLDS))
+    shown = [quoted(d, r, a, within, p, above) if len(r) else None for d, r, p in zip(data, raws, next_p, strict=True)]
+    said = [bool(q and q.right) for q in shown]  # right with what else is quoted
+    chars = [q.chars if q else 0 for q in shown]
+    out: dict = {"cut": round(cut, 3), "second_quote_within": within, "continue_above": above, "quotes": summary}
     for style in STYLES:
         idx = [i for i, it in enumerate(items) if it.style == style]
         ans = [i for i in idx if answerable[i]]

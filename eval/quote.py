@@ -1,23 +1,28 @@
-"""How close the runner-up must score to be quoted beside the best candidate, chosen on the train
-split only (out of fold), the way `minutes-qa train` chooses the abstention cut.
+"""How much the answer quotes besides its best candidate, chosen on the train split only (out of
+fold), the way `minutes-qa train` chooses the abstention cut: when to quote the best sentence
+together with the next one (service/continuation.py), and how close the runner-up must score to
+be quoted beside the best (service/compose.py: runner_up).
 
 For Members' everyday questions the scorer often cannot separate the sentence that answers from
 the one next to it in its ranking: out of fold on train a right candidate exists for ~3 in 4 of
-them, but comes first for fewer than 1 in 4 and second for another 1 in 14. Quoting both when
-their scores are close gives the asker the answer more often, at the price of a longer answer.
-The gap chosen is the one that makes the most answers right (styles weighted equally) while the
-median answer of each phrasing style stays within `MEDIAN_ANSWER_BUDGET` characters — well inside
-the issue's 300-character target, so that most answers stay one quote.
+them, but comes first for fewer than 1 in 4 and second for another 1 in 14. And the sentence that
+best matches their words is often the question recorded in the minutes, whose answer follows.
+Quoting more gives the asker the answer more often, at the price of a longer answer. The choice
+is the one that makes the most answers right (styles weighted equally) while the median answer of
+each phrasing style stays within `MEDIAN_ANSWER_BUDGET` characters — well inside the issue's
+300-character target, so that most answers stay one quote.
 """
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from service.candidates import Candidate
-from service.compose import runner_up
+from service.compose import NEVER, runner_up
+from service.continuation import FEATURES, ContinuationModel
 from service.scoring import feature_names
 
 if TYPE_CHECKING:
@@ -25,18 +30,28 @@ if TYPE_CHECKING:
 
 MEDIAN_ANSWER_BUDGET = 250  # characters, over the answers given
 GAPS = tuple(round(g, 2) for g in np.arange(0.0, 2.01, 0.05))  # log-odds; 0 = never a second quote
+ABOVE = (NEVER, *(round(p, 2) for p in np.arange(0.95, 0.29, -0.05)))  # continuation thresholds
 CITATION_MARK = 4  # " [1]" after each quote
+CONTINUATION_C = 0.3  # the logistic regression's regularisation (few positives: a strong prior)
 
 
-def quoted(d: QuestionData, raw: np.ndarray, platt_a: float, within: float) -> list[int]:
-    """The candidates (row numbers) the composer would quote: the best, and the runner-up when
-    `service.compose.runner_up` takes it (scores as calibrated log-odds: a·raw; the question's
-    own calibration terms are the same for every candidate and cancel)."""
+@dataclass
+class Quoted:
+    rows: list[int]  # candidates quoted (row numbers), the best first
+    extended: bool  # the best is quoted with its next sentence
+    right: bool
+    chars: int
+
+
+def ranked(d: QuestionData, raw: np.ndarray, platt_a: float, depth: int = 20) -> tuple[list[int], list[Candidate]]:
+    """The candidates in score order (row numbers, and the first `depth` as the composer's
+    Candidate objects: spans, type match, calibrated score as a·raw — the question's own
+    calibration terms are the same for every candidate and cancel in log-odds gaps)."""
     if d.spans is None:
         raise ValueError("question data without candidate spans: rebuild the cross-fitted data")
-    type_match = feature_names().index("type_match")
     order = [int(j) for j in np.argsort(-raw, kind="stable")]
-    cands = [
+    type_match = feature_names().index("type_match")
+    return order, [
         Candidate(
             kind="",
             doc_id=d.spans[j][0],
@@ -50,44 +65,126 @@ def quoted(d: QuestionData, raw: np.ndarray, platt_a: float, within: float) -> l
             features={"type_match": float(d.x[j, type_match])},
             score=float(1 / (1 + np.exp(-platt_a * raw[j]))),
         )
-        for j in order
+        for j in order[:depth]
     ]
+
+
+def quoted(
+    d: QuestionData,
+    raw: np.ndarray,
+    platt_a: float,
+    within: float,
+    next_p: float = 0.0,
+    above: float = NEVER,
+    order: tuple[list[int], list[Candidate]] | None = None,
+) -> Quoted:
+    """What the composer would quote for question data `d` with candidate raw scores `raw`: the
+    best with its next sentence when its continuation probability `next_p` reaches `above`, else
+    the best and the runner-up when `runner_up` takes it. `order`: `ranked(d, raw, platt_a)`, if
+    already made."""
+    rows_in_order, cands = order or ranked(d, raw, platt_a)
+    top = rows_in_order[0]
+    if next_p >= above and d.next_y is not None and d.next_chars is not None and d.next_chars[top]:
+        return Quoted([top], True, bool(d.y[top] or d.next_y[top]), d.next_chars[top] + CITATION_MARK)
     second = runner_up(cands[0], cands, within)
-    if second is None:
-        return [order[0]]
-    return [order[0], next(order[k] for k, c in enumerate(cands) if c is second)]
+    rows = [top] if second is None else [top, next(rows_in_order[k] for k, c in enumerate(cands) if c is second)]
+    assert d.spans is not None  # (ranked() refuses data without them)
+    chars = sum(d.spans[j][3] + CITATION_MARK for j in rows) + len(rows) - 1
+    return Quoted(rows, False, any(bool(d.y[j]) for j in rows), chars)
 
 
-def choose_second_quote(
-    data: list[QuestionData], raws: list[np.ndarray], probs: list[float], cut: float, platt_a: float
-) -> tuple[float, str]:
-    """→ (the log-odds gap, a line saying what it does out of fold). `raws`: every candidate's
-    out-of-fold raw score; `probs`: each question's calibrated top probability (0 = refused before
-    the cut); answers are given where probs ≥ cut."""
+def _continuation_set(data: list[QuestionData], tops: list[int]) -> tuple[list[int], np.ndarray, np.ndarray]:
+    """Questions whose top candidate has a next sentence, its features, and whether only the longer
+    quote is right (the label the continuation model learns)."""
+    idx, xs, ys = [], [], []
+    for i, (d, t) in enumerate(zip(data, tops, strict=True)):
+        if t < 0 or d.next_x is None or d.next_y is None or np.isnan(d.next_x[t]).any():
+            continue
+        idx.append(i)
+        xs.append(d.next_x[t])
+        ys.append(float(d.next_y[t] and not d.y[t]))
+    return idx, np.array(xs).reshape(len(idx), len(FEATURES)), np.array(ys)
+
+
+def fit_continuation(x: np.ndarray, y: np.ndarray, above: float = NEVER) -> ContinuationModel | None:
+    if len(set(y.tolist())) < 2:
+        return None
+    from sklearn.linear_model import LogisticRegression
+
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale == 0] = 1.0
+    m = LogisticRegression(C=CONTINUATION_C, class_weight="balanced", max_iter=3000).fit((x - mean) / scale, y)
+    return ContinuationModel(
+        list(FEATURES),
+        mean.round(6).tolist(),
+        scale.round(6).tolist(),
+        m.coef_[0].round(6).tolist(),
+        round(float(m.intercept_[0]), 6),
+        above,
+    )
+
+
+def continuation_out_of_fold(data: list[QuestionData], tops: list[int], folds: list[int]) -> list[float]:
+    """Each question's continuation probability for its top candidate, from a model fitted on the
+    other folds (0 where the top has no next sentence)."""
+    idx, x, y = _continuation_set(data, tops)
+    probs = [0.0] * len(data)
+    where = np.array([folds[i] for i in idx])
+    for f in sorted(set(folds)):
+        model = fit_continuation(x[where != f], y[where != f])
+        if model is None:
+            continue
+        for k in np.flatnonzero(where == f):
+            probs[idx[k]] = model.probability(x[k])
+    return probs
+
+
+def choose_quotes(
+    data: list[QuestionData],
+    raws: list[np.ndarray],
+    tops: list[int],
+    folds: list[int],
+    probs: list[float],
+    cut: float,
+    platt_a: float,
+) -> tuple[float, dict | None, str]:
+    """→ (the runner-up's log-odds gap, the continuation model as a dict with its threshold — None
+    when quoting the next sentence never pays — and a line saying what they do out of fold).
+    `raws`/`tops`: every candidate's out-of-fold raw score and each question's top candidate;
+    `folds`: the scorer's question folds; `probs`: each question's calibrated top probability
+    (0 = refused before the cut); answers are given where probs ≥ cut."""
+    next_p = continuation_out_of_fold(data, tops, folds)
     answered = [i for i, p in enumerate(probs) if p >= cut and len(raws[i])]
     total = sum(d.weight for d in data if d.item.answerable) or 1.0
-    best: tuple[float, float, float] | None = None  # (right share, gap, median chars)
+    best: tuple[float, float, float, float] | None = None  # (right share, above, gap, longer median)
     base = 0.0
-    for gap in GAPS:
-        right, lengths = 0.0, dict[str, list[int]]()
-        for i in answered:
-            d = data[i]
-            rows = quoted(d, raws[i], platt_a, gap)
-            spans = d.spans or []  # (quoted() refuses data without them)
-            lengths.setdefault(d.item.style, []).append(sum(spans[j][3] + CITATION_MARK for j in rows) + len(rows) - 1)
-            if d.item.answerable and any(bool(d.y[j]) for j in rows):
-                right += d.weight
-        median = max((float(np.median(v)) for v in lengths.values()), default=0.0)  # the longer style's
-        share = right / total
-        if gap == 0.0:
-            base = share
-        if median <= MEDIAN_ANSWER_BUDGET and (best is None or share > best[0]):
-            best = (share, gap, median)
-    if best is None:  # even one quote each is over the budget: never add a second
-        return 0.0, "second quote: never (single quotes already exceed the median budget)"
-    share, gap, median = best
-    return gap, (
-        f"second quote when the runner-up is within {gap} log-odds: out of fold, right answers "
-        f"{100 * base:.1f}% → {100 * share:.1f}% (styles weighted), median answer ≤ {median:.0f} characters "
-        "in each style"
+    orders = {i: ranked(data[i], raws[i], platt_a) for i in answered}
+    for above in ABOVE:
+        for gap in GAPS:
+            right, lengths = 0.0, dict[str, list[int]]()
+            for i in answered:
+                q = quoted(data[i], raws[i], platt_a, gap, next_p[i], above, orders[i])
+                lengths.setdefault(data[i].item.style, []).append(q.chars)
+                if data[i].item.answerable and q.right:
+                    right += data[i].weight
+            median = max((float(np.median(v)) for v in lengths.values()), default=0.0)
+            share = right / total
+            if above == NEVER and gap == 0.0:
+                base = share
+            if median <= MEDIAN_ANSWER_BUDGET and (best is None or share > best[0]):
+                best = (share, above, gap, median)
+    if best is None:  # even one quote each is over the budget: nothing more is quoted
+        return 0.0, None, "quotes: one each (single quotes already exceed the median budget)"
+    share, above, gap, median = best
+    model = None
+    if above != NEVER:
+        _, x, y = _continuation_set(data, tops)
+        model = fit_continuation(x, y, above)
+    said = f"next sentence from probability {above}" if model else "never the next sentence"
+    return (
+        gap,
+        asdict(model) if model else None,
+        f"quotes: {said}; the runner-up within {gap} log-odds. Out of fold, right answers "
+        f"{100 * base:.1f}% → {100 * share:.1f}% (styles weighted), median answer ≤ {median:.0f} characters in "
+        "each style",
     )

@@ -37,7 +37,8 @@ from eval.cut import (
     settle_cut,
 )
 from eval.gold import GoldItem, normalise, overlaps, passage_spans
-from eval.quote import choose_second_quote
+from eval.quote import choose_quotes
+from service.continuation import next_sentence
 from service.scoring import ScorerModel, feature_names
 
 FOLDS = 5
@@ -59,6 +60,11 @@ class QuestionData:
     # Each candidate's (document, start, end, characters as rendered): what choosing how many to
     # quote weighs (eval/quote.py).
     spans: list[tuple[str, int, int, int]] | None = None
+    # Quoting each candidate with its next sentence (service/continuation.py): the features (NaN
+    # rows: no next sentence), whether the longer quote is right, and its length as rendered.
+    next_x: np.ndarray | None = None
+    next_y: np.ndarray | None = None
+    next_chars: list[int] | None = None
 
 
 def style_weights(data: list[QuestionData]) -> None:
@@ -78,19 +84,34 @@ def candidate_matrix(engine, item: GoldItem, texts: dict[str, str]) -> QuestionD
     cands = engine.candidates(query, engine.retrieve(query, qvec, _no_filters()))
     x = engine.scorer.features(query, qvec, cands) if cands else np.zeros((0, len(feature_names())))
     y = np.zeros(len(cands))
+    next_y = np.zeros(len(cands))
     rendered_all = [engine.composer.render(c) for c in cands]
+    afters = [next_sentence(engine.index, c) for c in cands]
+    longer = [
+        " ".join(texts[c.doc_id][c.start : a[2]].split()) if a else "" for c, a in zip(cands, afters, strict=True)
+    ]
     if item.answerable:
         spans = {d: passage_spans(t, item.passages) for d, t in texts.items()}
-        for i, c in enumerate(cands):
-            rendered = normalise(rendered_all[i])
+
+        def right(start: int, end: int, doc: str, rendered: str) -> bool:
             # Right when it quotes a gold passage (or an accepted alternative) and says the accepted
             # answer: a pattern alone would also credit any sentence that merely names the answer.
-            if overlaps(c.start, c.end, spans.get(c.doc_id, [])) and any(
-                re.search(p, rendered) for p in item.answer_patterns
-            ):
-                y[i] = 1.0
+            return overlaps(start, end, spans.get(doc, [])) and any(
+                re.search(p, normalise(rendered)) for p in item.answer_patterns
+            )
+
+        for i, c in enumerate(cands):
+            y[i] = float(right(c.start, c.end, c.doc_id, rendered_all[i]))
+            after = afters[i]
+            next_y[i] = float(after is not None and right(c.start, after[2], c.doc_id, longer[i]))
     return QuestionData(
-        item, x, y, spans=[(c.doc_id, c.start, c.end, len(r)) for c, r in zip(cands, rendered_all, strict=True)]
+        item,
+        x,
+        y,
+        spans=[(c.doc_id, c.start, c.end, len(r)) for c, r in zip(cands, rendered_all, strict=True)],
+        next_x=engine.scorer.continuation_rows(query, qvec, cands),
+        next_y=next_y,
+        next_chars=[len(t) for t in longer],
     )
 
 
@@ -211,8 +232,8 @@ def train(
             f"false-abstention ceiling: the lowest cut the first two allow, {cut:.4f}"
         )
     model.abstain_below = cut
-    within, summary = choose_second_quote(data, best_raws, probs, cut, a)
-    model.second_quote_within = within
+    within, continuation, summary = choose_quotes(data, best_raws, best_tops, _folds(data, FOLDS), probs, cut, a)
+    model.second_quote_within, model.continuation = within, continuation
     log(summary)
     ids = hashlib.sha256("\n".join(sorted(it.id + "\0" + it.question for it in items)).encode()).hexdigest()
     model.trained_on = {

@@ -7,10 +7,12 @@ from service.coverage), or it asks directly for a value (a sum, number, date, pe
 name) that the best candidate does not hold (`value_missing`). Otherwise the best candidate
 answers when the scorer's calibrated probability reaches the fitted abstention cut, and below it
 the service says the papers don't cover the question; a refusal offers the closest passages as
-related reading. The runner-up is quoted second when the scorer cannot tell it from the best
-candidate (their calibrated log-odds within the fitted `second_quote_within`, chosen on train
-for the answers it makes right against the length it adds): the asker sees both readings rather
-than a coin-flip between them. Another sentence is cited only when it adds what the first lacks:
+related reading. When the best is a sentence whose answer goes on in the next one (a recorded
+question and its reply, an announcement and its items: the fitted decision of
+service/continuation.py), both sentences are quoted as one. Otherwise the runner-up is quoted
+second when the scorer cannot tell it from the best candidate (their calibrated log-odds within
+the fitted `second_quote_within`, chosen on train for the answers it makes right against the
+length it adds): the asker sees both readings rather than a coin-flip between them. Another sentence is cited only when it adds what the first lacks:
 the same point recorded at another meeting, or a different date/figure for the same point; the
 best evidence always comes first, the runner-up next, the others follow in date order.
 Quotes are verbatim; only table cells and computed table facts are rendered with their row and
@@ -22,9 +24,10 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from service.candidates import Candidate
+from service.continuation import next_sentence
 from service.coverage import refusal
 from service.index import LoadedIndex
 from service.query import AnalyzedQuery
@@ -40,6 +43,7 @@ VALUE_NAMES = {
     "score": "score",
     "person": "name",
 }
+NEVER = 2.0  # a probability threshold nothing reaches
 SAME_POINT_SIMILARITY = 0.55  # two sentences from different meetings count as the same point above this
 SECOND_CITATION_RATIO = 0.5  # a second citation must score at least this share of the best one
 # What a short answer looks like inside a sentence, by answer type (detection is broader: see
@@ -97,6 +101,7 @@ class Composer:
     abstain_below: float
     max_related: int = 3
     second_quote_within: float = 0.0  # log-odds gap under which the runner-up is quoted too (0: never)
+    continue_above: float = NEVER  # probability from which the best sentence is quoted with the next one
 
     def run(
         self, query: AnalyzedQuery, scored: list[Candidate], max_citations: int = 3, absent: list[str] | None = None
@@ -139,7 +144,13 @@ class Composer:
         # The best evidence first (it holds the short answer); what else is cited follows in date
         # order, then by position in its paper. (How a position changed across meetings, in date
         # order from the first, is the topic history's job: GET /history.)
-        runner = runner_up(best, scored, self.second_quote_within) if max_citations > 1 else None
+        runner = None
+        after = next_sentence(self.index, best)
+        if after is not None and best.features.get("next_sentence_answers", 0.0) >= self.continue_above:
+            # The answer goes on in the next sentence: both are quoted as one, and no runner-up.
+            best = replace(best, end=after[2], sentences=[*best.sentences, after[0]])
+        elif max_citations > 1:
+            runner = runner_up(best, scored, self.second_quote_within)
         shown = [best] + ([runner] if runner else [])
         extra = [c for c in self._extra(best, scored, query) if not any(_overlap(c, o) for o in shown)]
         extra = extra[: max_citations - len(shown)]
@@ -155,7 +166,8 @@ class Composer:
             [],
             (1, *span) if span else None,  # the best evidence is always citation 1
             reason=f"{best.kind} scored {best.score:.3f} ≥ cut {self.abstain_below:.3f}"
-            + (f"; the runner-up ({runner.kind}, {runner.score:.3f}) is too close to tell apart" if runner else ""),
+            + (f"; the runner-up ({runner.kind}, {runner.score:.3f}) is too close to tell apart" if runner else "")
+            + ("; quoted with the next sentence, where the answer goes on" if best is not scored[0] else ""),
         )
 
     # -- what else to cite ---------------------------------------------------------------

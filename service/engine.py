@@ -12,7 +12,7 @@ import numpy as np
 
 from service.backends import backend_of
 from service.candidates import Candidate, CandidateBuilder
-from service.compose import Composer
+from service.compose import NEVER, Composer
 from service.coverage import CoverageCheck
 from service.index import LoadedIndex
 from service.query import AnalyzedQuery, QueryAnalyzer
@@ -121,8 +121,12 @@ class Engine:
         if reranker is None and options.rerank:
             reranker = RerankerModel.load()
         self.reranker = PassageReranker(index, reranker if options.rerank else None)
+        model = self.scorer.model
         self.composer = Composer(
-            index, self.scorer.model.abstain_below, second_quote_within=self.scorer.model.second_quote_within
+            index,
+            model.abstain_below,
+            second_quote_within=model.second_quote_within,
+            continue_above=self.scorer.continuation.above if self.scorer.continuation else NEVER,
         )
         self.coverage = CoverageCheck(self.scorer.idf)
         # The query embedding is ~75% of an answer's CPU time; repeated questions (starter

@@ -25,6 +25,8 @@ import numpy as np
 
 from indexer.lexical import tokenize
 from service.candidates import Candidate
+from service.continuation import FEATURES as CONTINUATION_FEATURES
+from service.continuation import ContinuationModel, continuation_row
 from service.index import LoadedIndex
 from service.query import AnalyzedQuery
 
@@ -154,6 +156,8 @@ class ScorerModel:
     abstain_below: float = 0.5
     # Log-odds gap under which the composer quotes the runner-up beside the best candidate (0: never).
     second_quote_within: float = 0.0
+    # The fitted decision to quote the best sentence with the next one (service/continuation.py).
+    continuation: dict | None = None
     trained_on: dict = field(default_factory=dict)
     kind: str = "logistic"  # "logistic" | "lightgbm"
     booster: str | None = None  # LightGBM model text, for kind "lightgbm"
@@ -203,6 +207,7 @@ class Scorer:
         if model.names != feature_names():
             raise ValueError(f"{MODEL_FILE} was fitted on other features; run `make train` to refit it")
         self.model = model
+        self.continuation = ContinuationModel(**model.continuation) if model.continuation else None
         self.idf, self.max_idf = _idf(index)
         self._terms: dict[tuple, frozenset[str]] = {}
         self._shapes: dict[tuple, _Shape] = {}
@@ -387,7 +392,23 @@ class Scorer:
         for c, p in zip(cands, probs, strict=True):
             c.score = float(p)
         cands.sort(key=lambda c: (-c.score, c.doc_id, c.start, c.kind))
+        if self.continuation is not None:  # only the best one can be quoted with its next sentence
+            row = self.continuation_rows(query, qvec, cands[:1])[0]
+            if not np.isnan(row).any():
+                cands[0].features["next_sentence_answers"] = self.continuation.probability(row)
         return cands
+
+    def continuation_rows(self, query: AnalyzedQuery, qvec: np.ndarray, cands: list[Candidate]) -> np.ndarray:
+        """service.continuation's features for quoting each candidate with its next sentence (rows
+        of NaN where it has none)."""
+        weights = self.query_weights(query)
+        value = VALUE_PATTERNS.get(query.answer_type) if query.answer_type != "yes_no" else None
+        out = np.full((len(cands), len(CONTINUATION_FEATURES)), np.nan)
+        for i, c in enumerate(cands):
+            row = continuation_row(self.index, query, qvec, weights, value, c)
+            if row is not None:
+                out[i] = row
+        return out
 
 
 @dataclass(frozen=True)

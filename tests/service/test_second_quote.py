@@ -86,15 +86,18 @@ def _data(n: int, second_right: bool, chars: int):
 
 
 def test_training_chooses_a_gap_that_reaches_the_right_runner_up_within_the_length_budget():
-    from eval.quote import MEDIAN_ANSWER_BUDGET, choose_second_quote
+    from eval.quote import MEDIAN_ANSWER_BUDGET, choose_quotes
+
+    def choose(data, raws, probs):
+        return choose_quotes(data, raws, [0] * len(data), [i % 5 for i in range(len(data))], probs, 0.1, 1.0)
 
     data, raws = _data(10, True, 60)
-    gap, summary = choose_second_quote(data, raws, [0.5] * 10, 0.1, 1.0)
-    assert 0.2 <= gap < 4.0 and "0.0% → 100.0%" in summary
+    gap, continuation, summary = choose(data, raws, [0.5] * 10)
+    assert 0.2 <= gap < 4.0 and continuation is None and "0.0% → 100.0%" in summary
     long_quotes = MEDIAN_ANSWER_BUDGET // 2 + 10  # two of them are over the budget
     data, raws = _data(10, True, long_quotes)
-    assert choose_second_quote(data, raws, [0.5] * 10, 0.1, 1.0)[0] == 0.0
+    assert choose(data, raws, [0.5] * 10)[0] == 0.0
     data, raws = _data(10, False, 60)  # nothing to gain: never a second quote
-    assert choose_second_quote(data, raws, [0.5] * 10, 0.1, 1.0)[0] == 0.0
+    assert choose(data, raws, [0.5] * 10)[0] == 0.0
     data, raws = _data(10, True, 60)  # refused questions (below the cut) are never quoted
-    assert choose_second_quote(data, raws, [0.0] * 10, 0.1, 1.0)[0] == 0.0
+    assert choose(data, raws, [0.0] * 10)[0] == 0.0

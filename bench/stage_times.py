@@ -35,7 +35,7 @@ def main() -> None:
         t1 = time.perf_counter()
         hits = engine.retrieve(query, qvec, Filters())
         t2 = time.perf_counter()
-        scored = engine.scorer.run(query, qvec, engine.candidates(query, hits, qvec))
+        scored = engine.scorer.run(query, qvec, engine.candidates(query, hits))
         engine.composer.run(query, scored, absent=engine.coverage.absent(query.text))
         t3 = time.perf_counter()
         for name, ms in zip(stages, (t1 - t0, t2 - t1, t3 - t2), strict=True):

@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 
 from service.candidates import Candidate
 from service.continuation import next_sentence
-from service.coverage import refusal
+from service.coverage import NOT_COVERED, refusal
 from service.index import LoadedIndex
 from service.query import AnalyzedQuery
 from service.scoring import VALUE_PATTERNS
@@ -130,7 +130,7 @@ class Composer:
                 [],
                 related,
                 reason=f"the question asks for a {what}; the best candidate ({best.kind}) holds none",
-                refusal=f"The papers don't cover this: the closest passages give no {what}.",
+                refusal=f"{NOT_COVERED}: the closest passages give no {what}.",
             )
         if best.score < self.abstain_below:
             return Composed(

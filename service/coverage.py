@@ -55,6 +55,11 @@ class CoverageCheck:
         return out
 
 
+# How every refusal opens, whatever its reason (the chat page shows the reason after the colon:
+# service/static/app.js matches this text, and tests/service/test_coverage.py pins that it does).
+NOT_COVERED = "The papers don't cover this"
+
+
 def refusal(names: list[str]) -> str:
     listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
-    return f"The papers don't cover this: no indexed paper mentions {listed}."
+    return f"{NOT_COVERED}: no indexed paper mentions {listed}."

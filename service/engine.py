@@ -13,14 +13,14 @@ import numpy as np
 from service.backends import backend_of
 from service.candidates import Candidate, CandidateBuilder
 from service.compose import NEVER, Composer
-from service.coverage import CoverageCheck
+from service.coverage import NOT_COVERED, CoverageCheck
 from service.index import LoadedIndex
 from service.query import AnalyzedQuery, QueryAnalyzer
 from service.rerank import PassageReranker, RerankerModel
 from service.retrieval import Filters, Hit, RetrievalPass, RetrievalPlan, retrieve
 from service.scoring import Scorer, ScorerModel
 
-NOT_FOUND = "The papers don't cover this: no passage in the indexed papers answers the question."
+NOT_FOUND = f"{NOT_COVERED}: no passage in the indexed papers answers the question."
 
 
 @dataclass

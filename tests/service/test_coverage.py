@@ -64,6 +64,21 @@ def test_the_refusal_names_what_is_missing():
     assert refusal(["elections", "mayors"]).endswith("mentions elections or mayors.")
 
 
+def test_every_refusal_opens_the_way_the_chat_page_expects():
+    """The page shows a refusal's reason after the shared opening; if the opening changed in one
+    place only, the page would show the whole sentence as the reason, or none."""
+    from pathlib import Path
+
+    from service.coverage import NOT_COVERED
+    from service.engine import NOT_FOUND
+
+    page = (Path(__file__).resolve().parents[2] / "service" / "static" / "app.js").read_text(encoding="utf-8")
+    assert f'"{NOT_COVERED}."' in page and f"/^{NOT_COVERED}:\\s*/" in page
+    assert NOT_FOUND.startswith(NOT_COVERED + ": ") and refusal(["x"]).startswith(NOT_COVERED + ": ")
+    compose = (Path(__file__).resolve().parents[2] / "service" / "compose.py").read_text(encoding="utf-8")
+    assert "cover this" not in compose  # it builds its refusal from NOT_COVERED too
+
+
 def test_an_absent_service_is_refused_over_http_whatever_the_cut(client):
     client.app.state.holder.engine.composer.abstain_below = 0.0  # the scorer would answer anything
     body = client.post("/ask", json={"question": "How many potholes were reported?", "explain": True}).json()

@@ -12,9 +12,10 @@ question and its reply, an announcement and its items: the fitted decision of
 service/continuation.py), both sentences are quoted as one. Otherwise the runner-up is quoted
 second when the scorer cannot tell it from the best candidate (their calibrated log-odds within
 the fitted `second_quote_within`, chosen on train for the answers it makes right against the
-length it adds): the asker sees both readings rather than a coin-flip between them. Another sentence is cited only when it adds what the first lacks:
-the same point recorded at another meeting, or a different date/figure for the same point; the
-best evidence always comes first, the runner-up next, the others follow in date order.
+length it adds): the asker sees both readings rather than a coin-flip between them. Another
+sentence is cited only when it adds what the first lacks: the same point recorded at another
+meeting, or a different date/figure for the same point; the best evidence always comes first,
+the runner-up next, the others follow in date order.
 Quotes are verbatim; only table cells and computed table facts are rendered with their row and
 column names, since a bare "80" answers nothing.
 """

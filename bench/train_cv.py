@@ -34,8 +34,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import eval.cut as cuts  # noqa: E402
 import eval.train as fit  # noqa: E402
 from eval.gold import GoldItem, load_gold, overlaps, passage_spans  # noqa: E402
-from eval.quote import choose_quotes, continuation_out_of_fold, quoted  # noqa: E402
+from eval.question_data import candidate_matrix, no_filters, style_weights  # noqa: E402
+from eval.quote import choose_quotes, quoted  # noqa: E402
 from eval.split import load_split, side  # noqa: E402
+from service.compose import NEVER  # noqa: E402
+from service.continuation import ContinuationModel  # noqa: E402
 from service.settings import Settings  # noqa: E402
 
 MODEL = ("lightgbm", {"num_leaves": 7, "n_estimators": 150, "learning_rate": 0.05, "min_child_samples": 10})
@@ -78,7 +81,7 @@ def fold_engines(items: list[GoldItem], settings: Settings, work: Path, options,
 
 def gold_rank(engine, item: GoldItem, texts: dict[str, str]) -> int | None:
     query = engine.analyzer.run(item.question, item.history)
-    hits = engine.retrieve(query, engine.embed_query(query.text), fit._no_filters())
+    hits = engine.retrieve(query, engine.embed_query(query.text), no_filters())
     spans = {d: passage_spans(t, item.passages) for d, t in texts.items()}
     for i, h in enumerate(hits, 1):
         c = engine.index.chunks[h.chunk]
@@ -93,9 +96,9 @@ def pct(n: float, d: float) -> float:
 
 def measure(items, folds, engines) -> dict:
     texts = {d: doc.text for d, doc in engines[0].index.documents.items()}
-    data = [fit.candidate_matrix(engines[g], it, texts) for it, g in zip(items, folds, strict=True)]
+    data = [candidate_matrix(engines[g], it, texts) for it, g in zip(items, folds, strict=True)]
     ranks = [gold_rank(engines[g], it, texts) if it.answerable else None for it, g in zip(items, folds, strict=True)]
-    fit.style_weights(data)
+    style_weights(data)
     tops: list[int] = []
     raws: list = []
     oof = fit.out_of_fold(data, *MODEL, tops=tops, raws=raws)
@@ -111,13 +114,22 @@ def measure(items, folds, engines) -> dict:
     right = [ok for _, ok in oof]
     refusals = cuts.refusals_allow(probs, items)
     cut, _ = cuts.settle_cut(probs, right, answerable, weights, refusals, cuts.ceilings_allow(probs, items))
-    within, continuation, summary = choose_quotes(data, raws, tops, fit._folds(data, fit.FOLDS), probs, cut, a)
-    above = continuation["above"] if continuation else 2.0
-    next_p = continuation_out_of_fold(data, tops, fit._folds(data, fit.FOLDS))
-    shown = [quoted(d, r, a, within, p, above) if len(r) else None for d, r, p in zip(data, raws, next_p, strict=True)]
+    scorer_folds = fit._folds(data, fit.FOLDS)
+    choice = choose_quotes(data, raws, tops, scorer_folds, probs, cut, a)
+    above = choice.continuation["above"] if choice.continuation else NEVER
+    shown = [
+        quoted(d, r, a, choice.gap, p, above) if len(r) else None
+        for d, r, p in zip(data, raws, choice.next_p, strict=True)
+    ]
     said = [bool(q and q.right) for q in shown]  # right with what else is quoted
     chars = [q.chars if q else 0 for q in shown]
-    out: dict = {"cut": round(cut, 3), "second_quote_within": within, "continue_above": above, "quotes": summary}
+    nested = nested_quotes(data, raws, tops, scorer_folds, probs, cut, a)
+    out: dict = {
+        "cut": round(cut, 3),
+        "second_quote_within": choice.gap,
+        "continue_above": above,
+        "quotes": choice.summary,
+    }
     for style in STYLES:
         idx = [i for i, it in enumerate(items) if it.style == style]
         ans = [i for i in idx if answerable[i]]
@@ -130,6 +142,7 @@ def measure(items, folds, engines) -> dict:
         row["top1"] = pct(sum(1 for i in ans if oof[i][1]), len(ans))
         row["fact_one_quote"] = pct(sum(1 for i in ans if oof[i][1] and probs[i] >= cut), len(ans))
         row["fact"] = pct(sum(1 for i in ans if said[i] and probs[i] >= cut), len(ans))
+        row["fact_nested"] = pct(sum(1 for i in ans if nested[i] and probs[i] >= cut), len(ans))
         row["median_chars"] = float(np.median([chars[i] for i in idx if probs[i] >= cut] or [0]))
         row["false_abstention"] = pct(sum(1 for i in ans if probs[i] < cut), len(ans))
         row["unanswerable_refused"] = pct(sum(1 for i in unans if probs[i] < cut), len(unans))
@@ -137,6 +150,26 @@ def measure(items, folds, engines) -> dict:
         row["confident_correct"] = sum(1 for i in confident if answerable[i] and oof[i][1])
         out[style] = row
     return out
+
+
+def nested_quotes(data, raws, tops, folds, probs, cut, a) -> list[bool]:
+    """Right with what else is quoted, each question's quoting chosen (continuation threshold and
+    model, runner-up gap) on the other folds only: the figure choose_quotes reports is the best of
+    the choices it tried on the very same questions."""
+    right = [False] * len(data)
+    for f in sorted(set(folds)):
+        inside = [i for i, g in enumerate(folds) if g != f]
+        sub = [[xs[i] for i in inside] for xs in (data, raws, tops, folds, probs)]
+        choice = choose_quotes(*sub, cut, a)
+        model = ContinuationModel(**choice.continuation) if choice.continuation else None
+        for i, g in enumerate(folds):
+            if g != f or not len(raws[i]):
+                continue
+            row = data[i].next_x[tops[i]] if data[i].next_x is not None and tops[i] >= 0 else None
+            p = model.probability(row) if model is not None and row is not None and not np.isnan(row).any() else 0.0
+            q = quoted(data[i], raws[i], a, choice.gap, p, model.above if model else NEVER)
+            right[i] = q.right
+    return right
 
 
 def main() -> None:

@@ -122,7 +122,7 @@ def floors_allow(engine, model: ScorerModel, items: list[GoldItem], texts: dict[
 
 
 def refused_whatever_the_cut(engine, data, tops: list[int], probs: list[float]) -> list[float]:
-    """The service refuses some questions whatever the cut (`data`: eval.train.QuestionData, `tops`:
+    """The service refuses some questions whatever the cut (`data`: eval.question_data.QuestionData, `tops`:
     each question's out-of-fold top candidate): one naming a subject no indexed paper mentions
     (service.coverage, over the standalone question as the engine checks it), and one asking for a
     value (a sum, a date, a name) that its best candidate does not hold (service.compose.

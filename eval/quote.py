@@ -26,7 +26,7 @@ from service.continuation import FEATURES, ContinuationModel
 from service.scoring import feature_names
 
 if TYPE_CHECKING:
-    from eval.train import QuestionData
+    from eval.question_data import QuestionData
 
 MEDIAN_ANSWER_BUDGET = 250  # characters, over the answers given
 GAPS = tuple(round(g, 2) for g in np.arange(0.0, 2.01, 0.05))  # log-odds; 0 = never a second quote
@@ -49,7 +49,9 @@ def ranked(d: QuestionData, raw: np.ndarray, platt_a: float, depth: int = 20) ->
     calibration terms are the same for every candidate and cancel in log-odds gaps)."""
     if d.spans is None:
         raise ValueError("question data without candidate spans: rebuild the cross-fitted data")
-    order = [int(j) for j in np.argsort(-raw, kind="stable")]
+    spans = d.spans
+    # The scorer's order: best first, ties by paper and position (service/scoring.py: Scorer.run).
+    order = sorted(range(len(raw)), key=lambda j: (-float(raw[j]), spans[j][0], spans[j][1]))
     type_match = feature_names().index("type_match")
     return order, [
         Candidate(
@@ -139,6 +141,14 @@ def continuation_out_of_fold(data: list[QuestionData], tops: list[int], folds: l
     return probs
 
 
+@dataclass
+class QuoteChoice:
+    gap: float  # the runner-up's log-odds gap (0: never)
+    continuation: dict | None  # the continuation model with its threshold (None: never the next sentence)
+    summary: str  # what they do out of fold
+    next_p: list[float]  # each question's out-of-fold continuation probability for its top candidate
+
+
 def choose_quotes(
     data: list[QuestionData],
     raws: list[np.ndarray],
@@ -147,12 +157,13 @@ def choose_quotes(
     probs: list[float],
     cut: float,
     platt_a: float,
-) -> tuple[float, dict | None, str]:
-    """→ (the runner-up's log-odds gap, the continuation model as a dict with its threshold — None
-    when quoting the next sentence never pays — and a line saying what they do out of fold).
-    `raws`/`tops`: every candidate's out-of-fold raw score and each question's top candidate;
-    `folds`: the scorer's question folds; `probs`: each question's calibrated top probability
-    (0 = refused before the cut); answers are given where probs ≥ cut."""
+) -> QuoteChoice:
+    """The continuation threshold and the runner-up's gap that make the most answers right within
+    the budget. `raws`/`tops`: every candidate's out-of-fold raw score and each question's top
+    candidate; `folds`: the scorer's question folds; `probs`: each question's calibrated top
+    probability (0 = refused before the cut); answers are given where probs ≥ cut. The figure in
+    the summary is the maximum over the choices tried on the same out-of-fold scores, so it is
+    optimistic (bench/train_cv.py also gives a nested estimate)."""
     next_p = continuation_out_of_fold(data, tops, folds)
     answered = [i for i, p in enumerate(probs) if p >= cut and len(raws[i])]
     total = sum(d.weight for d in data if d.item.answerable) or 1.0
@@ -174,17 +185,18 @@ def choose_quotes(
             if median <= MEDIAN_ANSWER_BUDGET and (best is None or share > best[0]):
                 best = (share, above, gap, median)
     if best is None:  # even one quote each is over the budget: nothing more is quoted
-        return 0.0, None, "quotes: one each (single quotes already exceed the median budget)"
+        return QuoteChoice(0.0, None, "quotes: one each (single quotes already exceed the median budget)", next_p)
     share, above, gap, median = best
     model = None
     if above != NEVER:
         _, x, y = _continuation_set(data, tops)
         model = fit_continuation(x, y, above)
     said = f"next sentence from probability {above}" if model else "never the next sentence"
-    return (
+    return QuoteChoice(
         gap,
         asdict(model) if model else None,
         f"quotes: {said}; the runner-up within {gap} log-odds. Out of fold, right answers "
-        f"{100 * base:.1f}% → {100 * share:.1f}% (styles weighted), median answer ≤ {median:.0f} characters in "
-        "each style",
+        f"{100 * base:.1f}% → {100 * share:.1f}% (styles weighted; the best of the choices tried), median "
+        f"answer ≤ {median:.0f} characters in each style",
+        next_p,
     )

@@ -23,7 +23,7 @@ import itertools
 import json
 import re
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 
@@ -37,8 +37,10 @@ from eval.cut import (
     settle_cut,
 )
 from eval.gold import GoldItem, normalise, overlaps, passage_spans
+from eval.question_data import QuestionData, candidate_matrix, style_weights
 from eval.quote import choose_quotes
-from service.continuation import next_sentence
+from service.continuation import CUES_FILE
+from service.continuation import FEATURES as CONTINUATION_FEATURES
 from service.scoring import ScorerModel, feature_names
 
 FOLDS = 5
@@ -49,76 +51,6 @@ CONFIGS = [("logistic", {"C": c}) for c in (0.03, 0.3, 3.0)] + [
     ("lightgbm", {"num_leaves": leaves, "n_estimators": trees, "learning_rate": 0.05, "min_child_samples": 10})
     for leaves, trees in ((7, 150), (15, 300), (31, 300))
 ]
-
-
-@dataclass
-class QuestionData:
-    item: GoldItem
-    x: np.ndarray  # candidates × features
-    y: np.ndarray  # 1 = this candidate answers correctly
-    weight: float = 1.0  # how much this question counts (styles balanced, see style_weights)
-    # Each candidate's (document, start, end, characters as rendered): what choosing how many to
-    # quote weighs (eval/quote.py).
-    spans: list[tuple[str, int, int, int]] | None = None
-    # Quoting each candidate with its next sentence (service/continuation.py): the features (NaN
-    # rows: no next sentence), whether the longer quote is right, and its length as rendered.
-    next_x: np.ndarray | None = None
-    next_y: np.ndarray | None = None
-    next_chars: list[int] | None = None
-
-
-def style_weights(data: list[QuestionData]) -> None:
-    """Members' everyday phrasing and officers' keyword phrasing count equally in fitting and in
-    choosing the cut, whatever their numbers in train: the service must serve both (the gold set
-    is at least half Members' phrasing by design; train happens to hold more keyword questions)."""
-    counts: dict[str, int] = {}
-    for d in data:
-        counts[d.item.style] = counts.get(d.item.style, 0) + 1
-    for d in data:
-        d.weight = len(data) / (len(counts) * counts[d.item.style])
-
-
-def candidate_matrix(engine, item: GoldItem, texts: dict[str, str]) -> QuestionData:
-    query = engine.analyzer.run(item.question, item.history)
-    qvec = engine.embed_query(query.text)
-    cands = engine.candidates(query, engine.retrieve(query, qvec, _no_filters()))
-    x = engine.scorer.features(query, qvec, cands) if cands else np.zeros((0, len(feature_names())))
-    y = np.zeros(len(cands))
-    next_y = np.zeros(len(cands))
-    rendered_all = [engine.composer.render(c) for c in cands]
-    afters = [next_sentence(engine.index, c) for c in cands]
-    longer = [
-        " ".join(texts[c.doc_id][c.start : a[2]].split()) if a else "" for c, a in zip(cands, afters, strict=True)
-    ]
-    if item.answerable:
-        spans = {d: passage_spans(t, item.passages) for d, t in texts.items()}
-
-        def right(start: int, end: int, doc: str, rendered: str) -> bool:
-            # Right when it quotes a gold passage (or an accepted alternative) and says the accepted
-            # answer: a pattern alone would also credit any sentence that merely names the answer.
-            return overlaps(start, end, spans.get(doc, [])) and any(
-                re.search(p, normalise(rendered)) for p in item.answer_patterns
-            )
-
-        for i, c in enumerate(cands):
-            y[i] = float(right(c.start, c.end, c.doc_id, rendered_all[i]))
-            after = afters[i]
-            next_y[i] = float(after is not None and right(c.start, after[2], c.doc_id, longer[i]))
-    return QuestionData(
-        item,
-        x,
-        y,
-        spans=[(c.doc_id, c.start, c.end, len(r)) for c, r in zip(cands, rendered_all, strict=True)],
-        next_x=engine.scorer.continuation_rows(query, qvec, cands),
-        next_y=next_y,
-        next_chars=[len(t) for t in longer],
-    )
-
-
-def _no_filters():
-    from service.retrieval import Filters
-
-    return Filters()
 
 
 def fit(data: list[QuestionData], kind: str, params: dict) -> ScorerModel:
@@ -232,9 +164,9 @@ def train(
             f"false-abstention ceiling: the lowest cut the first two allow, {cut:.4f}"
         )
     model.abstain_below = cut
-    within, continuation, summary = choose_quotes(data, best_raws, best_tops, _folds(data, FOLDS), probs, cut, a)
-    model.second_quote_within, model.continuation = within, continuation
-    log(summary)
+    quotes = choose_quotes(data, best_raws, best_tops, _folds(data, FOLDS), probs, cut, a)
+    model.second_quote_within, model.continuation = quotes.gap, quotes.continuation
+    log(quotes.summary)
     ids = hashlib.sha256("\n".join(sorted(it.id + "\0" + it.question for it in items)).encode()).hexdigest()
     model.trained_on = {
         "split": "train",
@@ -316,6 +248,8 @@ def cross_fitted_data(items: list[GoldItem], texts: dict[str, str], settings, re
                 version.name,
                 feature_names(),
                 [f.name for f in dataclasses.fields(QuestionData)],  # what each question's data holds
+                list(CONTINUATION_FEATURES),  # and how its next-sentence features are made
+                hashlib.sha256(CUES_FILE.read_bytes()).hexdigest(),
                 dataclasses.asdict(PipelineOptions()),  # how retrieval ran (which candidates exist)
                 [(it.id, it.question, it.history, it.passages, it.answer_patterns) for it in items],
             ],

@@ -38,6 +38,9 @@ class Candidate:
     sentences: list[int] = field(default_factory=list)  # sentence rows the candidate covers
     features: dict[str, float] = field(default_factory=dict)
     score: float = 0.0  # the scorer's probability that this candidate answers
+    # For the best candidate only: the probability that its answer goes on in the next sentence
+    # (service/continuation.py); None when it has none or no continuation model is fitted.
+    continues: float | None = None
 
     @property
     def key(self) -> tuple:

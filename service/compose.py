@@ -25,10 +25,10 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from service.candidates import Candidate
-from service.continuation import next_sentence
+from service.continuation import continued
 from service.coverage import NOT_COVERED, refusal
 from service.index import LoadedIndex
 from service.query import AnalyzedQuery
@@ -146,10 +146,9 @@ class Composer:
         # order, then by position in its paper. (How a position changed across meetings, in date
         # order from the first, is the topic history's job: GET /history.)
         runner = None
-        after = next_sentence(self.index, best)
-        if after is not None and best.features.get("next_sentence_answers", 0.0) >= self.continue_above:
-            # The answer goes on in the next sentence: both are quoted as one, and no runner-up.
-            best = replace(best, end=after[2], sentences=[*best.sentences, after[0]])
+        longer = continued(self.index, best) if (best.continues or 0.0) >= self.continue_above else None
+        if longer is not None:  # the answer goes on in the next sentence: both are one quote, no runner-up
+            best = longer
         elif max_citations > 1:
             runner = runner_up(best, scored, self.second_quote_within)
         shown = [best] + ([runner] if runner else [])
@@ -229,7 +228,20 @@ class Composer:
                 return None
             return c.value_start, c.value_end
         text = self.index.documents[c.doc_id].text
-        sentence = text[c.start : c.end]
+        # A quote of two sentences (the best and the one its answer goes on in): the added sentence
+        # holds the answer, so its value is looked for first.
+        parts = [(c.start, c.end)]
+        if len(c.sentences) > 1:
+            parts = [(int(self.index.sentence_spans[r][1]), int(self.index.sentence_spans[r][2])) for r in c.sentences]
+            parts.reverse()
+        for start, end in parts:
+            found = self._value_in(text[start:end], query)
+            if found:
+                return start + found[0], start + found[1]
+        return None
+
+    @staticmethod
+    def _value_in(sentence: str, query: AnalyzedQuery) -> tuple[int, int] | None:
         if query.answer_type == "reason":
             m = _REASON_CLAUSE.search(sentence)
         else:
@@ -242,7 +254,7 @@ class Composer:
             )
         if not m or (m.start(), m.end()) == (0, len(sentence)):
             return None
-        return c.start + m.start(), c.start + len(sentence[: m.end()].rstrip(" .,;"))
+        return m.start(), len(sentence[: m.end()].rstrip(" .,;"))
 
 
 def value_missing(query: AnalyzedQuery, features: Mapping[str, float]) -> bool:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -60,6 +60,14 @@ def next_sentence(index: LoadedIndex, c: Candidate) -> tuple[int, int, int] | No
         return None
     _, start, end = (int(x) for x in index.sentence_spans[c.sentence + 1])
     return c.sentence + 1, start, end
+
+
+def continued(index: LoadedIndex, c: Candidate) -> Candidate | None:
+    """`c` quoted together with its next sentence (one span over both), or None if it has none."""
+    after = next_sentence(index, c)
+    if after is None:
+        return None
+    return replace(c, end=after[2], sentences=[*c.sentences, after[0]])
 
 
 def continuation_row(

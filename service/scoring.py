@@ -395,7 +395,7 @@ class Scorer:
         if self.continuation is not None:  # only the best one can be quoted with its next sentence
             row = self.continuation_rows(query, qvec, cands[:1])[0]
             if not np.isnan(row).any():
-                cands[0].features["next_sentence_answers"] = self.continuation.probability(row)
+                cands[0].continues = self.continuation.probability(row)
         return cands
 
     def continuation_rows(self, query: AnalyzedQuery, qvec: np.ndarray, cands: list[Candidate]) -> np.ndarray:

@@ -18,19 +18,30 @@ from service.continuation import FEATURES, ContinuationModel, cues
         ("question_report", "Members queried whether the timetable was realistic.", True),
         ("question_report", "Clarification was sought on the pension arrangements.", True),
         ("question_report", "The Panel asked whether agency staff numbers had fallen.", True),
+        ("question_report", "Councillor Smith queried the timing of the consultation.", True),
+        ("question_report", "Cllr J Jones asked what the savings would be.", True),
+        ("question_report", "The Vice-Chairman asked about staff morale.", True),
+        ("question_report", "A Member enquired how many agency social workers remained.", True),
         ("question_report", "The report set out the options considered by Cabinet.", False),
-        ("question_report", "Members asked to be kept informed.", True),
+        ("question_report", "Members asked to be kept informed.", False),
+        ("question_report", "The Chairman asked Members to note the report.", False),
+        ("question_report", "In response to a question, the Director said the plan was on track.", False),
         ("response_opener", "It was confirmed that the evidence base was light.", True),
         ("response_opener", "Members were informed that accurate data was not available.", True),
         ("response_opener", "In response, the Director explained the timetable.", True),
         ("response_opener", "Firstly there was the Service Improvement Plan.", True),
         ("response_opener", "The Assistant Director confirmed that staff would transfer.", True),
+        ("response_opener", "The Head of Finance explained that the figure included VAT.", True),
+        ("response_opener", "The Portfolio Holder replied that no decision had been made.", True),
+        ("response_opener", "The Monitoring Officer advised the Committee that it could proceed.", True),
+        ("response_opener", "This was not the case.", True),
         ("response_opener", "Ofsted's findings were later confirmed by a review.", False),
         ("response_opener", "The Council agreed the recommendations.", False),
         ("announcement", "The Cabinet Member reminded the Panel that there were 2 strands to the work.", True),
         ("announcement", "The review identified three key factors of success.", True),
         ("announcement", "The following points were made.", True),
         ("announcement", "The Panel noted the report.", False),
+        ("announcement", "Cabinet considered two options in 2017.", False),
     ],
 )
 def test_genre_cues(cue, text, matches):
@@ -83,6 +94,22 @@ def test_the_features_describe_the_best_sentence_and_the_next(engine):
     assert np.isnan(engine.scorer.continuation_rows(query, qvec, [cell])[0]).all()
 
 
+def test_the_last_sentence_of_a_passage_is_never_continued_into_the_next_passage(engine):
+    from service.continuation import continued, next_sentence
+
+    query, qvec, scored = _best_with_a_next_sentence(engine, "What was said about the company's set-up costs?")
+    best = scored[0]
+    rows = list(engine.index.chunk_sentences[best.chunk])
+    last_row = rows[-1]
+    _, s, e = (int(x) for x in engine.index.sentence_spans[last_row])
+    last = dataclasses.replace(best, start=s, end=e, sentence=last_row, sentences=[last_row])
+    assert next_sentence(engine.index, last) is None and continued(engine.index, last) is None
+    assert np.isnan(engine.scorer.continuation_rows(query, qvec, [last])[0]).all()
+    longer = continued(engine.index, best)
+    assert longer is not None and longer.start == best.start and longer.end > best.end
+    assert longer.sentences == [best.sentence, best.sentence + 1]
+
+
 def test_the_composer_quotes_the_next_sentence_with_the_best_when_the_model_says_so(engine):
     from service.continuation import next_sentence
 
@@ -91,7 +118,7 @@ def test_the_composer_quotes_the_next_sentence_with_the_best_when_the_model_says
     _, _, end = next_sentence(engine.index, best)
     engine.composer.abstain_below = 0.0
     engine.composer.second_quote_within = 10.0  # a runner-up would be quoted, but not beside a continuation
-    best.features["next_sentence_answers"] = 0.8
+    best.continues = 0.8
     engine.composer.continue_above = 0.9
     plain = engine.composer.run(query, scored)
     assert (plain.cited[0].start, plain.cited[0].end) == (best.start, best.end)
@@ -102,11 +129,38 @@ def test_the_composer_quotes_the_next_sentence_with_the_best_when_the_model_says
     text = engine.index.documents[best.doc_id].text
     assert longer.answer == " ".join(text[best.start : end].split()) + " [1]"
     assert "next sentence" in longer.reason and longer.confidence == plain.confidence
+    # with a single citation allowed the continuation is still one quote; a runner-up never is
+    assert len(engine.composer.run(query, scored, max_citations=1).cited) == 1
+    best.continues = None
+    assert len(engine.composer.run(query, scored, max_citations=1).cited) == 1
+    assert len(engine.composer.run(query, scored, max_citations=2).cited) == 2
+
+
+def test_a_two_sentence_quote_takes_its_short_answer_from_the_added_sentence_first():
+    from types import SimpleNamespace
+
+    from service.candidates import Candidate
+    from service.compose import Composer
+    from service.query import QueryAnalyzer
+
+    text = "A question was asked about the June 2018 review. It was confirmed it would start in May 2019."
+    split = text.index(" It") + 1
+    index = SimpleNamespace(
+        documents={"d": SimpleNamespace(text=text)}, sentence_spans=np.array([[0, 0, split - 1], [0, split, len(text)]])
+    )
+    composer = Composer(index, 0.0)  # type: ignore[arg-type]
+    query = QueryAnalyzer([]).run("When will the review start?")
+    one = Candidate("sentence", "d", 0, 0, split - 1, 0, split - 1, 0, 0.0, sentence=0, sentences=[0])
+    both = Candidate("sentence", "d", 0, 0, len(text), 0, len(text), 0, 0.0, sentence=0, sentences=[0, 1])
+    s, e = composer.answer_span(one, query)
+    assert text[s:e] == "June 2018"
+    s, e = composer.answer_span(both, query)
+    assert text[s:e] == "May 2019"  # the reply's date, not the question's
 
 
 def _question(i: int, top_right: bool, next_right: bool, shape: float):
     from eval.gold import GoldItem
-    from eval.train import QuestionData
+    from eval.question_data import QuestionData
     from service.scoring import feature_names
 
     item = GoldItem(id=f"q{i}", kind="x", question="q", gold_document="d", passages=["p"], answer_patterns=["p"])
@@ -131,10 +185,47 @@ def test_training_learns_when_the_next_sentence_answers_and_quotes_it_within_the
     # right as they are. The runner-up never helps.
     data = [_question(i, top_right=i % 2 == 1, next_right=i % 2 == 0, shape=float(i % 2 == 0)) for i in range(40)]
     raws = [np.array([1.0, -5.0])] * 40
-    gap, continuation, summary = choose_quotes(data, raws, [0] * 40, [i % 5 for i in range(40)], [0.5] * 40, 0.1, 1.0)
+    choice = choose_quotes(data, raws, [0] * 40, [i % 5 for i in range(40)], [0.5] * 40, 0.1, 1.0)
+    continuation, summary = choice.continuation, choice.summary
     assert continuation is not None and "next sentence" in summary and "50.0% → 100.0%" in summary
     model = ContinuationModel(**continuation)
     assert model.probability(data[0].next_x[0]) >= model.above > model.probability(data[1].next_x[0])
     for d in data:  # no gain from the next sentence: never quoted
         d.next_y = d.y.copy()
-    assert choose_quotes(data, raws, [0] * 40, [i % 5 for i in range(40)], [0.5] * 40, 0.1, 1.0)[1] is None
+    assert choose_quotes(data, raws, [0] * 40, [i % 5 for i in range(40)], [0.5] * 40, 0.1, 1.0).continuation is None
+
+
+@pytest.mark.parametrize(("gap", "above"), [(0.0, 2.0), (0.3, 2.0), (50.0, 2.0), (50.0, 0.0), (0.0, 0.0)])
+def test_training_simulates_what_the_composer_quotes(engine, monkeypatch, gap, above):
+    """eval/quote.py chooses the thresholds by simulating the composer on train's candidates: for
+    the same scores it must quote the same spans at the same length (the same point at other
+    meetings, which the simulation leaves out, switched off here)."""
+    from eval.gold import GoldItem
+    from eval.question_data import candidate_matrix
+    from eval.quote import quoted
+    from service.retrieval import Filters
+
+    texts = {d: doc.text for d, doc in engine.index.documents.items()}
+    monkeypatch.setattr(engine.composer, "_extra", lambda *a: [])
+    engine.composer.abstain_below, engine.composer.second_quote_within = 0.0, gap
+    engine.composer.continue_above = above
+    compared = 0
+    for question in ("What was said about the company's set-up costs?", "Who chaired the panel?", "Why a company?"):
+        item = GoldItem(id="q", kind="x", question=question, gold_document="d")
+        d = candidate_matrix(engine, item, texts)
+        query = engine.analyzer.run(question)
+        qvec = engine.embed_query(query.text)
+        scored = engine.scorer.run(query, qvec, engine.candidates(query, engine.retrieve(query, qvec, Filters())))
+        composed = engine.composer.run(query, scored)
+        raw = engine.scorer.model.raw(d.x)
+        top = int(np.argmax(raw))
+        next_p = scored[0].continues or 0.0
+        q = quoted(d, raw, engine.scorer.model.platt_a, gap, next_p, above)
+        want = [(c.doc_id, c.start, c.end) for c in composed.cited]
+        got = [d.spans[j][:3] for j in q.rows]
+        if q.extended:
+            got = [(d.spans[top][0], d.spans[top][1], composed.cited[0].end)]
+            assert composed.cited[0].end > d.spans[top][2]
+        assert got == want and q.chars == len(composed.answer)
+        compared += 1
+    assert compared == 3

@@ -71,7 +71,7 @@ def _data(n: int, second_right: bool, chars: int):
     """n answerable questions, three candidates each: the top is wrong; the runner-up (0.2 below
     in raw score) is right when `second_right`; every candidate renders as `chars` characters."""
     from eval.gold import GoldItem
-    from eval.train import QuestionData
+    from eval.question_data import QuestionData
     from service.scoring import feature_names
 
     width = len(feature_names())
@@ -89,7 +89,8 @@ def test_training_chooses_a_gap_that_reaches_the_right_runner_up_within_the_leng
     from eval.quote import MEDIAN_ANSWER_BUDGET, choose_quotes
 
     def choose(data, raws, probs):
-        return choose_quotes(data, raws, [0] * len(data), [i % 5 for i in range(len(data))], probs, 0.1, 1.0)
+        c = choose_quotes(data, raws, [0] * len(data), [i % 5 for i in range(len(data))], probs, 0.1, 1.0)
+        return c.gap, c.continuation, c.summary
 
     data, raws = _data(10, True, 60)
     gap, continuation, summary = choose(data, raws, [0.5] * 10)

@@ -157,14 +157,18 @@ class Composer:
         extra.sort(key=lambda c: (self.index.documents[c.doc_id].meta.sort_date(), c.start))
         cited = shown + extra
         answer = " ".join(f"{self.render(c)} [{n}]" for n, c in enumerate(cited, 1))
-        span = self.answer_span(best, query)
+        # The short answer is looked for in the best evidence (citation 1) first; when it holds
+        # none of the kind asked for and a runner-up quoted beside it does, that one's is marked.
+        span = next(
+            ((n, *found) for n, c in ((1, best), (2, runner)) if c and (found := self.answer_span(c, query))), None
+        )
         return Composed(
             answer,
             False,
             best.score,
             cited,
             [],
-            (1, *span) if span else None,  # the best evidence is always citation 1
+            span,
             reason=f"{best.kind} scored {best.score:.3f} ≥ cut {self.abstain_below:.3f}"
             + (f"; the runner-up ({runner.kind}, {runner.score:.3f}) is too close to tell apart" if runner else "")
             + ("; quoted with the next sentence, where the answer goes on" if best is not scored[0] else ""),

@@ -212,6 +212,7 @@ def test_the_best_evidence_comes_first_and_the_rest_in_date_order(engine, monkey
     """The same point at other meetings is cited after the best evidence (which holds the short
     answer), in date order among themselves — even when those meetings came first."""
     engine.composer.abstain_below = 0.0
+    engine.composer.second_quote_within = 0.0  # no runner-up: its place is tested in test_second_quote.py
     query = engine.analyzer.run("How much money was required to set up the Company?")
     qvec = engine.embed_query(query.text)
     scored = engine.scorer.run(query, qvec, engine.candidates(query, engine.retrieve(query, qvec, _no_filters())))

@@ -2,6 +2,8 @@
 (service.compose.runner_up), and `minutes-qa train` chooses that gap on train within the answer
 length budget (eval/quote.py)."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -63,8 +65,34 @@ def test_the_composer_quotes_the_close_runner_up_second_and_keeps_the_short_answ
     assert [c.key for c in both.cited[:2]] == [best.key, second.key]
     assert engine.composer.render(second) + " [2]" in both.answer
     assert "too close to tell apart" in both.reason
-    assert both.answer_span is None or both.answer_span[0] == 1
+    own, theirs = engine.composer.answer_span(best, query), engine.composer.answer_span(second, query)
+    expected = (1, *own) if own else (2, *theirs) if theirs else None  # the best's, else the runner-up's
+    assert both.answer_span == expected
     assert both.confidence == alone.confidence  # a second quote does not change how sure the answer is
+
+
+def test_the_short_answer_is_marked_in_the_runner_up_when_the_best_quote_holds_none():
+    from types import SimpleNamespace
+
+    from service.compose import Composer
+    from service.query import QueryAnalyzer
+
+    text = "The Panel discussed the timetable at length. The company would go live in April 2019."
+    cut = text.index(" The company") + 1
+    meta = SimpleNamespace(sort_date=lambda: "2018-03-22")
+    index = SimpleNamespace(documents={"d": SimpleNamespace(text=text, meta=meta)}, sentence_spans=np.zeros((0, 3)))
+    composer = Composer(index, 0.0, second_quote_within=1.0)  # type: ignore[arg-type]
+    query = QueryAnalyzer([]).run("What happens with the timetable for the company?")
+    query = dataclasses.replace(query, answer_type="date", asks_value=False)
+    best = _cand("d", 0, cut - 1, _p(1.0))
+    second = _cand("d", cut, len(text), _p(0.9))
+    composer._extra = lambda *a: []  # type: ignore[method-assign]
+    composed = composer.run(query, [best, second])
+    assert [c.key for c in composed.cited] == [best.key, second.key]
+    n, s, e = composed.answer_span
+    assert n == 2 and text[s:e] == "April 2019"
+    composer.second_quote_within = 0.0  # no runner-up quoted: nothing to mark
+    assert composer.run(query, [best, second]).answer_span is None
 
 
 def _data(n: int, second_right: bool, chars: int):

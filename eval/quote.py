@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from eval.logistic import fit_standardised_logistic
 from service.candidates import Candidate
 from service.compose import NEVER, runner_up
 from service.continuation import FEATURES, ContinuationModel
@@ -111,19 +112,8 @@ def _continuation_set(data: list[QuestionData], tops: list[int]) -> tuple[list[i
 def fit_continuation(x: np.ndarray, y: np.ndarray, above: float = NEVER) -> ContinuationModel | None:
     if len(set(y.tolist())) < 2:
         return None
-    from sklearn.linear_model import LogisticRegression
-
-    mean, scale = x.mean(axis=0), x.std(axis=0)
-    scale[scale == 0] = 1.0
-    m = LogisticRegression(C=CONTINUATION_C, class_weight="balanced", max_iter=3000).fit((x - mean) / scale, y)
-    return ContinuationModel(
-        list(FEATURES),
-        mean.round(6).tolist(),
-        scale.round(6).tolist(),
-        m.coef_[0].round(6).tolist(),
-        round(float(m.intercept_[0]), 6),
-        above,
-    )
+    m = fit_standardised_logistic(x, y, CONTINUATION_C)
+    return ContinuationModel(list(FEATURES), m.mean, m.scale, m.coef, m.intercept, above)
 
 
 def continuation_out_of_fold(data: list[QuestionData], tops: list[int], folds: list[int]) -> list[float]:

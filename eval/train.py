@@ -37,6 +37,7 @@ from eval.cut import (
     settle_cut,
 )
 from eval.gold import GoldItem, normalise, overlaps, passage_spans
+from eval.logistic import fit_standardised_logistic
 from eval.question_data import QuestionData, candidate_matrix, style_weights
 from eval.quote import choose_quotes
 from service.continuation import CUES_FILE
@@ -59,21 +60,9 @@ def fit(data: list[QuestionData], kind: str, params: dict) -> ScorerModel:
     xs, ys = np.vstack([d.x for d in rows]), np.concatenate([d.y for d in rows])
     row_weights = np.concatenate([np.full(len(d.x), d.weight) for d in rows])
     names = feature_names()
-    mean, scale = xs.mean(axis=0), xs.std(axis=0)
-    scale[scale == 0] = 1.0
     if kind == "logistic":
-        from sklearn.linear_model import LogisticRegression
-
-        m = LogisticRegression(C=params["C"], class_weight="balanced", max_iter=3000).fit(
-            (xs - mean) / scale, ys, sample_weight=row_weights
-        )
-        return ScorerModel(
-            names,
-            mean.round(6).tolist(),
-            scale.round(6).tolist(),
-            m.coef_[0].round(6).tolist(),
-            round(float(m.intercept_[0]), 6),
-        )
+        m = fit_standardised_logistic(xs, ys, params["C"], row_weights)
+        return ScorerModel(names, m.mean, m.scale, m.coef, m.intercept)
     import lightgbm
 
     ranker = lightgbm.LGBMRanker(

@@ -68,4 +68,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="with --refit: train on the genre examples too (indexer/data/genre_pairs.jsonl); "
         "default: as the committed recipe",
     )
+    te.add_argument(
+        "--recipe",
+        default="{}",
+        help="with --refit: recipe fields to change, as JSON — the variant bench/train_cv.py measured "
+        '(e.g. \'{"sentence_pairs": true, "mask_same_question": true}\')',
+    )
     te.set_defaults(func=cmd_train_encoder)

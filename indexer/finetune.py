@@ -75,6 +75,51 @@ _DEFAULTS = {f.name: f.default for f in dataclass_fields(Recipe)}
 Example = tuple[str, ...]
 
 
+# What a recipe variant may change, and each option's type; the rest (the base model, the pairs and
+# their hash, the name) follows from the gold set and the code.
+_RECIPE_OPTIONS: dict[str, type] = {
+    "epochs": int,
+    "learning_rate": float,
+    "batch_size": int,
+    "scale": float,
+    "seed": int,
+    "sentence_pairs": bool,
+    "hard_negatives": int,
+    "mask_same_question": bool,
+    "sentence_negatives": int,
+    "genre_pairs": bool,
+}
+
+
+def recipe_overrides(text: str, refit: bool) -> dict:
+    """The recipe fields `train-encoder --refit --recipe JSON` changes, checked: a JSON object of
+    known options, each of its type and not negative (a typo must not train the plain recipe for
+    ten minutes and have it called the variant)."""
+    try:
+        data = json.loads(text or "{}")
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"--recipe is not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ValueError("--recipe must be a JSON object of recipe fields")
+    if data and not refit:
+        raise ValueError("--recipe changes a recipe only with --refit (the committed one is rebuilt as written)")
+    unknown = sorted(set(data) - set(_RECIPE_OPTIONS))
+    if unknown:
+        raise ValueError(f"--recipe: unknown field(s) {', '.join(unknown)}; known: {', '.join(_RECIPE_OPTIONS)}")
+    for k, v in data.items():
+        want = _RECIPE_OPTIONS[k]
+        numeric = isinstance(v, (int, float)) and not isinstance(v, bool)
+        if want is bool:
+            ok = isinstance(v, bool)
+        elif want is int:
+            ok = numeric and isinstance(v, int) and v >= (1 if k in ("epochs", "batch_size") else 0)
+        else:
+            ok = numeric and v > 0
+        if not ok:
+            raise ValueError(f"--recipe: {k} must be {'true or false' if want is bool else 'a positive number'}")
+    return data
+
+
 def pairs_hash(pairs: list[Example]) -> str:
     return hashlib.sha256("\n".join("\0".join(p) for p in pairs).encode()).hexdigest()
 

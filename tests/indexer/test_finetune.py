@@ -3,8 +3,11 @@ recipe does not name, and a clear error when the encoder has not been built on t
 (The training itself runs in `make index` from the committed recipe; the real-model tests then
 use the index it built.)"""
 
+import json
+
 import pytest
 
+import indexer.finetune as ft
 from indexer.finetune import NAME_PREFIX, Recipe, finetune, pairs_hash
 
 
@@ -34,7 +37,6 @@ def test_training_refuses_pairs_the_recipe_does_not_name(tmp_path):
 
 
 def test_a_missing_fine_tune_is_a_clear_error(tmp_path, monkeypatch):
-    import indexer.finetune as ft
     from indexer.embed import EncoderMissing, load_embedder
 
     monkeypatch.setattr(ft, "MODELS_DIR", tmp_path)
@@ -105,3 +107,74 @@ def test_the_committed_recipe_lists_the_questions_of_its_pairs():
     assert recipe is not None and pinned, "service/data/encoder.json lists its train questions"
     known = {it.id for it in load_gold()}
     assert pinned <= known  # every question it was trained on is still in the gold set
+
+
+@pytest.mark.parametrize(
+    "text, refit, expected",
+    [
+        ("{}", False, {}),
+        ("", True, {}),
+        ('{"sentence_pairs": true, "mask_same_question": true, "epochs": 5}', True, None),
+        ('{"learning_rate": 0.00002, "scale": 20}', True, None),
+    ],
+)
+def test_a_recipe_variant_is_read_from_json(text, refit, expected):
+    from indexer.finetune import recipe_overrides
+
+    got = recipe_overrides(text, refit)
+    assert got == (expected if expected is not None else json.loads(text))
+
+
+@pytest.mark.parametrize(
+    "text, refit, message",
+    [
+        ("{not json", True, "not JSON"),
+        ("[1, 2]", True, "JSON object"),
+        ('{"epochs": 5}', False, "only with --refit"),
+        ('{"sentence_pair": true}', True, "unknown field"),  # a typo must not train the plain recipe
+        ('{"base": "other/model"}', True, "unknown field"),
+        ('{"epochs": 0}', True, "epochs must be a positive number"),
+        ('{"epochs": 2.5}', True, "epochs"),
+        ('{"epochs": true}', True, "epochs"),
+        ('{"sentence_pairs": 1}', True, "true or false"),
+        ('{"learning_rate": -1}', True, "learning_rate"),
+        ('{"hard_negatives": -1}', True, "hard_negatives"),
+    ],
+)
+def test_a_bad_recipe_variant_is_refused_with_its_reason(text, refit, message):
+    from indexer.finetune import recipe_overrides
+
+    with pytest.raises(ValueError, match=message):
+        recipe_overrides(text, refit)
+
+
+def test_train_encoder_refuses_a_bad_variant_before_training(capsys):
+    """The CLI path: exit 2 and one line saying why, nothing trained or written."""
+    import argparse
+
+    from eval.train import main_encoder
+    from service.settings import Settings
+
+    before = ft.RECIPE_FILE.read_bytes()
+    code = main_encoder(argparse.Namespace(refit=True, recipe='{"epoch": 5}', genre_pairs=None), Settings())
+    assert code == 2
+    assert "unknown field(s) epoch" in capsys.readouterr().err
+    assert ft.RECIPE_FILE.read_bytes() == before
+
+
+def test_train_encoder_refit_writes_the_variant_it_was_given(monkeypatch, tmp_path):
+    """--refit --recipe: the recipe written and trained is the variant (training itself stubbed)."""
+    import argparse
+
+    import eval.train as train
+    from service.settings import Settings
+
+    seen = {}
+    monkeypatch.setattr(train, "recipe_pairs", lambda recipe, items, corpus: [("q", "p")])
+    monkeypatch.setattr(ft, "save_recipe", lambda recipe, **kw: seen.setdefault("saved", recipe))
+    monkeypatch.setattr(ft, "finetune", lambda pairs, recipe, out: seen.setdefault("trained", recipe) and tmp_path)
+    monkeypatch.setattr(ft, "MODELS_DIR", tmp_path)
+    args = argparse.Namespace(refit=True, recipe='{"sentence_pairs": true, "epochs": 5}', genre_pairs=None)
+    assert train.main_encoder(args, Settings()) == 0
+    assert seen["saved"] == seen["trained"]
+    assert (seen["saved"].sentence_pairs, seen["saved"].epochs, seen["saved"].pairs) == (True, 5, 1)

@@ -126,6 +126,7 @@ def measure(items, folds, engines) -> dict:
     nested = nested_quotes(data, raws, tops, scorer_folds, probs, cut, a)
     out: dict = {
         "cut": round(cut, 3),
+        "refusal_floor": refusal_margin(probs, items, cut),
         "second_quote_within": choice.gap,
         "continue_above": above,
         "quotes": choice.summary,
@@ -150,6 +151,25 @@ def measure(items, folds, engines) -> dict:
         row["confident_correct"] = sum(1 for i in confident if answerable[i] and oof[i][1])
         out[style] = row
     return out
+
+
+def refusal_margin(probs, items, cut) -> dict:
+    """How far the cut's refusals of train's unanswerable questions (those the gate's floor is kept
+    on: all but round 1's) lie above the floor, in questions. `minutes-qa train` takes the lowest cut
+    that keeps the floor whenever the false-abstention ceiling cannot be kept too, which leaves a
+    margin of 0: then the test split's refusals fall either side of the gate's floor by a question or
+    so (eighth session: two refits better on every other test figure failed the gate that way)."""
+    import math
+
+    from eval.runner import THRESHOLDS_PATH
+    from eval.split import ROUND_ONE_PREFIXES
+
+    floor = json.loads(THRESHOLDS_PATH.read_text()).get("test", {}).get("abstention_recall", 0.0)
+    others = [
+        p for p, it in zip(probs, items, strict=True) if not it.answerable and not it.id.startswith(ROUND_ONE_PREFIXES)
+    ]
+    refused = sum(1 for p in others if p < cut)
+    return {"refused": refused, "of": len(others), "needed": math.ceil(floor * len(others) / 100), "floor_pct": floor}
 
 
 def nested_quotes(data, raws, tops, folds, probs, cut, a) -> list[bool]:

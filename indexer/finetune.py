@@ -20,6 +20,7 @@ import os
 import random
 import shutil
 import tempfile
+import typing
 from dataclasses import asdict, dataclass
 from dataclasses import fields as dataclass_fields
 from pathlib import Path
@@ -75,20 +76,13 @@ _DEFAULTS = {f.name: f.default for f in dataclass_fields(Recipe)}
 Example = tuple[str, ...]
 
 
-# What a recipe variant may change, and each option's type; the rest (the base model, the pairs and
-# their hash, the name) follows from the gold set and the code.
-_RECIPE_OPTIONS: dict[str, type] = {
-    "epochs": int,
-    "learning_rate": float,
-    "batch_size": int,
-    "scale": float,
-    "seed": int,
-    "sentence_pairs": bool,
-    "hard_negatives": int,
-    "mask_same_question": bool,
-    "sentence_negatives": int,
-    "genre_pairs": bool,
-}
+# What a recipe variant may not change: these follow from the gold set and the code (the name from
+# all of them). Every other field of Recipe is an option `--recipe` may set, of the field's type.
+_DERIVED_FIELDS = ("base", "pairs_sha256", "pairs")
+
+
+def _recipe_options() -> dict[str, type]:
+    return {k: t for k, t in typing.get_type_hints(Recipe).items() if k not in _DERIVED_FIELDS}
 
 
 def recipe_overrides(text: str, refit: bool) -> dict:
@@ -103,11 +97,12 @@ def recipe_overrides(text: str, refit: bool) -> dict:
         raise ValueError("--recipe must be a JSON object of recipe fields")
     if data and not refit:
         raise ValueError("--recipe changes a recipe only with --refit (the committed one is rebuilt as written)")
-    unknown = sorted(set(data) - set(_RECIPE_OPTIONS))
+    options = _recipe_options()
+    unknown = sorted(set(data) - set(options))
     if unknown:
-        raise ValueError(f"--recipe: unknown field(s) {', '.join(unknown)}; known: {', '.join(_RECIPE_OPTIONS)}")
+        raise ValueError(f"--recipe: unknown field(s) {', '.join(unknown)}; known: {', '.join(options)}")
     for k, v in data.items():
-        want = _RECIPE_OPTIONS[k]
+        want = options[k]
         numeric = isinstance(v, (int, float)) and not isinstance(v, bool)
         if want is bool:
             ok = isinstance(v, bool)

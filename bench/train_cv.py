@@ -161,13 +161,8 @@ def refusal_margin(probs, items, cut) -> dict:
     so (eighth session: two refits better on every other test figure failed the gate that way)."""
     import math
 
-    from eval.runner import THRESHOLDS_PATH
-    from eval.split import ROUND_ONE_PREFIXES
-
-    floor = json.loads(THRESHOLDS_PATH.read_text()).get("test", {}).get("abstention_recall", 0.0)
-    others = [
-        p for p, it in zip(probs, items, strict=True) if not it.answerable and not it.id.startswith(ROUND_ONE_PREFIXES)
-    ]
+    floor, others = cuts.refusal_floor(probs, items)
+    floor = floor or 0.0
     refused = sum(1 for p in others if p < cut)
     return {"refused": refused, "of": len(others), "needed": math.ceil(floor * len(others) / 100), "floor_pct": floor}
 

@@ -145,12 +145,9 @@ def cut_candidates(probs: list[float]) -> list[float]:
     return sorted({p for p in probs if p > 0}) + [1.0]
 
 
-def refusals_allow(probs: list[float], items: list[GoldItem], path=None):
-    """Which cuts keep the gate's abstention-recall threshold (eval/thresholds.json, test) on the
-    out-of-fold probabilities of train's unanswerable questions other than round 1's: those are
-    off-topic ("potholes") and refused by the coverage check, while the gate judges questions the
-    papers almost answer. Without this the cut is chosen as low as round 1 allows and refuses
-    almost nothing the papers almost answer."""
+def refusal_floor(probs: list[float], items: list[GoldItem], path=None) -> tuple[float | None, list[float]]:
+    """(the gate's abstention-recall floor, or None without one; the probabilities of the train
+    questions it is kept on: the unanswerable ones other than round 1's)."""
     from eval.runner import THRESHOLDS_PATH
     from eval.split import ROUND_ONE_PREFIXES
 
@@ -159,6 +156,16 @@ def refusals_allow(probs: list[float], items: list[GoldItem], path=None):
     unanswerable = [
         p for p, it in zip(probs, items, strict=True) if not it.answerable and not it.id.startswith(ROUND_ONE_PREFIXES)
     ]
+    return floor, unanswerable
+
+
+def refusals_allow(probs: list[float], items: list[GoldItem], path=None):
+    """Which cuts keep the gate's abstention-recall threshold (eval/thresholds.json, test) on the
+    out-of-fold probabilities of train's unanswerable questions other than round 1's: those are
+    off-topic ("potholes") and refused by the coverage check, while the gate judges questions the
+    papers almost answer. Without this the cut is chosen as low as round 1 allows and refuses
+    almost nothing the papers almost answer."""
+    floor, unanswerable = refusal_floor(probs, items, path)
     if floor is None or not unanswerable:
         return lambda cut: True
     return lambda cut: 100 * sum(1 for p in unanswerable if p < cut) / len(unanswerable) >= floor

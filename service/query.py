@@ -122,6 +122,7 @@ _LEADING = [
     (re.compile(r"^\s*(?:and\s+|so\s+|but\s+)?(?:who|whom|whose)\b", re.I), "person"),
     (re.compile(r"^\s*(?:and\s+|so\s+|but\s+)?when\b", re.I), "date"),
     (re.compile(r"^\s*(?:and\s+|so\s+|but\s+)?where\b", re.I), "place"),
+    (re.compile(r"^\s*(?:and\s+|so\s+|but\s+)?how many (?:pounds|£)", re.I), "amount"),  # a sum, not a count
     (re.compile(r"^\s*(?:and\s+|so\s+|but\s+)?how many\b", re.I), "count"),
     (re.compile(r"^\s*(?:and\s+|so\s+|but\s+)?how much\b(?! of)", re.I), "amount"),
     # "Is it going to cost us anything?" asks for the amount, not for yes or no.

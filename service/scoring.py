@@ -76,6 +76,10 @@ VALUE_PATTERNS = {
     ),
     "yes_no": re.compile(r"\b(would|will|could|can|should|must|did|was|were|is|are|had|has)( not|n't)?\b|\bno\b", re.I),
 }
+# A sum of money as a figure ("£4.6 million", "c£2m", "£250k", "5,000 pounds", "30p"): what a question
+# asking directly "how much …?" wants. The amount pattern above also accepts money words ("costs",
+# "funding"), which answer "what about the cost?" but not "how much?".
+_SUM = re.compile(r"£\s?\d|\d\s?(m|k|bn|million|billion|thousand)\b|\d[\d,.]*\s?(pounds?|pence|p)\b|\bpounds? \d", re.I)
 _NEGATION = re.compile(r"\b(no|not|none|never|nor|n't|cannot|neither)\b", re.I)
 _VERB = re.compile(
     r"\b(is|are|was|were|be|been|has|have|had|would|will|could|should|may|can|did|does|"
@@ -254,7 +258,7 @@ class Scorer:
             shape = _Shape(
                 own_terms=own,
                 terms=own | self._context_terms(c),
-                has={k: bool(rx.search(typed)) for k, rx in VALUE_PATTERNS.items()},
+                has={k: bool(rx.search(typed)) for k, rx in VALUE_PATTERNS.items()} | {"sum": bool(_SUM.search(typed))},
                 reason_cue=bool(VALUE_PATTERNS["reason"].search(text)),
                 label_like=len(words) <= 6 and not _VERB.search(text) and c.kind == "sentence",
                 lead_in_only=c.kind == "sentence" and text.rstrip().endswith(":"),
@@ -285,6 +289,8 @@ class Scorer:
             unit = self.index.units[c.unit] if c.unit is not None else None
             dense = max((sims[s] for s in c.sentences), default=0.0)
             type_match = float(sh.has.get(atype, False))
+            if atype == "amount" and query.asks_value:  # "how much …?" is answered by a sum, not by "costs"
+                type_match = float(sh.has["sum"])
             if atype == "list":
                 type_match = float(c.kind == "list")
             f = {

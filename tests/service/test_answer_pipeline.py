@@ -66,6 +66,36 @@ def test_scorer_probabilities_are_calibrated_and_sorted(engine):
     assert set(scored[0].features) >= {"dense", "lexical", "type_match", "cell_address", "meta_match"}
 
 
+def test_how_much_is_answered_by_a_sum_not_by_a_money_word(corpus_dir, tmp_path, fake_embedder):
+    """Asked "how much …?", a candidate holds the kind of value asked only with a figure ("£4.6
+    million"); "costs" or "funding" alone answer a question about the costs, not "how much"."""
+    from indexer.build import build_index
+    from service.engine import Engine
+    from service.index import load_index
+
+    minutes = corpus_dir / "panel-minutes-2018-03-22.txt"
+    worded = "Members asked whether the running costs of the Company would be met from existing funding."
+    minutes.write_text(minutes.read_text().replace("The meeting ended", worded + "\n\nThe meeting ended"))
+    build_index(corpus_dir, tmp_path / "costs-index", fake_embedder, progress=False)
+    engine = Engine(load_index(tmp_path / "costs-index", fake_embedder))
+
+    def type_match(question: str, snippet: str) -> float:
+        query = engine.analyzer.run(question)
+        qvec = engine.embed_query(query.text)
+        cands = engine.scorer.run(query, qvec, engine.candidates(query, engine.retrieve(query, qvec, _no_filters())))
+        text = engine.index.documents
+        return next(
+            c.features["type_match"]
+            for c in cands
+            if c.kind == "sentence" and snippet in text[c.doc_id].text[c.start : c.end]
+        )
+
+    how_much = "How much will the running costs of the Company be?"
+    assert type_match(how_much, "£4.6 million") == 1.0
+    assert type_match(how_much, "running costs") == 0.0
+    assert type_match("What was said about the cost of running the Company?", "running costs") == 1.0
+
+
 def test_below_the_cut_it_abstains_with_related_passages(engine):
     engine.composer.abstain_below = 1.01  # nothing can reach it
     r = engine.ask("How much money was required to set up the Company?", explain=True)

@@ -51,6 +51,9 @@ METAS = [PLAN_MINUTES, PLAN_AGENDA, FULL_COUNCIL, CABINET_REPORT, CABINET_MINUTE
         ("What is the budget for the scheme?", "amount"),
         ("What was the capital cost of Option B?", "amount"),
         ("Is the new company going to cost us anything to set up?", "amount"),  # a Member asking the set-up cost
+        ("How many pounds a year would the new company save us?", "amount"),  # a sum, though "how many"
+        ("What is the salary of the Chief Executive?", "amount"),
+        ("What was the fee paid to the consultants?", "amount"),
         # count
         ("How many councillors were present?", "count"),
         ("How many objections were received?", "count"),
@@ -319,6 +322,8 @@ def test_elliptical_follow_up_keeps_the_earlier_answer_type():
         ("Who chaired the panel?", True),
         ("What percentage of the total did the company score?", True),
         ("What is the budget for the new company?", True),
+        ("What is the salary of the new managing director?", True),  # a sum: a salary, a fee, an allowance
+        ("What was the fee paid to the legal advisers?", True),
         ("What happens to staff pay?", False),  # `amount` by its money word, but asks for a description
         ("What will the budget be spent on?", False),
         ("Why was the company option chosen?", False),

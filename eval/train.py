@@ -239,6 +239,7 @@ def cross_fitted_data(items: list[GoldItem], texts: dict[str, str], settings, re
                 [f.name for f in dataclasses.fields(QuestionData)],  # what each question's data holds
                 list(CONTINUATION_FEATURES),  # and how its next-sentence features are made
                 hashlib.sha256(CUES_FILE.read_bytes()).hexdigest(),
+                _answer_path_digest(),  # and the code and word lists that analyse, retrieve and score
                 dataclasses.asdict(PipelineOptions()),  # how retrieval ran (which candidates exist)
                 [(it.id, it.question, it.history, it.passages, it.answer_patterns) for it in items],
             ],
@@ -255,6 +256,32 @@ def cross_fitted_data(items: list[GoldItem], texts: dict[str, str], settings, re
         old.unlink()
     cache.write_bytes(pickle.dumps((data, model.to_dict())))
     return data, model
+
+
+# What the cross-fitted candidate data is made by, beside the index and the encoder: a change to
+# any of these (a word list in question.yaml, a feature's definition) must rebuild it, or
+# `minutes-qa train` fits the scorer on data an older analysis made.
+ANSWER_PATH = (
+    "query",
+    "conversation",
+    "filters",
+    "retrieval",
+    "rerank",
+    "candidates",
+    "scoring",
+    "continuation",
+    "engine",
+)
+
+
+def _answer_path_digest(service=None) -> str:
+    from pathlib import Path
+
+    service = service or Path(__file__).resolve().parents[1] / "service"
+    digest = hashlib.sha256()
+    for path in [service / f"{m}.py" for m in ANSWER_PATH] + sorted((service / "data").glob("*.yaml")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def _cross_fit(items: list[GoldItem], texts: dict[str, str], settings, recipe):

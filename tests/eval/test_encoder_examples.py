@@ -50,3 +50,26 @@ def test_confusable_sentences_are_negatives_that_neither_answer_nor_hold_the_gol
         for text in map(normalise, negatives):
             assert not any(normalise(p) in text for p in it.passages), it.id
             assert not any(re.search(p, text) for p in it.answer_patterns), it.id
+
+
+def test_cross_fitted_data_is_rebuilt_when_the_answer_paths_code_or_word_lists_change(tmp_path):
+    """The cached cross-fitted candidate data (index/crossfit-*.pkl) is keyed by what made it: a
+    changed word list (service/data/question.yaml) or feature definition must not reuse it."""
+    import shutil
+    from pathlib import Path
+
+    from eval.train import ANSWER_PATH, _answer_path_digest
+
+    service = Path(__file__).resolve().parents[2] / "service"
+    copy = tmp_path / "service"
+    (copy / "data").mkdir(parents=True)
+    for m in ANSWER_PATH:
+        shutil.copy(service / f"{m}.py", copy / f"{m}.py")
+    for y in (service / "data").glob("*.yaml"):
+        shutil.copy(y, copy / "data" / y.name)
+    before = _answer_path_digest(copy)
+    assert before == _answer_path_digest(service)
+    (copy / "data" / "question.yaml").write_text((copy / "data" / "question.yaml").read_text() + "\n# a new cue\n")
+    after_cue = _answer_path_digest(copy)
+    (copy / "scoring.py").write_text((copy / "scoring.py").read_text() + "\n# a new feature\n")
+    assert len({before, after_cue, _answer_path_digest(copy)}) == 3

@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml | $(PY)
 install: $(STAMP)
 
 # The fine-tuned encoder is rebuilt from its committed recipe (service/data/encoder.json) when
-# this machine does not have it yet: five to ten minutes on two cores, once.
+# this machine does not have it yet: ~17 minutes on one thread, once.
 encoder: install
 	@$(CLI) train-encoder
 

@@ -43,6 +43,7 @@ VALUE_NAMES = {
     "percentage": "percentage",
     "score": "score",
     "person": "name",
+    "grade": "inspection grade",
 }
 NEVER = 2.0  # a probability threshold nothing reaches
 SAME_POINT_SIMILARITY = 0.55  # two sentences from different meetings count as the same point above this
@@ -71,6 +72,7 @@ _SPAN = {
         r"\b\d[\d,]*(?:\.\d+)?(?:\s?(?:fte|staff|members|options|criteria|posts|people|children))?\b", re.I
     ),
     "score": re.compile(r"\b\d[\d,]*(?:\.\d+)?%?"),
+    "grade": VALUE_PATTERNS["grade"],  # the grade word itself: "inadequate", "requires improvement"
     "person": re.compile(
         r"\b(?:Mr|Mrs|Ms|Miss|Dr|Councillor|Cllr)\.?\s(?:[A-Z]\.?\s?){0,3}[A-Z][a-zA-Z'’-]+(?:\s[A-Z][a-zA-Z'’-]+)?"
         r"|\b(?:the\s)?(?:Assistant\s|Deputy\s)?(?:Director|Chief Executive|Commissioner|Cabinet Member|Chairman)"

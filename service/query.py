@@ -100,7 +100,9 @@ class AnalyzedQuery:
     own_terms: list[str]
     carried_terms: list[str]
     answer_type: (
-        str  # person | date | amount | count | percentage | score | place | reason | list | yes_no | description
+        # person | date | amount | count | percentage | score | grade (an inspection's) | place | reason |
+        # list | yes_no | description
+        str
     )
     roles: tuple[str, ...] = ()  # meeting-fact roles asked for
     extreme: str | None = None  # "highest" | "lowest" when the question asks for a table's extreme
@@ -128,12 +130,12 @@ _LEADING = [
     # "Is it going to cost us anything?" asks for the amount, not for yes or no.
     (re.compile(r"\b(cost|costs|spend|pay|charge)\b[^?]*\banything\b", re.I), "amount"),
 ]
-_ORDER = ("reason", "yes_no", "percentage", "score", "date", "person", "count", "amount", "place", "list")
+_ORDER = ("reason", "yes_no", "grade", "percentage", "score", "date", "person", "count", "amount", "place", "list")
 
 
 # Answer types that are a value a sentence either holds or not (a sum, a number, a date or time, a
 # percentage, a score, a name); descriptions, reasons, lists and yes/no are answered by any sentence.
-VALUE_TYPES = ("amount", "count", "date", "percentage", "score", "person")
+VALUE_TYPES = ("amount", "count", "date", "percentage", "score", "person", "grade")
 
 
 def answer_type(question: str) -> str:

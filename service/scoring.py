@@ -40,6 +40,7 @@ ANSWER_TYPES = (
     "count",
     "percentage",
     "score",
+    "grade",
     "place",
     "reason",
     "list",
@@ -56,6 +57,7 @@ VALUE_PATTERNS = {
         re.I,
     ),
     "score": re.compile(r"\b\d[\d,.]*%?\b"),
+    "grade": re.compile(r"\b(outstanding|good|requires? improvement|inadequate|satisfactory|special measures)\b", re.I),
     "date": re.compile(
         r"\b(January|February|March|April|May|June|July|August|September|October|November|"
         r"December)\b|\b(19|20)\d\d\b|\b\d{1,2}(st|nd|rd|th)\b|\b\d{1,2}[.:]\d{2}\s?[ap]\.?m\b|"

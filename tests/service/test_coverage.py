@@ -144,6 +144,8 @@ def test_a_value_asked_for_and_missing_from_the_best_evidence_is_refused(client)
     for q in ("Why is the company being set up?", "What happens to staff pay?", "What will the budget be spent on?"):
         assert not value_missing(analyzer.run(q), without), q  # a money word on the way is not a value asked
     assert value_missing(analyzer.run("And how much?", ["Who chaired the panel?"]), without)
+    grade = analyzer.run("What grade did Ofsted give the county's children's services?")
+    assert value_missing(grade, without) and not value_missing(grade, with_sum)
 
     engine = client.app.state.holder.engine
     engine.composer.abstain_below = 0.0
@@ -181,3 +183,17 @@ def test_the_cut_falls_back_to_the_lowest_that_the_hard_constraints_allow():
     )
     # none is: the lowest the hard constraints allow, rounded up to four places (refuses no less)
     assert settle_cut(probs, right, answerable, weights, must, lambda cut: False) == (0.1235, False)
+
+
+def test_every_value_type_is_detected_named_and_spanned():
+    """A value type the question analyser can ask for (service.query.VALUE_TYPES) is one the
+    scorer detects, the refusal names and the short answer can take."""
+    from service.compose import _SPAN, VALUE_NAMES
+    from service.query import VALUE_TYPES
+    from service.scoring import ANSWER_TYPES, VALUE_PATTERNS
+
+    for kind in VALUE_TYPES:
+        assert kind in ANSWER_TYPES and kind in VALUE_PATTERNS and kind in VALUE_NAMES, kind
+    grade = "Ofsted judged services for children in need of help and protection to be inadequate."
+    assert VALUE_PATTERNS["grade"].search(grade) and _SPAN["grade"].search(grade).group(0) == "inadequate"
+    assert not VALUE_PATTERNS["grade"].search("Ofsted published its inspection report on 24 January 2017.")

@@ -68,6 +68,12 @@ METAS = [PLAN_MINUTES, PLAN_AGENDA, FULL_COUNCIL, CABINET_REPORT, CABINET_MINUTE
         ("How did Option B score on deliverability?", "score"),
         ("What weighting was given to quality?", "score"),
         pytest.param("What did Option A score on cost?", "score"),
+        ("How was the Outsource option rated on tax and VAT?", "score"),  # a table's rating, not a grade
+        # grade (an inspection's)
+        ("What grade did Ofsted give the county's children's services?", "grade"),
+        ("How did Ofsted rate the adoption service?", "grade"),
+        ("What was the inspection judgement in 2017?", "grade"),
+        ("What is Ofsted's rating of the fostering service?", "grade"),
         # place
         ("Where was the meeting held?", "place"),
         ("Which venue will host the consultation event?", "place"),
@@ -323,6 +329,8 @@ def test_elliptical_follow_up_keeps_the_earlier_answer_type():
         ("What percentage of the total did the company score?", True),
         ("What is the budget for the new company?", True),
         ("What is the salary of the new managing director?", True),  # a sum: a salary, a fee, an allowance
+        ("What grade did inspectors give the service?", True),
+        ("What was Ofsted's verdict on the service?", False),  # a description of it, not only the grade
         ("What was the fee paid to the legal advisers?", True),
         ("What happens to staff pay?", False),  # `amount` by its money word, but asks for a description
         ("What will the budget be spent on?", False),
